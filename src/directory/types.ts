@@ -1,0 +1,41 @@
+/** The directory file (DESIGN §8, a contract): courts, procuratorates and other organisations. */
+export type CourtLevel = 'high' | 'intermediate' | 'basic'
+export type ProcuratorateLevel = 'provincial' | 'city' | 'district'
+export type OrgKind = 'court' | 'procuratorate' | 'operator' | 'audit'
+
+export interface Court {
+  code: string
+  name: string
+  level: CourtLevel
+  region: string
+  parent?: string
+  /** Railway-transport, forestry-region and land-reclamation courts: reached through `pairedCourts`. */
+  special?: boolean
+}
+
+export interface Procuratorate {
+  code: string
+  name: string
+  level: ProcuratorateLevel
+  region: string
+  parent?: string
+  pairedCourts?: string[]
+}
+
+export interface Organisation {
+  code: string
+  name: string
+  kind: 'operator' | 'audit'
+}
+
+export interface DirectoryFile {
+  courts: Court[]
+  procuratorates: Procuratorate[]
+  organisations: Organisation[]
+}
+
+/** Any organisation a token's `org` claim may name, with its kind. */
+export type Org =
+  | { kind: 'court'; code: string; name: string; court: Court }
+  | { kind: 'procuratorate'; code: string; name: string; procuratorate: Procuratorate }
+  | { kind: 'operator' | 'audit'; code: string; name: string }
