@@ -20,6 +20,12 @@ export interface Procuratorate {
   region: string
   parent?: string
   pairedCourts?: string[]
+  /**
+   * Branches of the provincial procuratorate for the railway, forestry-region and land-reclamation courts.
+   * They have no GB/T 2260 code, so the gateway assigns one of the form `23NN00` (NN = the two digits of the
+   * special court they supervise): GB/T 2260 never uses NN ≥ 71 for a prefecture, so it cannot clash.
+   */
+  special?: boolean
 }
 
 export interface Organisation {

@@ -22,6 +22,8 @@ export interface Grant {
   expiresAt: string
   approvedBy?: string
   approvedAt?: string
+  rejectedBy?: string
+  rejectedAt?: string
   decisionNote?: string
   revokedBy?: string
   revokedAt?: string

@@ -1,0 +1,153 @@
+import { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { denyWith, logFor } from '../http/audit.js'
+import { GatewayError } from '../http/errors.js'
+import { specRoute } from '../http/spec-route.js'
+import { auditScope, decide } from '../policy/decide.js'
+import type { Services } from '../services.js'
+import type { LoggedEntry } from './access-log.js'
+import type { EntryFilter } from './store.js'
+
+const DEFAULT_LIMIT = 100
+
+/** A non-negative index or size from the query string; the spec's pattern already refused non-digits. */
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined
+  const number = Number(value)
+  if (!Number.isSafeInteger(number) || number < 0) {
+    throw new GatewayError('INVALID_PROOF_REQUEST', `${name} must be a whole number from 0 to 2^53-1`)
+  }
+  return number
+}
+
+/** Cursors are opaque to clients: the base64url of the last index they were given. */
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return -1
+  const text = Buffer.from(cursor, 'base64url').toString('utf8')
+  const match = /^c1:(\d{1,16})$/.exec(text)
+  const index = match ? Number(match[1]) : Number.NaN
+  if (!Number.isSafeInteger(index)) throw new GatewayError('VALIDATION_FAILED', 'unknown cursor')
+  return index
+}
+
+const encodeCursor = (index: number) => Buffer.from(`c1:${index}`, 'utf8').toString('base64url')
+
+/**
+ * The auditor API (DESIGN §4). Procuratorate and audit-body auditors see everything; a court's auditor sees
+ * the entries about its own court (and the hashes, which reveal nothing else); every query is itself logged.
+ */
+export async function auditRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { spec, log, policy, now } = services
+
+  /** Checks the role, logs the query, and returns the court a court auditor is limited to (if any). */
+  async function authorise(request: FastifyRequest, what: string, auditCourt?: string): Promise<string | undefined> {
+    const principal = request.principal!
+    const decision = decide(principal, 'audit.query', auditCourt ? { auditCourt } : {}, undefined, now(), policy)
+    const detail = { query: what, ...(request.query as Record<string, unknown>) }
+    if (!decision.allow) {
+      return denyWith(log, request, { action: 'audit.query', detail }, new GatewayError(decision.reason, decision.message))
+    }
+    const scope = auditScope(principal)
+    await logFor(log, request, {
+      action: 'audit.query',
+      ...(scope && 'court' in scope ? { resource: { court: scope.court } } : {}),
+      phase: 'event',
+      decision: 'allow',
+      detail,
+    })
+    return scope && 'court' in scope ? scope.court : undefined
+  }
+
+  function entryVisible(entry: LoggedEntry, court: string | undefined): boolean {
+    return court === undefined || entry.entry.resource?.court === court
+  }
+
+  specRoute(app, spec, 'listAuditEntries', async (request) => {
+    const query = request.query as EntryFilter & { cursor?: string; limit?: number }
+    const court = await authorise(request, 'entries', query.court)
+    const after = decodeCursor(query.cursor)
+    const limit = query.limit ?? DEFAULT_LIMIT
+    const filter: EntryFilter = {}
+    for (const key of ['actor', 'org', 'court', 'caseNo', 'grant', 'action', 'decision', 'since', 'until'] as const) {
+      if (query[key] !== undefined) filter[key] = query[key]
+    }
+    if (court) filter.court = court
+    const items = log.query(filter, after, limit)
+    const last = items.at(-1)
+    return {
+      items: items.map(({ index, entry }) => ({ index, entry })),
+      ...(items.length === limit && last ? { nextCursor: encodeCursor(last.index) } : {}),
+    }
+  })
+
+  async function loadEntry(request: FastifyRequest): Promise<LoggedEntry> {
+    const index = integer((request.params as { index: string }).index, 'index')!
+    const court = await authorise(request, 'entry')
+    const entry = log.get(index)
+    // A court auditor learns nothing about other courts' entries, not even that they exist.
+    if (!entry || !entryVisible(entry, court)) throw new GatewayError('NOT_FOUND', `no entry ${index} visible to you`)
+    return entry
+  }
+
+  specRoute(app, spec, 'getAuditEntry', async (request) => {
+    const { index, entry, leaf } = await loadEntry(request)
+    return { index, entry, leaf: leaf.toString('base64') }
+  })
+
+  specRoute(app, spec, 'getAuditEntryReceipt', async (request, reply) => {
+    const { index } = await loadEntry(request)
+    return reply.type('text/plain; charset=utf-8').send(await log.receipt(index))
+  })
+
+  specRoute(app, spec, 'getCheckpoint', async (request, reply) => {
+    await authorise(request, 'checkpoint')
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(log.latestCheckpoint().text)
+  })
+
+  specRoute(app, spec, 'getVerifierKey', async (request, reply) => {
+    await authorise(request, 'key')
+    return reply.type('text/plain; charset=utf-8').send(`${log.verifierKey()}\n`)
+  })
+
+  specRoute(app, spec, 'getInclusionProof', async (request) => {
+    const query = request.query as { index: string; size: string }
+    const index = integer(query.index, 'index')!
+    const size = integer(query.size, 'size')!
+    await authorise(request, 'inclusion-proof')
+    if (size === 0) throw new GatewayError('INVALID_PROOF_REQUEST', 'size must be at least 1')
+    if (size > log.size()) throw new GatewayError('INVALID_PROOF_REQUEST', `size ${size} is beyond the log (${log.size()})`)
+    if (index >= size) throw new GatewayError('INVALID_PROOF_REQUEST', `index ${index} is not below size ${size}`)
+    return { index, size, proof: log.inclusionProof(index, size).map((hash) => hash.toString('base64')) }
+  })
+
+  specRoute(app, spec, 'getConsistencyProof', async (request) => {
+    const query = request.query as { from: string; to: string }
+    const from = integer(query.from, 'from')!
+    const to = integer(query.to, 'to')!
+    await authorise(request, 'consistency-proof')
+    if (from === 0) throw new GatewayError('INVALID_PROOF_REQUEST', 'from must be at least 1 (an empty tree proves nothing)')
+    if (from > to) throw new GatewayError('INVALID_PROOF_REQUEST', `from ${from} is beyond to ${to}`)
+    if (to > log.size()) throw new GatewayError('INVALID_PROOF_REQUEST', `to ${to} is beyond the log (${log.size()})`)
+    return { from, to, proof: log.consistencyProof(from, to).map((hash) => hash.toString('base64')) }
+  })
+
+  specRoute(app, spec, 'exportAudit', async (request, reply) => {
+    const query = request.query as { from?: string; to?: string }
+    const court = await authorise(request, 'export')
+    if (court !== undefined) {
+      throw new GatewayError('FORBIDDEN', 'an export holds every court’s entries: a court auditor may not export')
+    }
+    const size = log.size()
+    const from = integer(query.from, 'from') ?? 0
+    const to = integer(query.to, 'to') ?? size
+    if (from > to) throw new GatewayError('INVALID_PROOF_REQUEST', `from ${from} is beyond to ${to}`)
+    if (to > size) throw new GatewayError('INVALID_PROOF_REQUEST', `to ${to} is beyond the log (${size})`)
+    const lines = (function* () {
+      for (const { leaf } of log.leaves(from, to)) yield Buffer.concat([leaf, Buffer.from('\n')])
+    })()
+    return reply
+      .type('application/x-ndjson')
+      .header('content-disposition', `attachment; filename="access-log-${from}-${to}.ndjson"`)
+      .send(Readable.from(lines))
+  })
+}

@@ -1,0 +1,63 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import { GatewayError } from '../http/errors.js'
+import { inlineSchema, type OpenApiSpec } from '../http/openapi.js'
+import type { Adapter } from './types.js'
+
+export interface AdapterDocument {
+  id: string
+  title: string
+  mediaType: string
+  size: number
+  sha256: string
+  pages?: number
+}
+export interface AdapterVolume {
+  id: string
+  kind: 'main' | 'sub'
+  title: string
+  documents: AdapterDocument[]
+}
+export interface AdapterVolumes {
+  caseNo: string
+  volumes: AdapterVolume[]
+}
+export interface AdapterCase {
+  caseNo: string
+  court: string
+  caseType: string
+  title: string
+  status: string
+  filedOn: string
+  closedOn?: string
+}
+
+/**
+ * Validates what adapters send against openapi/adapter.yaml's own schemas: an adapter answering nonsense
+ * is a 502 naming the adapter, never a crash or garbage passed on to a prosecutor.
+ */
+export function createResponseValidators(adapterSpec: OpenApiSpec) {
+  const ajv = new Ajv({ allErrors: false, strict: false })
+  const schemas = (adapterSpec.components?.schemas ?? {}) as Record<string, unknown>
+  const compile = (name: string): ValidateFunction => {
+    if (!schemas[name]) throw new Error(`openapi/adapter.yaml has no schema ${name}`)
+    return ajv.compile(inlineSchema(adapterSpec, schemas[name]) as object)
+  }
+  const check =
+    <T>(validate: ValidateFunction, what: string) =>
+    (value: unknown, adapter: Adapter): T => {
+      if (!validate(value)) {
+        const first = validate.errors?.[0]
+        throw new GatewayError(
+          'ADAPTER_BAD_RESPONSE',
+          `adapter ${adapter.id} sent an invalid ${what}: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
+        )
+      }
+      return value as T
+    }
+  return {
+    caseSummary: check<AdapterCase>(compile('Case'), 'case summary'),
+    volumes: check<AdapterVolumes>(compile('Volumes'), 'volume catalogue'),
+  }
+}
+
+export type ResponseValidators = ReturnType<typeof createResponseValidators>

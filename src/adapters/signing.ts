@@ -1,0 +1,80 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose'
+
+/** A request token's lifetime; DESIGN §5 caps it at 60 s so a leaked token is useless almost at once. */
+export const REQUEST_TOKEN_TTL_SECONDS = 60
+
+export interface RequestClaims {
+  /** The code of the court whose file is read (DESIGN §5: `aud`). */
+  court: string
+  sub: string
+  org: string
+  grant: string
+  purpose: string
+  /** The index of the intent entry that authorised this request. */
+  log: number
+}
+
+/** Reads an Ed25519 private key (PEM, PKCS#8), as written by `court-file-gateway keygen`. */
+export function readPrivateKey(path: string): KeyObject {
+  const key = createPrivateKey(readFileSync(path))
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${path}: expected an Ed25519 private key`)
+  return key
+}
+
+export function generatePrivateKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+}
+
+/** Writes a new key with owner-only permissions, refusing to overwrite one that exists. */
+export function writeNewKey(path: string): void {
+  if (existsSync(path)) throw new Error(`${path} exists: refusing to overwrite a key`)
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, generatePrivateKeyPem(), { mode: 0o600, flag: 'wx' })
+}
+
+/** Loads a key file; when `createIfMissing` (dev only), a missing file is generated first. */
+export function loadOrCreateKey(path: string, createIfMissing: boolean): KeyObject {
+  if (!existsSync(path)) {
+    if (!createIfMissing) throw new Error(`key file ${path} does not exist: create it with court-file-gateway keygen`)
+    writeNewKey(path)
+  }
+  return readPrivateKey(path)
+}
+
+/** Signs the gateway's requests to court adapters and publishes the matching JWKS. */
+export class RequestSigner {
+  readonly issuer: string
+  readonly #privateKey: KeyObject
+  readonly #jwk: JWK
+  #kid = ''
+
+  private constructor(issuer: string, privateKey: KeyObject) {
+    this.issuer = issuer
+    this.#privateKey = privateKey
+    this.#jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
+  }
+
+  static async create(issuer: string, privateKey: KeyObject): Promise<RequestSigner> {
+    const signer = new RequestSigner(issuer, privateKey)
+    signer.#kid = await calculateJwkThumbprint(signer.#jwk)
+    return signer
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: [{ ...this.#jwk, kid: this.#kid, alg: 'EdDSA', use: 'sig' }] }
+  }
+
+  sign(claims: RequestClaims): Promise<string> {
+    return new SignJWT({ org: claims.org, grant: claims.grant, purpose: claims.purpose, log: claims.log })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: this.#kid })
+      .setIssuer(this.issuer)
+      .setAudience(claims.court)
+      .setSubject(claims.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${REQUEST_TOKEN_TTL_SECONDS}s`)
+      .sign(this.#privateKey)
+  }
+}

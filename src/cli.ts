@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { verifyExport, verifyReceipt } from './accesslog/verify.js'
+import { writeNewKey } from './adapters/signing.js'
+import { ConfigError, loadConfig } from './config/load.js'
+import { loadDevIssuer } from './identity/dev-issuer.js'
+import { type Role, ROLES } from './identity/principal.js'
+import { PROJECT_ROOT } from './paths.js'
+import { serve } from './server.js'
+
+const USAGE = `court-file-gateway — audited access for procuratorates to court case files
+
+usage:
+  court-file-gateway serve [--config FILE]
+  court-file-gateway keygen --out FILE
+  court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
+  court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
+  court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
+
+--config defaults to $GATEWAY_CONFIG, else config/default.json.`
+
+class UsageError extends Error {}
+
+function configPath(value: string | undefined): string {
+  return value ?? process.env.GATEWAY_CONFIG ?? join(PROJECT_ROOT, 'config', 'default.json')
+}
+
+function read(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`cannot read the ${what} file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      sub: { type: 'string' },
+      org: { type: 'string' },
+      roles: { type: 'string' },
+      name: { type: 'string' },
+      ttl: { type: 'string' },
+      key: { type: 'string' },
+      checkpoint: { type: 'string' },
+      export: { type: 'string' },
+      receipt: { type: 'string' },
+      entry: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE)
+    return command === undefined ? 2 : 0
+  }
+  switch (command) {
+    case 'serve': {
+      const config = loadConfig(configPath(values.config))
+      await serve(config)
+      return -1 // keeps running until a signal
+    }
+    case 'keygen': {
+      if (!values.out) throw new UsageError('keygen needs --out FILE')
+      writeNewKey(values.out)
+      console.log(`wrote a new Ed25519 private key to ${values.out}`)
+      return 0
+    }
+    case 'token': {
+      const config = loadConfig(configPath(values.config))
+      if (!config.dev?.issuer) throw new UsageError('token needs a configuration with dev.issuer: true')
+      if (!values.sub || !values.org || !values.roles) throw new UsageError('token needs --sub, --org and --roles')
+      const roles = values.roles.split(',').map((role) => role.trim())
+      const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role))
+      if (unknown.length > 0) throw new UsageError(`unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`)
+      const ttl = values.ttl === undefined ? 3600 : Number(values.ttl)
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new UsageError('--ttl must be 1..86400 seconds')
+      const issuer = loadDevIssuer(config.dev.keyFile)
+      console.log(
+        issuer.mint({
+          sub: values.sub,
+          org: values.org,
+          roles: roles as Role[],
+          ...(values.name ? { name: values.name } : {}),
+          audience: config.identity.audience,
+          ttlSeconds: ttl,
+        }),
+      )
+      return 0
+    }
+    case 'verify': {
+      if (!values.key) throw new UsageError('verify needs --key KEYFILE (the text of GET /v1/audit/key)')
+      const keyText = read(values.key, 'key')
+      let result: ReturnType<typeof verifyExport>
+      if (values.checkpoint && values.export) {
+        result = verifyExport({
+          exportText: read(values.export, 'export'),
+          checkpointText: read(values.checkpoint, 'checkpoint'),
+          keyText,
+        })
+      } else if (values.receipt && values.entry) {
+        result = verifyReceipt({
+          receiptText: read(values.receipt, 'receipt'),
+          entryBytes: read(values.entry, 'entry'),
+          keyText,
+        })
+      } else {
+        throw new UsageError('verify needs either --checkpoint and --export, or --receipt and --entry')
+      }
+      if (result.ok) {
+        const what = result.index === undefined ? `${result.size} entries` : `entry ${result.index}`
+        console.log(`OK: ${what} verified against the checkpoint of ${result.origin} at size ${result.size}`)
+        return 0
+      }
+      console.error(`FAILED: ${result.message}`)
+      if (result.index !== undefined) console.error(`first bad index: ${result.index}`)
+      return 1
+    }
+    default:
+      throw new UsageError(`unknown command ${command}\n\n${USAGE}`)
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`court-file-gateway: ${(error as Error).message}`)
+      process.exitCode = 2
+    } else {
+      console.error(`court-file-gateway: ${(error as Error).message}`)
+      process.exitCode = 1
+    }
+  },
+)

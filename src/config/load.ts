@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs'
+import { BlockList } from 'node:net'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
+import { configSchema } from './schema.js'
+import type { Config } from './types.js'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+const validate = ajv.compile(configSchema)
+
+function describe(error: ErrorObject): string {
+  const key = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty
+    return `config key "${key === '(top level)' ? extra : `${key}.${extra}`}": unknown key`
+  }
+  if (error.keyword === 'required') {
+    const missing = (error.params as { missingProperty: string }).missingProperty
+    return `config key "${key === '(top level)' ? missing : `${key}.${missing}`}": is required`
+  }
+  return `config key "${key}": ${error.message ?? 'is invalid'}`
+}
+
+/**
+ * Reads, validates and completes the configuration. Relative paths inside the file are resolved against the
+ * file's own folder, so a config works from whatever directory the process starts in. Environment variables
+ * override the few values deployments change: GATEWAY_PORT, GATEWAY_DATABASE_URL, GATEWAY_REDIS_URL.
+ */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  return parseConfig(raw, dirname(resolve(path)), env)
+}
+
+export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Config {
+  const data = structuredClone(raw) as Record<string, unknown>
+  applyEnv(data, env)
+  if (!validate(data)) {
+    // oneOf failures repeat the branch errors; the first specific message is the useful one.
+    const messages = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe))]
+    throw new ConfigError(`invalid configuration:\n  ${messages.join('\n  ')}`)
+  }
+  const config = data as unknown as Config
+  config.policy.caseTypes ??= [...CIVIL_TYPE_CODES, ...ENFORCEMENT_TYPE_CODES]
+  if (config.policy.grantDays > config.policy.maxGrantDays) {
+    throw new ConfigError('config key "policy.grantDays": must not exceed policy.maxGrantDays')
+  }
+  for (const [i, network] of config.adapters.allowedNetworks.entries()) {
+    if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
+  }
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
+  config.directory = at(config.directory)
+  if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
+  config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
+  config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)
+  for (const issuer of config.identity.issuers) if (issuer.jwksFile) issuer.jwksFile = at(issuer.jwksFile)
+  if (config.dev?.issuer) config.dev.keyFile = at(config.dev.keyFile ?? '../data/dev-issuer-key.pem')
+  return config
+}
+
+function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const port = env.GATEWAY_PORT ?? env.PORT
+  if (port !== undefined) {
+    const server = (data.server ??= {}) as Record<string, unknown>
+    server.port = /^\d+$/.test(port) ? Number(port) : port
+  }
+  const databaseUrl = env.GATEWAY_DATABASE_URL
+  if (databaseUrl) {
+    data.storage = databaseUrl.startsWith('postgres')
+      ? { kind: 'postgres', url: databaseUrl }
+      : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+  }
+  if (env.GATEWAY_REDIS_URL) data.redis = { url: env.GATEWAY_REDIS_URL }
+}
+
+/** A CIDR block as a BlockList, or undefined when the text is not one. */
+export function parseNetwork(cidr: string): BlockList | undefined {
+  const [address, bits] = cidr.split('/')
+  const prefix = Number(bits)
+  const family = address?.includes(':') ? 'ipv6' : 'ipv4'
+  if (!address || !Number.isInteger(prefix) || prefix > (family === 'ipv4' ? 32 : 128)) return undefined
+  try {
+    const list = new BlockList()
+    list.addSubnet(address, prefix, family)
+    return list
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,136 @@
+/** JSON Schema of the configuration file; defaults here are the documented defaults of DESIGN §8. */
+const algorithms = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['ES256', 'EdDSA', 'RS256'] } }
+const orgKinds = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { enum: ['court', 'procuratorate', 'operator', 'audit'] },
+}
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['identity', 'accessLog', 'adapters'],
+  properties: {
+    $schema: { type: 'string' },
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      },
+    },
+    storage: {
+      type: 'object',
+      default: { kind: 'sqlite', path: '../data/gateway.db' },
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'path'],
+          properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'url'],
+          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
+        },
+      ],
+    },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: { url: { type: 'string', pattern: '^rediss?://' } },
+    },
+    identity: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['audience', 'issuers'],
+      properties: {
+        audience: { type: 'string', minLength: 1 },
+        clockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300, default: 30 },
+        issuers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['issuer', 'algorithms', 'orgKinds'],
+            oneOf: [{ required: ['jwksFile'] }, { required: ['jwksUrl'] }],
+            properties: {
+              issuer: { type: 'string', minLength: 1 },
+              jwksFile: { type: 'string', minLength: 1 },
+              jwksUrl: { type: 'string', pattern: '^https?://' },
+              algorithms,
+              orgKinds,
+            },
+          },
+        },
+      },
+    },
+    directory: { type: 'string', minLength: 1, default: 'directory/heilongjiang.json' },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        jurisdiction: { enum: ['province', 'same-level'], default: 'province' },
+        caseTypes: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 3 }, uniqueItems: true },
+        grantDays: { type: 'integer', minimum: 1, maximum: 180, default: 90 },
+        maxGrantDays: { type: 'integer', minimum: 1, maximum: 180, default: 180 },
+      },
+    },
+    accessLog: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['origin', 'signingKeyFile'],
+      properties: {
+        origin: { type: 'string', minLength: 1, pattern: '^[^\\s+]+$' },
+        signingKeyFile: { type: 'string', minLength: 1 },
+        checkpointIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000, default: 1000 },
+      },
+    },
+    adapters: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['signingKeyFile'],
+      properties: {
+        allowHttp: { type: 'boolean', default: false },
+        allowedNetworks: {
+          type: 'array',
+          default: [],
+          items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' },
+        },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+        signingKeyFile: { type: 'string', minLength: 1 },
+        healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
+        breaker: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            failures: { type: 'integer', minimum: 1, default: 5 },
+            cooldownMs: { type: 'integer', minimum: 100, default: 30000 },
+          },
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        requestsPerMinute: { type: 'integer', minimum: 1, default: 600 },
+        documentsPerDay: { type: 'integer', minimum: 1, default: 500 },
+      },
+    },
+    dev: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { issuer: { type: 'boolean' }, keyFile: { type: 'string', minLength: 1 } },
+    },
+  },
+} as const

@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { resolveAdapter } from '../adapters/resolve.js'
+import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
+import type { components } from '../generated/gateway.js'
+import { denyWith, logFor } from '../http/audit.js'
+import { GatewayError } from '../http/errors.js'
+import { specRoute } from '../http/spec-route.js'
+import { type Action, decide, type Resource } from '../policy/decide.js'
+import type { Services } from '../services.js'
+import { effectiveStatus, type Grant } from './types.js'
+
+type CreateGrantBody = components['schemas']['GrantCreate']
+const DAY_MS = 86_400_000
+
+/** The grant as clients see it: stored status with expiry applied. */
+export function presentGrant(grant: Grant, now: Date): Omit<Grant, 'status'> & { status: ReturnType<typeof effectiveStatus> } {
+  return { ...grant, status: effectiveStatus(grant, now) }
+}
+
+export async function grantRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { spec, grants, log, policy, now } = services
+
+  /** Loads a grant the caller may see; other organisations' grants are indistinguishable from missing ones. */
+  async function visibleGrant(request: FastifyRequest, id: string, action: Action, resource: Resource = {}) {
+    const grant = grants.get(id)
+    const principal = request.principal!
+    const decision = decide(principal, action, resource, grant, now(), policy)
+    if (!grant || (!decision.allow && decision.reason === 'NOT_FOUND')) {
+      await denyWith(log, request, { action, resource: { grant: id } }, new GatewayError('NOT_FOUND', 'no such grant'))
+    }
+    if (!decision.allow) {
+      await denyWith(
+        log,
+        request,
+        { action, resource: grantResource(grant!) },
+        new GatewayError(decision.reason, decision.message),
+      )
+    }
+    return grant!
+  }
+
+  specRoute(app, spec, 'createGrant', async (request, reply) => {
+    const body = request.body as CreateGrantBody
+    const principal = request.principal!
+    const action = 'grant.create'
+    const base = { action, resource: { court: body.court, caseNo: body.caseNo } }
+    let caseNo: ReturnType<typeof parseCaseNumber>
+    try {
+      caseNo = parseCaseNumber(body.caseNo)
+    } catch (error) {
+      return denyWith(log, request, base, error as GatewayError)
+    }
+    const resource = { ...base.resource, caseNo: caseNo.text }
+    const decision = decide(
+      principal,
+      action,
+      {
+        court: body.court,
+        caseTypeCode: caseNo.typeCode,
+        caseCourtCode: caseNo.courtCode,
+        requestedVolumes: body.volumes,
+        ...(body.days === undefined ? {} : { days: body.days }),
+      },
+      undefined,
+      now(),
+      policy,
+    )
+    if (!decision.allow) return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
+    const existing = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+    if (existing) {
+      return denyWith(
+        log,
+        request,
+        { action, resource },
+        new GatewayError('DUPLICATE_GRANT', `grant ${existing.id} is already open for this case and supervision case`, {
+          extra: { grant: existing.id },
+        }),
+      )
+    }
+    const store = storeForTypeCode(caseNo.typeCode)
+    const adapter = store ? resolveAdapter(services, body.court, store) : undefined
+    if (!adapter || !store) {
+      return denyWith(log, request, { action, resource }, adapterUnavailable(body.court, store))
+    }
+
+    // The case must exist at the court: that is a request to the court, so its intent is logged first.
+    const id = randomUUID()
+    const started = Date.now()
+    const intent = await logFor(log, request, {
+      action,
+      resource: { ...resource, grant: id, adapter: adapter.id },
+      purpose: { supervisionCase: body.supervisionCase },
+      phase: 'intent',
+      decision: 'allow',
+    })
+    try {
+      await services.adapterClient.getJson(
+        adapter,
+        `/v1/cases/${encodeURIComponent(caseNo.text)}`,
+        { court: body.court, sub: principal.sub, org: principal.org.code, grant: id, purpose: body.supervisionCase, log: intent },
+        'case',
+      )
+    } catch (error) {
+      const failure = error as GatewayError
+      await logFor(log, request, {
+        action,
+        resource: { ...resource, grant: id },
+        phase: 'outcome',
+        decision: 'deny',
+        reason: failure.code,
+        intent,
+        outcome: { result: 'failed', durationMs: Date.now() - started },
+      })
+      throw failure
+    }
+    const createdAt = now()
+    const days = body.days ?? services.config.policy.grantDays
+    const grant: Grant = {
+      id,
+      status: body.volumes.includes('sub') ? 'pending' : 'active',
+      court: body.court,
+      caseNo: caseNo.text,
+      supervisionCase: body.supervisionCase,
+      volumes: [...body.volumes].sort() as Grant['volumes'],
+      reason: body.reason,
+      org: principal.org.code,
+      createdBy: principal.sub,
+      members: body.members ?? [],
+      createdAt: createdAt.toISOString(),
+      expiresAt: new Date(createdAt.getTime() + days * DAY_MS).toISOString(),
+    }
+    grants.insert(grant)
+    await logFor(log, request, {
+      action,
+      resource: grantResource(grant),
+      purpose: { supervisionCase: grant.supervisionCase },
+      phase: 'outcome',
+      decision: 'allow',
+      intent,
+      outcome: { result: 'completed', durationMs: Date.now() - started },
+      detail: { status: grant.status, volumes: grant.volumes, expiresAt: grant.expiresAt, members: grant.members },
+    })
+    return reply.code(201).send(presentGrant(grant, now()))
+  })
+
+  specRoute(app, spec, 'listGrants', async (request) => {
+    const principal = request.principal!
+    const query = request.query as { status?: Grant['status']; limit?: number }
+    if (principal.org.kind !== 'procuratorate') {
+      await denyWith(log, request, { action: 'grant.view' }, new GatewayError('FORBIDDEN', 'only procuratorates hold grants'))
+    }
+    const approver = principal.roles.includes('approver')
+    const items = grants
+      .list(
+        {
+          org: principal.org.code,
+          ...(approver ? {} : { person: principal.sub }),
+          ...(query.status && query.status !== ('expired' as string) ? { status: query.status } : {}),
+        },
+        query.limit ?? 100,
+      )
+      .map((grant) => presentGrant(grant, now()))
+    return { items: query.status ? items.filter((g) => g.status === query.status) : items }
+  })
+
+  specRoute(app, spec, 'getGrant', async (request) => {
+    const { id } = request.params as { id: string }
+    return presentGrant(await visibleGrant(request, id, 'grant.view'), now())
+  })
+
+  /** approve, reject and revoke: a decided, compare-and-swapped transition, logged with who did it. */
+  function transition(
+    operationId: string,
+    action: Extract<Action, 'grant.approve' | 'grant.reject' | 'grant.revoke'>,
+    apply: (grant: Grant, request: FastifyRequest, at: string) => Grant,
+  ): void {
+    specRoute(app, spec, operationId, async (request) => {
+      const { id } = request.params as { id: string }
+      const grant = await visibleGrant(request, id, action)
+      const updated = apply(grant, request, now().toISOString())
+      if (!grants.update(updated, grant.status)) {
+        await denyWith(
+          log,
+          request,
+          { action, resource: grantResource(grant) },
+          new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
+        )
+      }
+      await logFor(log, request, {
+        action,
+        resource: grantResource(updated),
+        purpose: {
+          supervisionCase: updated.supervisionCase,
+          ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
+        },
+        phase: 'event',
+        decision: 'allow',
+        detail: { from: grant.status, to: updated.status, ...(updated.decisionNote ? { note: updated.decisionNote } : {}) },
+      })
+      return presentGrant(updated, now())
+    })
+  }
+
+  transition('approveGrant', 'grant.approve', (grant, request, at) => {
+    const { note } = (request.body ?? {}) as { note?: string }
+    return {
+      ...grant,
+      status: 'active',
+      approvedBy: request.principal!.sub,
+      approvedAt: at,
+      ...(note ? { decisionNote: note } : {}),
+    }
+  })
+  transition('rejectGrant', 'grant.reject', (grant, request, at) => {
+    const { reason } = (request.body ?? {}) as { reason?: string }
+    return {
+      ...grant,
+      status: 'rejected',
+      rejectedBy: request.principal!.sub,
+      rejectedAt: at,
+      ...(reason ? { decisionNote: reason } : {}),
+    }
+  })
+  transition('revokeGrant', 'grant.revoke', (grant, request, at) => {
+    const { reason } = (request.body ?? {}) as { reason?: string }
+    return {
+      ...grant,
+      status: 'revoked',
+      revokedBy: request.principal!.sub,
+      revokedAt: at,
+      ...(reason ? { decisionNote: reason } : {}),
+    }
+  })
+
+  specRoute(app, spec, 'renewGrant', async (request) => {
+    const { id } = request.params as { id: string }
+    const { days } = request.body as { days: number }
+    const grant = await visibleGrant(request, id, 'grant.renew', { days })
+    const updated: Grant = { ...grant, expiresAt: new Date(now().getTime() + days * DAY_MS).toISOString() }
+    if (!grants.update(updated, grant.status)) {
+      await denyWith(
+        log,
+        request,
+        { action: 'grant.renew', resource: grantResource(grant) },
+        new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
+      )
+    }
+    await logFor(log, request, {
+      action: 'grant.renew',
+      resource: grantResource(updated),
+      phase: 'event',
+      decision: 'allow',
+      detail: { from: grant.expiresAt, to: updated.expiresAt, days },
+    })
+    return presentGrant(updated, now())
+  })
+}
+
+export function grantResource(grant: Grant) {
+  return { court: grant.court, caseNo: grant.caseNo, grant: grant.id }
+}
+
+export function adapterUnavailable(court: string, store: string | undefined): GatewayError {
+  return new GatewayError(
+    'ADAPTER_UNAVAILABLE',
+    store
+      ? `no active adapter serves the ${store} store of court ${court}`
+      : `the case type is served by no file store of court ${court}`,
+    { extra: { court, ...(store ? { store } : {}) } },
+  )
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify'
+import { specRoute } from './spec-route.js'
+import type { Services } from '../services.js'
+
+/** Liveness, readiness, metrics and the API description: public, for load balancers and people. */
+export async function opsRoutes(app: FastifyInstance, services: Services & { ready: () => boolean }): Promise<void> {
+  const { spec, metrics, log } = services
+  const open = { config: { public: true } }
+
+  specRoute(app, spec, 'healthz', async () => ({ status: 'ok' }), open)
+
+  specRoute(
+    app,
+    spec,
+    'readyz',
+    async (_request, reply) => {
+      // Ready means: not shutting down, and the access log answers (nothing can be served without it).
+      let logOk = true
+      try {
+        log.size()
+      } catch {
+        logOk = false
+      }
+      const ready = services.ready() && logOk
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not-ready',
+        checks: { accessLog: logOk ? 'ok' : 'unavailable', shuttingDown: !services.ready() },
+      })
+    },
+    open,
+  )
+
+  specRoute(
+    app,
+    spec,
+    'metrics',
+    async (_request, reply) => {
+      metrics.logSize.set(log.size())
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+    },
+    open,
+  )
+
+  app.get('/openapi.json', { config: { public: true } }, async () => spec)
+}

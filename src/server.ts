@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
+import { SqliteLogStore } from './accesslog/sqlite-store.js'
+import { AdapterClient } from './adapters/client.js'
+import { createResponseValidators } from './adapters/responses.js'
+import { loadOrCreateKey, RequestSigner } from './adapters/signing.js'
+import { SqliteAdapterStore } from './adapters/sqlite-store.js'
+import { buildApp } from './app.js'
+import { parseNetwork } from './config/load.js'
+import type { Config } from './config/types.js'
+import { loadDirectory } from './directory/directory.js'
+import { SqliteGrantStore } from './grants/sqlite-store.js'
+import { createMetrics } from './http/metrics.js'
+import { loadSpec } from './http/openapi.js'
+import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
+import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
+import { openSqlite } from './storage/sqlite.js'
+import { createPublicKey } from 'node:crypto'
+import { BlockList } from 'node:net'
+
+/** The gateway's own issuer name in the tokens it signs for adapters. */
+export const GATEWAY_ISSUER = 'court-file-gateway'
+
+export interface Gateway {
+  app: FastifyInstance
+  log: AccessLog
+  devIssuer: DevIssuer | undefined
+  /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
+  close(): Promise<void>
+}
+
+/**
+ * Builds every service from the configuration and the app on top. Start-up order matters for crash
+ * safety: the log is opened (and checked against its last signed checkpoint) and intents left open by a
+ * crash are closed as `interrupted` before any request is taken.
+ */
+export async function createGateway(config: Config, options: { logger?: boolean | object; now?: () => Date } = {}) {
+  if (config.storage.kind !== 'sqlite') {
+    throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
+  }
+  const dev = config.dev?.issuer === true
+  const db = openSqlite(config.storage.path)
+  const metrics = createMetrics()
+  const now = options.now ?? (() => new Date())
+  const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
+  const logStore = new SqliteLogStore(db)
+  const log = new TransparencyLog({
+    store: logStore,
+    origin: config.accessLog.origin,
+    signingKey: logKey,
+    publicKey: createPublicKey(logKey),
+    checkpointIntervalMs: config.accessLog.checkpointIntervalMs,
+    now,
+    onBatch: (size, seconds) => {
+      metrics.logBatchSize.observe(size)
+      metrics.logAppendSeconds.observe(seconds)
+    },
+  })
+  await closeInterruptedIntents(log, logStore.openIntents())
+
+  const directory = loadDirectory(config.directory)
+  const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
+  const allowedNetworks = allowList(config.adapters.allowedNetworks)
+  const adapterClient = new AdapterClient({
+    signer,
+    timeoutMs: config.adapters.timeoutMs,
+    allowHttp: config.adapters.allowHttp,
+    allowedNetworks,
+  })
+  const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile) : undefined
+  const inflight = new Set<Promise<unknown>>()
+  const app = await buildApp({
+    services: {
+      config,
+      directory,
+      policy: { policy: config.policy, directory },
+      grants: new SqliteGrantStore(db),
+      adapters: new SqliteAdapterStore(db),
+      log,
+      adapterClient,
+      signer,
+      spec: loadSpec(GATEWAY_SPEC),
+      validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
+      metrics,
+      now,
+    },
+    devIssuer,
+    inflight,
+    logger: options.logger ?? false,
+  })
+  let closed: Promise<void> | undefined
+  const close = () => {
+    closed ??= (async () => {
+      await app.close()
+      await log.close()
+      await adapterClient.close()
+      db.close()
+    })()
+    return closed
+  }
+  return { app, log, devIssuer, close } satisfies Gateway
+}
+
+function allowList(networks: string[]): BlockList | undefined {
+  if (networks.length === 0) return undefined
+  const list = new BlockList()
+  for (const network of networks) {
+    const [address, bits] = network.split('/')
+    parseNetwork(network) // validated at config load; throws nothing here
+    list.addSubnet(address!, Number(bits), address!.includes(':') ? 'ipv6' : 'ipv4')
+  }
+  return list
+}
+
+/** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
+export const LOGGER_OPTIONS = {
+  level: process.env.LOG_LEVEL ?? 'info',
+  redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+}
+
+/** Serves until SIGTERM/SIGINT, then shuts down gracefully (in-flight streams finish, the log is flushed). */
+export async function serve(config: Config): Promise<Gateway> {
+  const gateway = await createGateway(config, { logger: LOGGER_OPTIONS })
+  closeWithGrace({ delay: 30_000 }, async ({ err, signal }) => {
+    if (err) gateway.app.log.error({ err }, 'shutting down after an error')
+    else gateway.app.log.info({ signal }, 'shutting down')
+    await gateway.close()
+  })
+  await gateway.app.listen({ host: config.server.host, port: config.server.port })
+  return gateway
+}

@@ -1,0 +1,25 @@
+import type { AccessLog } from './accesslog/access-log.js'
+import type { AdapterClient } from './adapters/client.js'
+import type { RequestSigner } from './adapters/signing.js'
+import type { AdapterStore } from './adapters/store.js'
+import type { Config } from './config/types.js'
+import type { Directory } from './directory/directory.js'
+import type { GrantStore } from './grants/store.js'
+import type { OpenApiSpec } from './http/openapi.js'
+import type { Metrics } from './http/metrics.js'
+import type { PolicyContext } from './policy/decide.js'
+
+/** Everything the route plugins use, built once by the server and handed to buildApp. */
+export interface Services {
+  config: Config
+  directory: Directory
+  policy: PolicyContext
+  grants: GrantStore
+  adapters: AdapterStore
+  log: AccessLog
+  adapterClient: AdapterClient
+  signer: RequestSigner
+  spec: OpenApiSpec
+  metrics: Metrics
+  now: () => Date
+}

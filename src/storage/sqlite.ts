@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+
+export type SqliteDatabase = Database.Database
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Never edit a
+ * migration that has shipped: add a new one.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE log_entries (
+    idx INTEGER PRIMARY KEY,
+    leaf BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    time TEXT NOT NULL,
+    actor TEXT,
+    org TEXT,
+    court TEXT,
+    case_no TEXT,
+    grant_id TEXT,
+    action TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    intent_ref INTEGER
+  );
+  CREATE INDEX log_entries_actor ON log_entries (actor, idx);
+  CREATE INDEX log_entries_org ON log_entries (org, idx);
+  CREATE INDEX log_entries_court ON log_entries (court, idx);
+  CREATE INDEX log_entries_case ON log_entries (case_no, idx);
+  CREATE INDEX log_entries_grant ON log_entries (grant_id, idx);
+  CREATE INDEX log_entries_intent_ref ON log_entries (intent_ref) WHERE intent_ref IS NOT NULL;
+  CREATE INDEX log_entries_open_intents ON log_entries (phase, idx) WHERE phase = 'intent';
+
+  -- Hashes of complete subtrees: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
+  CREATE TABLE log_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE log_checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    text TEXT NOT NULL,
+    signed_at TEXT NOT NULL
+  );
+
+  -- Append-only: the log tables refuse every UPDATE and DELETE.
+  CREATE TRIGGER log_entries_no_update BEFORE UPDATE ON log_entries BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_entries_no_delete BEFORE DELETE ON log_entries BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_nodes_no_update BEFORE UPDATE ON log_nodes BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_nodes_no_delete BEFORE DELETE ON log_nodes BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_checkpoints_no_update BEFORE UPDATE ON log_checkpoints BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_checkpoints_no_delete BEFORE DELETE ON log_checkpoints BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    court TEXT NOT NULL,
+    case_no TEXT NOT NULL,
+    supervision_case TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX grants_org ON grants (org, created_at);
+
+  CREATE TABLE adapters (
+    id TEXT PRIMARY KEY,
+    court TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+
+  CREATE TABLE document_reads (
+    reader TEXT NOT NULL,
+    day TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (reader, day)
+  ) WITHOUT ROWID;
+  `,
+]
+
+/**
+ * Opens (creating if needed) the gateway's SQLite file. WAL lets readers run beside the single writer;
+ * synchronous=FULL makes every commit durable (fsync) before it returns, which the access log relies on.
+ */
+export function openSqlite(path: string): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+  return db
+}
+
+function migrate(db: SqliteDatabase): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this gateway (${MIGRATIONS.length})`)
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!)
+      db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+}
