@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -528,4 +529,86 @@ t.test('the catalogue refuses files outside the case folder and bad ids', async 
       algorithms: ['HS256' as 'EdDSA'],
     }),
   )
+})
+
+t.test('keys fetched from the gateway JWKS URL', async (t) => {
+  const jwksServer = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(jwks))
+  })
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())))
+  const url = new URL(`http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`)
+  const remote = await buildCourtAdapter({ casesDir: CASES_DIR, courts: ['黑01'], gatewayIssuer: ISSUER, jwks: url })
+  t.teardown(() => remote.close())
+  const target = `/v1/cases/${enc(CASE_01)}`
+  t.equal((await remote.inject({ url: target, headers: await bearer() })).statusCode, 200)
+  t.equal(
+    (await remote.inject({ url: target, headers: await bearer({ key: strangerKeys.privateKey }) })).statusCode,
+    401,
+  )
+
+  // Nothing listens on the discard port: without the gateway's keys every read is refused.
+  const offline = await buildCourtAdapter({
+    casesDir: CASES_DIR,
+    courts: ['黑01'],
+    gatewayIssuer: ISSUER,
+    jwks: new URL('http://127.0.0.1:9/.well-known/jwks.json'),
+  })
+  t.teardown(() => offline.close())
+  const res = await offline.inject({ url: target, headers: await bearer() })
+  t.equal(res.statusCode, 401)
+  t.match(res.json(), { code: 'UNAUTHENTICATED', detail: /could not be verified/ })
+})
+
+t.test('main.ts starts the adapter and logs reads without the token', async (t) => {
+  const jwksServer = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(jwks))
+  })
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())))
+  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let output = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8')
+  })
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.on('exit', () => reject(new Error(`adapter exited: ${output}`)))
+  })
+  const jwt = await token()
+  const res = await fetch(`${baseUrl}/v1/cases/${enc(CASE_01)}/documents/main-01-appeal`, {
+    headers: { authorization: `Bearer ${jwt}` },
+  })
+  t.equal(res.status, 200)
+  t.equal(
+    Buffer.from(await res.arrayBuffer())
+      .subarray(0, 5)
+      .toString('latin1'),
+    '%PDF-',
+  )
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'stops cleanly on SIGTERM')
+  const read = output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((entry) => entry.msg === 'document read')
+  t.match(read, { sub: 'prosecutor-1001', org: '230100', grant: 'g-7f3a', logIndex: 42, document: 'main-01-appeal' })
+  t.notOk(output.includes(jwt.split('.')[2] ?? jwt), 'the token is never logged')
+  t.notMatch(output, /authorization/i)
 })

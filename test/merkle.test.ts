@@ -135,7 +135,7 @@ const randomLeaves = (n: number, seed: string) =>
 
 function flipBit(buf: Buffer, bit: number): Buffer {
   const copy = Buffer.from(buf)
-  copy[Math.floor(bit / 8) % copy.length]! ^= 1 << bit % 8
+  copy[Math.floor(bit / 8) % copy.length]! ^= 1 << (bit % 8)
   return copy
 }
 
@@ -153,7 +153,14 @@ t.test('hasher vectors (transparency-dev/merkle rfc6962_test.go)', async (t) => 
   }
   // The scratch buffer must grow for large leaves and not leak bytes between calls.
   const big = crypto.randomBytes(40_000)
-  t.same(leafHash(big), crypto.createHash('sha256').update(Buffer.from([0])).update(big).digest())
+  t.same(
+    leafHash(big),
+    crypto
+      .createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(big)
+      .digest(),
+  )
   t.same(leafHash(Buffer.alloc(0)), hex(rfc.hasher_vectors[1]!.want))
 })
 
@@ -170,7 +177,11 @@ t.test('RFC 6962 test leaves: nodes, roots and proofs', async (t) => {
   t.same(frontier.root(), hex(rfc.roots_by_size['0']!), 'empty root')
   for (const [i, leaf] of leaves.entries()) {
     for (const node of frontier.append(leaf)) {
-      t.equal(node.hash.toString('hex'), rfc.node_hashes_by_level[node.level]![node.index], `stored node (${node.level}, ${node.index})`)
+      t.equal(
+        node.hash.toString('hex'),
+        rfc.node_hashes_by_level[node.level]![node.index],
+        `stored node (${node.level}, ${node.index})`,
+      )
     }
     t.equal(frontier.root().toString('hex'), rfc.roots_by_size[String(i + 1)], `frontier root at size ${i + 1}`)
   }
@@ -272,7 +283,10 @@ t.test('argument validation', async (t) => {
     verifyConsistency(4, 2 ** 53, [root], root, root),
     verifyConsistency(3, 8, consistencyProof(3, 8, read), root.subarray(2), root),
   ]
-  t.same(bad, bad.map(() => false))
+  t.same(
+    bad,
+    bad.map(() => false),
+  )
 })
 
 t.test('random trees of every size 1..300 against the naive reference', async (t) => {
@@ -293,11 +307,13 @@ t.test('random trees of every size 1..300 against the naive reference', async (t
     const emitted = frontier.append(all[size - 1]!)
     check(emitted[0]!.level === 0 && emitted[0]!.index === size - 1, `leaf first at ${size}`)
     for (const n of emitted) check(levels[n.level]![n.index]!.equals(n.hash), `emitted node (${n.level}, ${n.index})`)
-    const expectedCount = 1 + (() => {
-      let c = 0
-      for (let s = size; s % 2 === 0; s /= 2) c++
-      return c
-    })()
+    const expectedCount =
+      1 +
+      (() => {
+        let c = 0
+        for (let s = size; s % 2 === 0; s /= 2) c++
+        return c
+      })()
     check(emitted.length === expectedCount, `number of nodes completed by leaf ${size - 1}`)
     const root = ref.root(size)
     check(frontier.root().equals(root), `frontier root at ${size}`)

@@ -17,7 +17,10 @@ import {
 
 interface NoteVectors {
   signed_note_golang_mod: {
-    keys: { PeterNeumann: { vkey: string; skey: string; key_id_hex: string }; EnochRoot: { vkey: string; key_id_hex: string } }
+    keys: {
+      PeterNeumann: { vkey: string; skey: string; key_id_hex: string }
+      EnochRoot: { vkey: string; key_id_hex: string }
+    }
     note_text: string
     signed_note_peter: string
     signature_lines: { PeterNeumann: string; EnochRoot: string }
@@ -55,12 +58,20 @@ t.test('golang.org/x/mod note vectors: key ids, vkeys, exact signing, verificati
 
   const signer = goSignerKey(golang.keys.PeterNeumann.skey)
   t.equal(signer.id, golang.keys.PeterNeumann.key_id_hex)
-  t.equal(verifierKey(signer.name, ed25519PublicKey(signer.privateKey)), golang.keys.PeterNeumann.vkey, 'vkey from private key')
+  t.equal(
+    verifierKey(signer.name, ed25519PublicKey(signer.privateKey)),
+    golang.keys.PeterNeumann.vkey,
+    'vkey from private key',
+  )
   t.equal(verifierKey('PeterNeumann', peter.publicKey), golang.keys.PeterNeumann.vkey, 'vkey round trip')
   t.equal(noteKeyId('PeterNeumann', rawEd25519PublicKey(peter.publicKey)).toString('hex'), 'c74f20a3')
 
   // Ed25519 is deterministic: signing must reproduce Go's bytes exactly.
-  t.equal(signNote(golang.note_text, 'PeterNeumann', signer.privateKey), golang.signed_note_peter, 'exact signing output')
+  t.equal(
+    signNote(golang.note_text, 'PeterNeumann', signer.privateKey),
+    golang.signed_note_peter,
+    'exact signing output',
+  )
   t.equal(`${golang.note_text}\n${golang.signature_lines.PeterNeumann}`, golang.signed_note_peter)
 
   t.same(openNote(golang.signed_note_peter, [peter]), { text: golang.note_text, verifiedBy: ['PeterNeumann'] })
@@ -114,7 +125,11 @@ t.test('C2SP checkpoint example (format vector only: no public key)', async (t) 
   t.equal(cp.size, 20852163)
   t.equal(formatCheckpoint(cp), body)
   const someKey = parseVerifierKey(v.checkpoint_sum_golang_org.vkey)
-  t.throws(() => openNote(signed, [someKey]), /not signed by a known key/, 'same key id, other name: ignored, so unsigned')
+  t.throws(
+    () => openNote(signed, [someKey]),
+    /not signed by a known key/,
+    'same key id, other name: ignored, so unsigned',
+  )
 })
 
 t.test('go sumdb tree format', async (t) => {
@@ -167,7 +182,11 @@ t.test('signing and opening: round trip and failures', async (t) => {
 
   const other = crypto.generateKeyPairSync('ed25519')
   const otherKey = parseVerifierKey(verifierKey(name, other.publicKey))
-  t.throws(() => openNote(signed, [otherKey]), /not signed by a known key.*court-file-gateway\.test\/log\+/, 'wrong key')
+  t.throws(
+    () => openNote(signed, [otherKey]),
+    /not signed by a known key.*court-file-gateway\.test\/log\+/,
+    'wrong key',
+  )
   t.throws(() => openNote(signed, []), /known: none/)
 
   const altered = signed.replace('line one', 'line 0ne')
@@ -212,7 +231,10 @@ t.test('private key helpers', async (t) => {
   t.equal(ed25519PublicKey(pub), pub, 'a public key is its own public key')
 
   const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 })
-  t.throws(() => loadEd25519PrivateKey(rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()), /must be an Ed25519 key/)
+  t.throws(
+    () => loadEd25519PrivateKey(rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()),
+    /must be an Ed25519 key/,
+  )
   t.throws(() => loadEd25519PrivateKey('not a pem'), /not a PEM private key/)
   t.throws(() => ed25519PublicKey(rsa.privateKey), /Ed25519/)
   t.throws(() => ed25519PrivateKeyFromSeed(Buffer.alloc(31)), /32 bytes/)
@@ -222,7 +244,10 @@ t.test('checkpoint parsing is strict', async (t) => {
   const root = Buffer.alloc(32, 7).toString('base64')
   t.same(parseCheckpoint(`o\n0\n${root}\n`), { origin: 'o', size: 0, rootHash: Buffer.alloc(32, 7) })
   t.same(parseCheckpoint(`o\n5\n${root}\next one\next two\n`).extensions, ['ext one', 'ext two'])
-  t.equal(formatCheckpoint({ origin: 'o', size: 5, rootHash: Buffer.alloc(32, 7), extensions: ['x'] }), `o\n5\n${root}\nx\n`)
+  t.equal(
+    formatCheckpoint({ origin: 'o', size: 5, rootHash: Buffer.alloc(32, 7), extensions: ['x'] }),
+    `o\n5\n${root}\nx\n`,
+  )
   const cases: Array<[string, RegExp]> = [
     [`o\n1\n${root}`, /end with a newline/],
     ['o\n1\n', /expected origin, size and root hash lines/],

@@ -142,25 +142,35 @@ function prevOf(line: Buffer): { prev?: string; json: boolean } {
  * the entry after it (the missing position). In each case that is the altered entry or the one after it.
  */
 function locateBreak(data: Buffer, count: number, size: number): VerifyResult {
+  const result = findBreak(data, count, size)
+  // A common accident: the export was opened and saved on a system that rewrote line endings.
+  const firstEnd = data.indexOf(0x0a)
+  if (firstEnd > 0 && data[firstEnd - 1] === 0x0d) {
+    result.message += ' (the lines end in CR LF: the file was converted; logged entries are separated by LF only)'
+  }
+  return result
+}
+
+function findBreak(data: Buffer, count: number, size: number): { ok: false; message: string; index?: number } {
   const missing = count < size
   const limit = Math.min(size + 1, count + 1) // lines to read: the covered ones, plus one that vouches
   let prevHash: Buffer | undefined
   let firstBroken: number | undefined
+  let checked = 0
   let index = 0
   for (const line of lines(data, limit)) {
     const hash = leafHash(line)
     if (prevHash !== undefined) {
       const { prev, json } = prevOf(line)
       // Past the checkpoint a line may be a partial or unrelated record: only a present prev there is evidence.
-      const broken =
-        index < size
-          ? !json || (prev !== undefined && prev !== prevHash.toString('base64'))
-          : prev !== undefined && prev !== prevHash.toString('base64')
+      const evidence = prev !== undefined || (!json && index < size)
+      const broken = evidence && prev !== prevHash.toString('base64')
       if (firstBroken !== undefined) {
         // Look-ahead decided: is the link right after the first broken one broken too?
         return broken ? alteredEntry(firstBroken, missing) : brokenLink(firstBroken, missing, count, size)
       }
       if (broken) firstBroken = index
+      if (evidence) checked++
     }
     prevHash = hash
     index++
@@ -173,6 +183,12 @@ function locateBreak(data: Buffer, count: number, size: number): VerifyResult {
       message: `the export has ${count} entries but the checkpoint covers ${size}: entries from index ${count} on are missing`,
     }
   }
+  if (checked === 0 && size > 1) {
+    return {
+      ok: false,
+      message: `the ${size} entries do not match the checkpoint's root hash; they carry no prev links, so the altered entry cannot be located`,
+    }
+  }
   return {
     ok: false,
     index: size - 1,
@@ -180,7 +196,7 @@ function locateBreak(data: Buffer, count: number, size: number): VerifyResult {
   }
 }
 
-function alteredEntry(b: number, missing: boolean): VerifyResult {
+function alteredEntry(b: number, missing: boolean): { ok: false; message: string; index: number } {
   const a = b - 1
   return {
     ok: false,
@@ -189,7 +205,12 @@ function alteredEntry(b: number, missing: boolean): VerifyResult {
   }
 }
 
-function brokenLink(b: number, missing: boolean, count: number, size: number): VerifyResult {
+function brokenLink(
+  b: number,
+  missing: boolean,
+  count: number,
+  size: number,
+): { ok: false; message: string; index: number } {
   const a = b - 1
   if (missing) {
     return {

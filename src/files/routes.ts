@@ -44,7 +44,8 @@ export async function fileRoutes(
     const { id } = request.params as { id: string }
     const principal = request.principal!
     const grant = grants.get(id)
-    const decision = decide(principal, action, {}, grant, now(), policy)
+    // First the main-volume check; a document's own volume is checked once the catalogue has named it.
+    const decision = decide(principal, action, { volume: 'main' }, grant, now(), policy)
     if (!grant || (!decision.allow && decision.reason === 'NOT_FOUND')) {
       return denyWith(log, request, { action, resource: { grant: id } }, new GatewayError('NOT_FOUND', 'no such grant'))
     }

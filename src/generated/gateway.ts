@@ -753,7 +753,7 @@ export interface components {
             title: string;
             mediaType: string;
             size: number;
-            /** @description The SHA-256 of the document's bytes, as the court's catalogue gives it. */
+            /** @description The SHA-256 of the document's bytes, lowercase hex, as the court's catalogue gives it. */
             sha256: string;
             pages?: number;
         };

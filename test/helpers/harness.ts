@@ -1,0 +1,150 @@
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { request } from 'undici'
+import { buildCourtAdapter } from '../../examples/court-adapter/app.js'
+import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
+import { parseConfig } from '../../src/config/load.js'
+import type { Config } from '../../src/config/types.js'
+import { GATEWAY_ISSUER, createGateway } from '../../src/server.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import type { Role } from '../../src/identity/principal.js'
+
+type Tap = {
+  testdir: (fixture?: object) => string
+  teardown: (fn: () => unknown) => void
+}
+
+/** A test configuration: SQLite and keys in a fresh folder, the shipped directory, the dev issuer on. */
+export function testConfig(dir: string, overrides: Record<string, unknown> = {}): Config {
+  return parseConfig(
+    {
+      server: { host: '127.0.0.1', port: 0 },
+      storage: { kind: 'sqlite', path: join(dir, 'gateway.db') },
+      identity: { audience: 'court-file-gateway', issuers: [] },
+      directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
+      accessLog: { origin: 'test.gateway/log', signingKeyFile: join(dir, 'log.pem'), checkpointIntervalMs: 50 },
+      adapters: {
+        allowHttp: true,
+        allowedNetworks: ['127.0.0.0/8'],
+        timeoutMs: 2000,
+        signingKeyFile: join(dir, 'adapter.pem'),
+      },
+      dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
+      ...overrides,
+    },
+    dir,
+  )
+}
+
+export interface Harness {
+  url: string
+  gateway: Awaited<ReturnType<typeof createGateway>>
+  token: (sub: string, org: string, roles: Role[]) => string
+  call: (
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string },
+  ) => Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string; bytes: Buffer }>
+  dir: string
+  config: Config
+}
+
+/** Starts a real gateway on a loopback port with a real SQLite file. */
+export async function startGateway(t: Tap, overrides: Record<string, unknown> = {}, dir = t.testdir()): Promise<Harness> {
+  const config = testConfig(dir, overrides)
+  const gateway = await createGateway(config)
+  await gateway.app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => gateway.close())
+  const address = gateway.app.server.address() as { port: number }
+  const url = `http://127.0.0.1:${address.port}`
+  const token = (sub: string, org: string, roles: Role[]) =>
+    gateway.devIssuer!.mint({ sub, org, roles, audience: config.identity.audience })
+  const call: Harness['call'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) }
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    let body: string | undefined = options.raw
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      headers['content-type'] = 'application/json'
+    }
+    const response = await request(`${url}${path}`, { method: method as 'GET', headers, body })
+    const bytes = Buffer.from(await response.body.arrayBuffer())
+    const text = bytes.toString('utf8')
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
+  }
+  return { url, gateway, token, call, dir, config }
+}
+
+/** Starts the reference court adapter on a loopback port, trusting the gateway's published JWKS. */
+export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
+  const adapter: FastifyInstance = await buildCourtAdapter({
+    casesDir: shippedCasesDir(),
+    courts,
+    gatewayIssuer: GATEWAY_ISSUER,
+    jwks: new URL(`${gatewayUrl}/.well-known/jwks.json`),
+  })
+  await adapter.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => adapter.close())
+  return { adapter, url: `http://127.0.0.1:${(adapter.server.address() as { port: number }).port}` }
+}
+
+export const PEOPLE = {
+  prosecutor: { sub: 'zhang.wei', org: '230100', roles: ['prosecutor'] as Role[] },
+  colleague: { sub: 'li.na', org: '230100', roles: ['prosecutor'] as Role[] },
+  approver: { sub: 'chen.jie', org: '230100', roles: ['approver'] as Role[] },
+  otherProsecutor: { sub: 'zhang.wei', org: '230103', roles: ['prosecutor'] as Role[] },
+  courtAdmin: { sub: 'admin.hrb', org: '黑01', roles: ['court-admin'] as Role[] },
+  courtAdmin0103: { sub: 'admin.ng', org: '黑0103', roles: ['court-admin'] as Role[] },
+  operator: { sub: 'ops.one', org: 'HLJ-OPS', roles: ['operator'] as Role[] },
+  auditor: { sub: 'audit.one', org: 'HLJ-AUDIT', roles: ['auditor'] as Role[] },
+  courtAuditor: { sub: 'audit.hrb', org: '黑01', roles: ['auditor'] as Role[] },
+}
+
+export type Person = keyof typeof PEOPLE
+
+/** Registers and activates an adapter for a court; returns its id. */
+export async function registerAdapter(
+  h: Harness,
+  baseUrl: string,
+  options: { court?: string; admin?: Person; covers?: string[]; stores?: string[]; probeCase?: string } = {},
+): Promise<string> {
+  const admin = PEOPLE[options.admin ?? 'courtAdmin']
+  const created = await h.call('POST', '/v1/adapters', {
+    token: h.token(admin.sub, admin.org, admin.roles),
+    body: {
+      court: options.court ?? '黑01',
+      baseUrl,
+      probeCase: options.probeCase ?? '（2023）黑01民终1234号',
+      ...(options.covers ? { covers: options.covers } : {}),
+      ...(options.stores ? { stores: options.stores } : {}),
+    },
+  })
+  if (created.status !== 201) throw new Error(`register failed: ${created.status} ${created.text}`)
+  const op = PEOPLE.operator
+  const activated = await h.call('POST', `/v1/adapters/${created.json.id}/activate`, {
+    token: h.token(op.sub, op.org, op.roles),
+  })
+  if (activated.status !== 200) throw new Error(`activate failed: ${activated.status} ${activated.text}`)
+  return created.json.id as string
+}
+
+export function tokenOf(h: Harness, person: Person): string {
+  const p = PEOPLE[person]
+  return h.token(p.sub, p.org, p.roles)
+}
+
+/** Polls `probe` until it returns a value (bounded: 100 tries, 20 ms apart); for effects that follow a response. */
+export async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const value = await probe()
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('condition not reached in 2 s')
+}
