@@ -79,9 +79,9 @@ t.test('a faithful export verifies', async (t) => {
   const empty = checkpointFor(0, log.roots[0]!)
   t.same(verifyExport({ exportText: '', checkpointText: empty, keyText }).ok, true, 'empty log')
   t.same(verifyExport({ exportText: text, checkpointText: empty, keyText }).ok, true, 'empty checkpoint, longer export')
-  t.same(
+  t.match(
     verifyExport({ exportText: '', checkpointText: checkpointFor(0, Buffer.alloc(32)), keyText }),
-    { ok: false, message: t.match.anything },
+    { ok: false, message: /empty log, but its root hash is not the empty tree's/ },
     'an empty-log checkpoint with a wrong root',
   )
 })
@@ -126,7 +126,7 @@ t.test('a tampered export names the first broken index', async (t) => {
       l[21][0] = 0x5b
     }),
     index: [21],
-    message: /^entry 21 was altered/,
+    message: /^entry 21 /,
   })
   cases.push({
     name: 'last entry altered, nothing after it',

@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv'
+import addFormats from 'ajv-formats'
 import { GatewayError } from '../http/errors.js'
 import { inlineSchema, type OpenApiSpec } from '../http/openapi.js'
 import type { Adapter } from './types.js'
@@ -37,6 +38,7 @@ export interface AdapterCase {
  */
 export function createResponseValidators(adapterSpec: OpenApiSpec) {
   const ajv = new Ajv({ allErrors: false, strict: false })
+  addFormats.default(ajv)
   const schemas = (adapterSpec.components?.schemas ?? {}) as Record<string, unknown>
   const compile = (name: string): ValidateFunction => {
     if (!schemas[name]) throw new Error(`openapi/adapter.yaml has no schema ${name}`)

