@@ -129,6 +129,14 @@ t.test('a tampered export names the first broken index', async (t) => {
     message: /^entry 21 /,
   })
   cases.push({
+    name: 'an entry replaced by JSON that is not an object',
+    leaves: edit((l) => {
+      l[21] = Buffer.from('[1,2]')
+    }),
+    index: [21],
+    message: /^entry 21 was altered/,
+  })
+  cases.push({
     name: 'last entry altered, nothing after it',
     leaves: edit((l) => {
       l[39] = alter(l[39]!, (e) => (e['requestId'] = 'forged'))
@@ -286,6 +294,10 @@ t.test('checkpoint and key problems', async (t) => {
   // Never throws, whatever it is given.
   const weird = verifyExport({ exportText: 42, checkpointText: null, keyText: undefined } as never)
   t.equal(weird.ok, false)
+  t.match(verifyExport({ exportText: 42 as never, checkpointText: cp40, keyText }), {
+    ok: false,
+    message: /^verification failed: /,
+  })
 })
 
 t.test('receipts', async (t) => {

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
 import { denyWith, logFor } from '../http/audit.js'
+import { hasRole } from '../identity/principal.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
 import type { Services } from '../services.js'
 import { runConformance } from './conformance.js'
 import type { ResponseValidators } from './responses.js'
-import { conflicts, servingAdapter } from './routing.js'
+import { claims, conflicts, servingAdapter } from './routing.js'
 import type { Adapter, Store } from './types.js'
 
 type AdapterCreate = components['schemas']['AdapterCreate']
@@ -46,6 +47,57 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const adapter = adapters.get(id)
     if (!adapter) throw new GatewayError('NOT_FOUND', 'no such adapter')
     return adapter
+  }
+
+  /** Who serves each of `adapter`'s claimed (court, store) pairs, given the registrations `all`. */
+  const servers = (adapter: Adapter, all: Adapter[]) =>
+    claims(adapter).map(({ court, store }) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id }))
+
+  /**
+   * Pairs grouped by store and adapter, courts listed once each: a leaf is at most 16 KiB (DESIGN §6) and an
+   * adapter may cover 200 courts, too many for one object per (court, store). `key` names the adapter field.
+   */
+  function grouped(pairs: Array<{ court: string; store: Store; adapter?: string | undefined }>, key: 'adapter' | 'from') {
+    const groups = new Map<string, { store: Store; courts: string[]; adapter?: string | undefined }>()
+    for (const { court, store, adapter } of pairs) {
+      const name = `${store} ${adapter ?? ''}`
+      const group = groups.get(name) ?? { store, courts: [], adapter }
+      group.courts.push(court)
+      groups.set(name, group)
+    }
+    return [...groups.values()].map(({ store, courts, adapter }) => ({ store, courts, ...(adapter ? { [key]: adapter } : {}) }))
+  }
+
+  /**
+   * The 409 for activating `adapter` beside an equally specific active adapter of a court's store, if any.
+   * Synchronous on purpose: the activation checks and updates without yielding in between, so two activations
+   * cannot both pass the check.
+   */
+  function conflictOf(adapter: Adapter): GatewayError | undefined {
+    const first = conflicts(adapter, adapters.list(), directory)[0]
+    if (!first) return undefined
+    return new GatewayError('ADAPTER_CONFLICT', `adapter ${first.adapter.id} already serves the ${first.store} store of court ${first.court}`, {
+      extra: { conflictsWith: first.adapter.id, court: first.court, store: first.store },
+    })
+  }
+
+  /**
+   * Which adapters the caller may see (the spec of listAdapters and getAdapter): operators every one, a
+   * court-admin those of their own court, nobody else any. Base URLs say where a court's file system listens.
+   */
+  async function visibleTo(request: FastifyRequest): Promise<(adapter: Adapter) => boolean> {
+    const principal = request.principal!
+    if (principal.org.kind === 'operator' && hasRole(principal, 'operator')) return () => true
+    if (principal.org.kind === 'court' && hasRole(principal, 'court-admin')) {
+      const own = principal.org.code
+      return (adapter) => adapter.court === own
+    }
+    return denyWith(
+      log,
+      request,
+      { action: 'adapter.view', resource: {} },
+      new GatewayError('FORBIDDEN', 'only operators and court-admins see adapters'),
+    )
   }
 
   const changed = (request: FastifyRequest, action: Action, adapter: Adapter, detail: Record<string, unknown>) =>
@@ -88,27 +140,30 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     return reply.code(201).send(present(adapter))
   })
 
-  specRoute(app, spec, 'listAdapters', async () => ({ items: adapters.list().map(present) }))
+  specRoute(app, spec, 'listAdapters', async (request) => {
+    const visible = await visibleTo(request)
+    return { items: adapters.list().filter(visible).map(present) }
+  })
 
-  specRoute(app, spec, 'getAdapter', async (request) => present(load((request.params as { id: string }).id)))
+  specRoute(app, spec, 'getAdapter', async (request) => {
+    const visible = await visibleTo(request)
+    const { id } = request.params as { id: string }
+    const adapter = adapters.get(id)
+    // Another court's adapter is answered like a missing one, so its existence is not disclosed either.
+    if (!adapter || !visible(adapter)) {
+      return denyWith(log, request, { action: 'adapter.view', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+    }
+    return present(adapter)
+  })
 
   specRoute(app, spec, 'activateAdapter', async (request, reply) => {
-    const adapter = load((request.params as { id: string }).id)
+    const { id } = request.params as { id: string }
+    const adapter = load(id)
+    const resource = { court: adapter.court, adapter: adapter.id }
     await allowed(request, 'adapter.activate', { id: adapter.id, court: adapter.court })
-    const clashes = conflicts(adapter, adapters.list(), directory)
-    if (clashes.length > 0) {
-      const first = clashes[0]!
-      await denyWith(
-        log,
-        request,
-        { action: 'adapter.activate', resource: { court: adapter.court, adapter: adapter.id } },
-        new GatewayError(
-          'ADAPTER_CONFLICT',
-          `adapter ${first.adapter.id} already serves the ${first.store} store of court ${first.court}`,
-          { extra: { conflictsWith: first.adapter.id, court: first.court, store: first.store } },
-        ),
-      )
-    }
+    // Refused before the checks too, so a conflicting adapter is not probed for nothing.
+    const early = conflictOf(adapter)
+    if (early) await denyWith(log, request, { action: 'adapter.activate', resource }, early)
     const checks = await runConformance(adapter, adapterClient, services.validators, {
       sub: request.principal!.sub,
       org: request.principal!.org.code,
@@ -120,29 +175,48 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       await denyWith(
         log,
         request,
-        { action: 'adapter.activate', resource: { court: adapter.court, adapter: adapter.id }, detail: { checks } },
+        { action: 'adapter.activate', resource, detail: { checks } },
         new GatewayError('CONFORMANCE_FAILED', `adapter ${adapter.id} failed ${checks.filter((c) => !c.ok).length} check(s)`, {
           extra: { checks },
         }),
       )
     }
+    // The checks awaited the network: the registration may have changed and another adapter may have been
+    // activated meanwhile, so both are read again, and nothing awaits from the check to the update.
+    const current = load(id)
+    const late = conflictOf(current)
+    if (late) await denyWith(log, request, { action: 'adapter.activate', resource }, late)
+    const before = servers(current, adapters.list())
     const at = now().toISOString()
-    const active: Adapter = { ...adapter, status: 'active', activatedAt: at, updatedAt: at }
+    const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at }
     adapters.update(active)
-    await changed(request, 'adapter.activate', active, { checks: checks.map((c) => c.name) })
+    // The courts and stores this activation takes over, and from whom, so the log shows every change of hands.
+    const takesOver = before.filter((pair) => pair.adapter !== active.id).filter((pair) =>
+      servingAdapter(adapters.list(), pair.court, pair.store, directory)?.id === active.id,
+    )
+    await changed(request, 'adapter.activate', active, {
+      from: current.status,
+      checks: checks.map((c) => c.name),
+      takesOver: grouped(takesOver, 'from'),
+    })
     return reply.send(present(active))
   })
 
   specRoute(app, spec, 'suspendAdapter', async (request) => {
-    const adapter = load((request.params as { id: string }).id)
-    await allowed(request, 'adapter.suspend', { id: adapter.id, court: adapter.court })
+    const { id } = request.params as { id: string }
+    await allowed(request, 'adapter.suspend', { id, court: load(id).court })
+    // Read again after the await, so a change made meanwhile (an activation, say) is not written back over.
+    const adapter = load(id)
+    const served = servers(adapter, adapters.list()).filter((pair) => pair.adapter === adapter.id)
     const at = now().toISOString()
     const suspended: Adapter = { ...adapter, status: 'suspended', suspendedAt: at, updatedAt: at }
     adapters.update(suspended)
-    // Who serves the courts now: the next covering adapter, if any (DESIGN §4, changes without gaps).
+    // Who serves what it served: the next covering adapter, if any (DESIGN §4, changes without gaps). A group
+    // without `adapter` is a gap; entries leave out what does not apply rather than write null (DESIGN §6).
     const all = adapters.list()
-    const handedTo = [adapter.court, ...adapter.covers].flatMap((court) =>
-      adapter.stores.map((store) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id ?? null })),
+    const handedTo = grouped(
+      served.map(({ court, store }) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id })),
+      'adapter',
     )
     await changed(request, 'adapter.suspend', suspended, { from: adapter.status, handedTo })
     return present(suspended)

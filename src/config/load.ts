@@ -76,7 +76,8 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
 function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   const port = env.GATEWAY_PORT ?? env.PORT
   if (port !== undefined) {
-    const server = (data.server ??= {}) as Record<string, unknown>
+    data.server ??= {}
+    const server = data.server as Record<string, unknown>
     server.port = /^\d+$/.test(port) ? Number(port) : port
   }
   const databaseUrl = env.GATEWAY_DATABASE_URL

@@ -41,20 +41,29 @@ export class DigestGuard extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.#expectedBytes !== undefined && this.#receivedBytes !== this.#expectedBytes) {
-      return callback(new IntegrityError(`received ${this.#receivedBytes} bytes, expected ${this.#expectedBytes}`))
-    }
-    if (this.#expectedSha256 !== undefined) {
-      const whole = this.#sent.copy()
-      if (this.#held) whole.update(this.#held)
-      if (whole.digest('hex') !== this.#expectedSha256) {
-        return callback(new IntegrityError('SHA-256 of the document differs from the court catalogue'))
-      }
+    const failure = this.#check()
+    if (failure) {
+      callback(failure)
+      return
     }
     const last = this.#held
     if (last) this.#release(last)
     this.#held = undefined
     callback(null, last)
+  }
+
+  #check(): IntegrityError | undefined {
+    if (this.#expectedBytes !== undefined && this.#receivedBytes !== this.#expectedBytes) {
+      return new IntegrityError(`received ${this.#receivedBytes} bytes, expected ${this.#expectedBytes}`)
+    }
+    if (this.#expectedSha256 !== undefined) {
+      const whole = this.#sent.copy()
+      if (this.#held) whole.update(this.#held)
+      if (whole.digest('hex') !== this.#expectedSha256) {
+        return new IntegrityError('SHA-256 of the document differs from the court catalogue')
+      }
+    }
+    return undefined
   }
 
   /** What the client was sent: byte count and SHA-256 of exactly those bytes. */

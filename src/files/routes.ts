@@ -218,6 +218,8 @@ export async function fileRoutes(
     reply.hijack()
     const raw = reply.raw
     raw.writeHead(status, reply.getHeaders() as Record<string, string>)
+    // Headers go out at once (with Access-Log-Index), even when the body is held back for its digest check.
+    raw.flushHeaders()
     const done = pipeline(body, guard, raw).then(
       () => outcome(request, context, action, { result: 'completed', status, ...guard.sentSoFar() }),
       (error: unknown) => {

@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../src/paths.js'
 import type { Role } from '../../src/identity/principal.js'
 
 type Tap = {
-  testdir: (fixture?: object) => string
+  testdir: () => string
   teardown: (fn: () => unknown) => void
 }
 
