@@ -21,7 +21,7 @@ const CASE_0103 = '（2023）黑0103民初4567号'
 const PROBLEM = 'application/problem+json; charset=utf-8'
 
 /** What the helpers need of a test (the shape harness.ts asks for). */
-type Tap = { testdir: (fixture?: object) => string; teardown: (fn: () => unknown) => void }
+type Tap = { testdir(): string; teardown(fn: () => unknown): void }
 
 interface Item {
   index: number
