@@ -8,6 +8,7 @@ import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import problemPlugin from './http/problem-plugin.js'
+import rateLimits from './http/rate-limit.js'
 import identityPlugin from './identity/authenticate.js'
 import type { DevIssuer } from './identity/dev-issuer.js'
 import type { Services } from './services.js'
@@ -52,6 +53,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     findOrg: (code: string) => services.directory.org(code),
     ...(options.devIssuer ? { devIssuer: options.devIssuer } : {}),
   })
+  // After identity: the limits count people and organisations, so they need the principal.
+  const { requestsPerMinute } = services.config.limits
+  await app.register(rateLimits, { log: services.log, perUser: requestsPerMinute, perOrganisation: requestsPerMinute })
   app.addHook('onRoute', (route) => {
     // The docs UI and its assets are public; every other route states `public` itself or is authenticated.
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true }
@@ -70,10 +74,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('preClose', async () => {
     closing = true
-  })
-  app.addHook('onClose', async () => {
-    // In-flight reads finish and log their outcomes before the log is closed.
+    // In-flight reads finish and log their outcomes before the log is closed. Their keep-alive connections
+    // are idle afterwards: close them now rather than after Fastify's 72-s keep-alive timeout.
     await Promise.allSettled([...inflight])
+    app.server.closeIdleConnections()
   })
   return app
 }

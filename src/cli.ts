@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fsck.js'
 import { verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
@@ -18,6 +19,7 @@ usage:
   court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
+  court-file-gateway verify --db FILE [--key KEYFILE]
 
 --config defaults to $GATEWAY_CONFIG, else config/default.json.`
 
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       export: { type: 'string' },
       receipt: { type: 'string' },
       entry: { type: 'string' },
+      db: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -95,6 +98,18 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'verify': {
+      if (values.db) {
+        const dbKey = values.key === undefined ? undefined : read(values.key, 'key')
+        const db = openLogDatabase(values.db)
+        let result: ReturnType<typeof checkLogDatabase>
+        try {
+          result = checkLogDatabase(db, dbKey)
+        } finally {
+          db.close()
+        }
+        for (const line of describeCheck(result, values.db)) (result.ok ? console.log : console.error)(line)
+        return result.ok ? 0 : 1
+      }
       if (!values.key) throw new UsageError('verify needs --key KEYFILE (the text of GET /v1/audit/key)')
       const keyText = read(values.key, 'key')
       let result: ReturnType<typeof verifyExport>

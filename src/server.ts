@@ -10,6 +10,7 @@ import { buildApp } from './app.js'
 import { parseNetwork } from './config/load.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
+import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { loadSpec } from './http/openapi.js'
@@ -83,6 +84,7 @@ export async function createGateway(config: Config, options: { logger?: boolean 
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
+      quota: new DocumentQuota(new SqliteDocumentReadCounter(db), config.limits.documentsPerDay, now),
       now,
     },
     devIssuer,
@@ -93,6 +95,8 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   const close = () => {
     closed ??= (async () => {
       await app.close()
+      // A read that began streaming while the server was closing may still be logging its outcome.
+      await Promise.allSettled([...inflight])
       await log.close()
       await adapterClient.close()
       db.close()

@@ -4,6 +4,7 @@ import type { RequestSigner } from './adapters/signing.js'
 import type { AdapterStore } from './adapters/store.js'
 import type { Config } from './config/types.js'
 import type { Directory } from './directory/directory.js'
+import type { DocumentQuota } from './files/quota.js'
 import type { GrantStore } from './grants/store.js'
 import type { OpenApiSpec } from './http/openapi.js'
 import type { Metrics } from './http/metrics.js'
@@ -21,5 +22,7 @@ export interface Services {
   signer: RequestSigner
   spec: OpenApiSpec
   metrics: Metrics
+  /** The daily document quota of each person (`limits.documentsPerDay`). */
+  quota: DocumentQuota
   now: () => Date
 }

@@ -48,7 +48,7 @@ const OPERATION_IDS = [
   'readyz',
   'metrics',
 ]
-const PLANNED = ['approveGrant', 'rejectGrant', 'revokeGrant', 'renewGrant', 'updateAdapter', 'getAdapterHealth']
+const PLANNED = ['updateAdapter', 'getAdapterHealth']
 const UNAUTHENTICATED = ['healthz', 'readyz', 'metrics', 'getJwks', 'getOpenApiDocument', 'getDocs']
 
 t.test('the committed generated types match the specs', async (t) => {
@@ -267,7 +267,7 @@ t.test('Fastify enforces the spec', async (t) => {
     { method: 'POST', url: '/v1/grants', payload: { ...grant, volumes: ['main', 'main'] } },
     { method: 'POST', url: '/v1/grants', payload: { ...grant, volumes: ['appendix'] } },
     { method: 'POST', url: '/v1/grants', payload: { ...grant, days: 181 } },
-    { method: 'GET', url: '/v1/grants?status=active' },
+    { method: 'GET', url: '/v1/grants?sort=newest' },
     { method: 'GET', url: '/v1/grants/abc%2Fdef' },
     { method: 'GET', url: '/v1/grants/g1/documents/a..b' },
     { method: 'GET', url: '/v1/grants/g1/documents/.' },

@@ -40,7 +40,12 @@ export async function fileRoutes(
   const { spec, grants, log, policy, now, validators } = services
   const client: AdapterClient = services.adapterClient
 
-  async function begin(request: FastifyRequest, action: Action, document?: string): Promise<ReadContext> {
+  async function begin(
+    request: FastifyRequest,
+    action: Action,
+    document?: string,
+    beforeIntent?: (resource: ReadContext['resource']) => Promise<void>,
+  ): Promise<ReadContext> {
     const { id } = request.params as { id: string }
     const principal = request.principal!
     const grant = grants.get(id)
@@ -54,6 +59,7 @@ export async function fileRoutes(
     const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
     const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
+    await beforeIntent?.({ ...resource, adapter: adapter.id })
     const intent = await logFor(log, request, {
       action,
       resource: { ...resource, adapter: adapter.id },
@@ -129,6 +135,29 @@ export async function fileRoutes(
     return noStore(reply, context.intent).send({ caseNo: context.grant.caseNo, court: context.grant.court, volumes })
   })
 
+  /**
+   * Counts the read against the person's daily quota once it is allowed and before its intent is logged:
+   * every attempt that would reach the court counts, re-reads too, and a refusal reaches no court.
+   */
+  async function takeQuota(request: FastifyRequest, resource: ReadContext['resource']): Promise<void> {
+    const principal = request.principal!
+    const quota = services.quota.take(principal.org.code, principal.sub)
+    if (quota.allowed) return
+    await denyWith(
+      log,
+      request,
+      { action: 'document.read', resource, detail: { quota: 'documentsPerDay', limit: quota.limit, day: quota.day } },
+      new GatewayError(
+        'RATE_LIMITED',
+        `the daily quota of ${quota.limit} document reads is used up; it renews at ${quota.resetsAt} (midnight China Standard Time)`,
+        {
+          headers: { 'retry-after': String(quota.retryAfterSeconds) },
+          extra: { scope: 'documentsPerDay', limit: quota.limit, retryAfter: quota.retryAfterSeconds },
+        },
+      ),
+    )
+  }
+
   async function fetchCatalogue(context: ReadContext): Promise<{ volumes: AdapterVolume[] }> {
     const body = await client.getJson(context.adapter, `${casePath(context.grant)}/volumes`, context.claims, 'case')
     return validators.volumes(body, context.adapter)
@@ -137,7 +166,7 @@ export async function fileRoutes(
   specRoute(app, spec, 'getGrantDocument', async (request, reply) => {
     const action = 'document.read'
     const { documentId } = request.params as { documentId: string }
-    const context = await begin(request, action, documentId)
+    const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
 
     // The volume a document belongs to comes from the court's catalogue, never from the client.
     const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))

@@ -12,13 +12,13 @@ export interface paths {
         };
         /**
          * List grants
-         * @description The grants the caller may see: a prosecutor sees the grants they created or are a member of, an approver and an auditor of a procuratorate see that procuratorate's grants. `status` is the effective status, so a grant past its `expiresAt` is listed as `expired`.
+         * @description The grants the caller may see: a prosecutor sees the grants they created or are a member of, an approver of a procuratorate sees that procuratorate's grants; nobody else holds or sees grants. `status` is the effective status, so a grant past its `expiresAt` is listed as `expired`.
          */
         get: operations["listGrants"];
         put?: never;
         /**
          * Open a grant
-         * @description A prosecutor opens a grant for one case of one court under an accepted supervision case. The gateway checks the case number, the court, the case type, the jurisdiction and that the case exists at the court's adapter. Main-only grants are `active` at once; grants that include `sub` are `pending` until an approver of the same procuratorate approves them. `days` defaults to and is capped by the configured grant length (90 days by default).
+         * @description A prosecutor opens a grant for one case of one court under an accepted supervision case. The gateway checks the case number, the court, the case type, the jurisdiction and that the case exists at the court's adapter. Main-only grants are `active` at once; grants that include `sub` are `pending` until an approver of the same procuratorate approves them. `days` defaults to and is capped by the configured grant length (90 days by default). A person has at most one open (pending or active) grant per case and supervision case: a second one is `409 DUPLICATE_GRANT`, naming the open grant.
          */
         post: operations["createGrant"];
         delete?: never;
@@ -39,7 +39,7 @@ export interface paths {
         };
         /**
          * Get a grant
-         * @description One grant, to its creator, its members, and the approvers and auditors of its procuratorate.
+         * @description One grant, to its creator, its members and the approvers of its procuratorate. A grant of another procuratorate is answered like a missing one (`404 NOT_FOUND`).
          */
         get: operations["getGrant"];
         put?: never;
@@ -64,7 +64,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a pending grant
-         * @description An approver of the grant's procuratorate approves a pending grant (never their own); it becomes `active` and the approver is named in every access-log entry of reads through it. Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description An approver of the grant's procuratorate approves a pending grant; it becomes `active` and the approver is named (`purpose.approvedBy`) in every access-log entry of reads through it. Four eyes: the creator and the members of a grant never approve it, whatever roles they hold (`403 FORBIDDEN`). A grant of another procuratorate is answered like a missing one (`404 NOT_FOUND`). Only a pending grant can be approved: an active, rejected or revoked one is `409 INVALID_TRANSITION`, an expired one `403 GRANT_EXPIRED`.
          */
         post: operations["approveGrant"];
         delete?: never;
@@ -87,7 +87,7 @@ export interface paths {
         put?: never;
         /**
          * Reject a pending grant
-         * @description An approver of the grant's procuratorate rejects a pending grant; it never reads anything. Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description An approver of the grant's procuratorate (never its creator or a member) rejects a pending grant; it never reads anything. The same refusals as for approving apply.
          */
         post: operations["rejectGrant"];
         delete?: never;
@@ -110,7 +110,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a grant
-         * @description The creator, or an approver of the grant's procuratorate, ends a pending or active grant before it expires. Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description The creator, or an approver of the grant's procuratorate, ends a pending or active grant before it expires. It takes effect at once: the next read through the grant is refused (`GRANT_NOT_ACTIVE`). Revoking a rejected, revoked or expired grant is `409 INVALID_TRANSITION`.
          */
         post: operations["revokeGrant"];
         delete?: never;
@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Renew a grant
-         * @description Extends an active grant by `days` from now, never beyond 180 days from its creation (a loan of at most six months in total). Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description The creator extends an active grant: it then expires `days` from now, which must be later than it expires already and never beyond 180 days from its creation (a loan of at most six months in total); otherwise `400 VALIDATION_FAILED`. `days` is at most the configured `policy.maxGrantDays`. A pending, rejected or revoked grant is `409 INVALID_TRANSITION`, an expired one `403 GRANT_EXPIRED` (open a new grant).
          */
         post: operations["renewGrant"];
         delete?: never;
@@ -682,10 +682,10 @@ export interface components {
             caseNo: string;
             /** @description The number of the procuratorate's accepted supervision case. */
             supervisionCase: string;
-            /** @description `[main]`, or `[main, sub]` for a grant that needs approval. */
+            /** @description `[main]`, or `[main, sub]` (in either order) for a grant that needs approval. */
             volumes: components["schemas"]["VolumeKind"][];
             reason: string;
-            /** @description The `sub`s of colleagues of the same procuratorate who may read through the grant too. */
+            /** @description Colleagues of the creator's procuratorate who may read through the grant too. A member is a `sub` of that procuratorate, or qualified as `ORG/sub` where `ORG` is the creator's procuratorate code (e.g. `230100/li.na`); everything before the first `/` is read as the organisation, so a `sub` that contains `/` must be qualified. Members of another organisation are refused with `400 VALIDATION_FAILED` (the problem's `member` names the first one): a token of another organisation never reads through a grant, whatever its `sub`. The stored list holds bare `sub`s, without duplicates and without the creator. */
             members?: string[];
             /** @description The grant's length; default and maximum the configured grant length. */
             days?: number;
@@ -729,6 +729,9 @@ export interface components {
             approvedAt?: string;
             /** @description The approver's note or the reason of a rejection or revocation. */
             decisionNote?: string;
+            rejectedBy?: string;
+            /** Format: date-time */
+            rejectedAt?: string;
             revokedBy?: string;
             /** Format: date-time */
             revokedAt?: string;
@@ -1108,7 +1111,12 @@ export type $defs = Record<string, never>;
 export interface operations {
     listGrants: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only grants of this effective status. */
+                status?: components["schemas"]["GrantStatus"];
+                /** @description The most items on one page (default 100). */
+                limit?: components["parameters"]["Limit"];
+            };
             header?: never;
             path?: never;
             cookie?: never;

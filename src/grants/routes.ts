@@ -8,7 +8,8 @@ import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
-import { effectiveStatus, type Grant } from './types.js'
+import { normaliseMembers } from './members.js'
+import { effectiveStatus, type Grant, type GrantStatus } from './types.js'
 
 type CreateGrantBody = components['schemas']['GrantCreate']
 const DAY_MS = 86_400_000
@@ -59,7 +60,8 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
         court: body.court,
         caseTypeCode: caseNo.typeCode,
         caseCourtCode: caseNo.courtCode,
-        requestedVolumes: body.volumes,
+        // The order in which a client lists the volumes means nothing.
+        requestedVolumes: [...body.volumes].sort(),
         ...(body.days === undefined ? {} : { days: body.days }),
       },
       undefined,
@@ -67,17 +69,17 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       policy,
     )
     if (!decision.allow) return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
-    const existing = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
-    if (existing) {
+    const members = normaliseMembers(body.members ?? [], principal.org.code, principal.sub)
+    if (!members.ok) {
       return denyWith(
         log,
         request,
         { action, resource },
-        new GatewayError('DUPLICATE_GRANT', `grant ${existing.id} is already open for this case and supervision case`, {
-          extra: { grant: existing.id },
-        }),
+        new GatewayError('VALIDATION_FAILED', members.message, { extra: { member: members.member } }),
       )
     }
+    const existing = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+    if (existing) return denyWith(log, request, { action, resource }, duplicateGrant(existing.id))
     const store = storeForTypeCode(caseNo.typeCode)
     const adapter = store ? resolveAdapter(services, body.court, store) : undefined
     if (!adapter || !store) {
@@ -114,6 +116,22 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       })
       throw failure
     }
+    // The case check awaited the court, so a twin request may have opened the same grant meanwhile. Checked
+    // again with no await between the check and the insert, so of concurrent twins exactly one opens it.
+    const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+    if (twin) {
+      const failure = duplicateGrant(twin.id)
+      await logFor(log, request, {
+        action,
+        resource: { ...resource, grant: id },
+        phase: 'outcome',
+        decision: 'deny',
+        reason: failure.code,
+        intent,
+        outcome: { result: 'failed', status: failure.status, durationMs: Date.now() - started },
+      })
+      throw failure
+    }
     const createdAt = now()
     const days = body.days ?? services.config.policy.grantDays
     const grant: Grant = {
@@ -126,7 +144,7 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       reason: body.reason,
       org: principal.org.code,
       createdBy: principal.sub,
-      members: body.members ?? [],
+      members: members.members,
       createdAt: createdAt.toISOString(),
       expiresAt: new Date(createdAt.getTime() + days * DAY_MS).toISOString(),
     }
@@ -146,22 +164,35 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
 
   specRoute(app, spec, 'listGrants', async (request) => {
     const principal = request.principal!
-    const query = request.query as { status?: Grant['status']; limit?: number }
-    if (principal.org.kind !== 'procuratorate') {
-      await denyWith(log, request, { action: 'grant.view' }, new GatewayError('FORBIDDEN', 'only procuratorates hold grants'))
-    }
+    const query = request.query as { status?: GrantStatus; limit?: number }
+    // The same people getGrant shows a grant to (decide, grant.view): prosecutors and approvers.
     const approver = principal.roles.includes('approver')
+    if (principal.org.kind !== 'procuratorate' || !(approver || principal.roles.includes('prosecutor'))) {
+      await denyWith(
+        log,
+        request,
+        { action: 'grant.view' },
+        new GatewayError('FORBIDDEN', 'only prosecutors and approvers of a procuratorate hold or see grants'),
+      )
+    }
+    const limit = query.limit ?? 100
+    const at = now()
+    // The stored status of an expired grant is still pending or active, so the effective status is filtered
+    // here, and the page is cut only afterwards, lest expired grants take the places of the ones asked for.
+    const stored = query.status === 'expired' ? undefined : query.status
     const items = grants
       .list(
         {
           org: principal.org.code,
           ...(approver ? {} : { person: principal.sub }),
-          ...(query.status && query.status !== ('expired' as string) ? { status: query.status } : {}),
+          ...(stored ? { status: stored } : {}),
         },
-        query.limit ?? 100,
+        query.status ? Number.MAX_SAFE_INTEGER : limit,
       )
-      .map((grant) => presentGrant(grant, now()))
-    return { items: query.status ? items.filter((g) => g.status === query.status) : items }
+      .map((grant) => presentGrant(grant, at))
+      .filter((grant) => !query.status || grant.status === query.status)
+      .slice(0, limit)
+    return { items }
   })
 
   specRoute(app, spec, 'getGrant', async (request) => {
@@ -237,7 +268,21 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
     const { id } = request.params as { id: string }
     const { days } = request.body as { days: number }
     const grant = await visibleGrant(request, id, 'grant.renew', { days })
-    const updated: Grant = { ...grant, expiresAt: new Date(now().getTime() + days * DAY_MS).toISOString() }
+    const expiresAt = new Date(now().getTime() + days * DAY_MS).toISOString()
+    // A renewal counts its days from now; one that would end the grant sooner is a mistake, not a renewal
+    // (revoke ends a grant early), so it changes nothing.
+    if (Date.parse(expiresAt) <= Date.parse(grant.expiresAt)) {
+      await denyWith(
+        log,
+        request,
+        { action: 'grant.renew', resource: grantResource(grant) },
+        new GatewayError(
+          'VALIDATION_FAILED',
+          `a renewal of ${days} days from now would end the grant at ${expiresAt}, not later than it ends already (${grant.expiresAt})`,
+        ),
+      )
+    }
+    const updated: Grant = { ...grant, expiresAt }
     if (!grants.update(updated, grant.status)) {
       await denyWith(
         log,
@@ -249,6 +294,10 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
     await logFor(log, request, {
       action: 'grant.renew',
       resource: grantResource(updated),
+      purpose: {
+        supervisionCase: updated.supervisionCase,
+        ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
+      },
       phase: 'event',
       decision: 'allow',
       detail: { from: grant.expiresAt, to: updated.expiresAt, days },
@@ -259,6 +308,12 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
 
 export function grantResource(grant: Grant) {
   return { court: grant.court, caseNo: grant.caseNo, grant: grant.id }
+}
+
+function duplicateGrant(existing: string): GatewayError {
+  return new GatewayError('DUPLICATE_GRANT', `grant ${existing} is already open for this case and supervision case`, {
+    extra: { grant: existing },
+  })
 }
 
 export function adapterUnavailable(court: string, store: string | undefined): GatewayError {

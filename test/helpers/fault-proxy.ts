@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { request } from 'undici'
 
-export type FaultMode = 'pass' | 'hang' | 'garbage' | 'cut' | 'flip' | 'status500'
+export type FaultMode = 'pass' | 'hang' | 'garbage' | 'cut' | 'flip' | 'status500' | 'drip'
 
 /**
  * A real HTTP server between the gateway and a real adapter that misbehaves on demand: it never answers,
@@ -36,6 +36,11 @@ export async function startFaultProxy(t: { teardown: (fn: () => unknown) => void
     if (faulty && isDocument && mode === 'cut') {
       res.write(body.subarray(0, Math.floor(body.length / 2)))
       setTimeout(() => res.destroy(), 20)
+      return
+    }
+    if (faulty && isDocument && mode === 'drip') {
+      res.write(body.subarray(0, 100))
+      setTimeout(() => res.end(body.subarray(100)), 400)
       return
     }
     if (faulty && isDocument && mode === 'flip') {

@@ -49,10 +49,18 @@ export interface Harness {
   config: Config
 }
 
-/** Starts a real gateway on a loopback port with a real SQLite file. */
-export async function startGateway(t: Tap, overrides: Record<string, unknown> = {}, dir = t.testdir()): Promise<Harness> {
+/**
+ * Starts a real gateway on a loopback port with a real SQLite file. `options.now` replaces the gateway's clock
+ * (grant expiry, the daily quota, log times; see `testClock`); tokens keep using the real one.
+ */
+export async function startGateway(
+  t: Tap,
+  overrides: Record<string, unknown> = {},
+  dir = t.testdir(),
+  options: { now?: () => Date } = {},
+): Promise<Harness> {
   const config = testConfig(dir, overrides)
-  const gateway = await createGateway(config)
+  const gateway = await createGateway(config, options.now ? { now: options.now } : {})
   await gateway.app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => gateway.close())
   const address = gateway.app.server.address() as { port: number }
@@ -103,10 +111,38 @@ export const PEOPLE = {
   courtAdmin0103: { sub: 'admin.ng', org: '黑0103', roles: ['court-admin'] as Role[] },
   operator: { sub: 'ops.one', org: 'HLJ-OPS', roles: ['operator'] as Role[] },
   auditor: { sub: 'audit.one', org: 'HLJ-AUDIT', roles: ['auditor'] as Role[] },
+  /** A second approver of the same procuratorate as `approver`. */
+  approver2: { sub: 'wang.fang', org: '230100', roles: ['approver'] as Role[] },
+  /** `prosecutor`'s own token when they also hold the approver role: four-eyes must still refuse them. */
+  prosecutorApprover: { sub: 'zhang.wei', org: '230100', roles: ['prosecutor', 'approver'] as Role[] },
+  /** An approver of another procuratorate (Nangang district) with the same sub as `approver`. */
+  approver0103: { sub: 'chen.jie', org: '230103', roles: ['approver'] as Role[] },
+  /** A prosecutor of another procuratorate with the sub of `colleague`. */
+  otherColleague: { sub: 'li.na', org: '230103', roles: ['prosecutor'] as Role[] },
   courtAuditor: { sub: 'audit.hrb', org: '黑01', roles: ['auditor'] as Role[] },
 }
 
 export type Person = keyof typeof PEOPLE
+
+/**
+ * A clock a test moves by hand, for `startGateway(t, {}, undefined, { now: clock.now })`. It only moves
+ * forward, as the access log expects of time.
+ */
+export function testClock(start: Date | string = new Date()) {
+  let current = new Date(start).getTime()
+  return {
+    now: () => new Date(current),
+    advance(ms: number) {
+      if (!(ms >= 0)) throw new Error('a test clock only moves forward')
+      current += ms
+    },
+    set(to: Date | string) {
+      const next = new Date(to).getTime()
+      if (!(next >= current)) throw new Error('a test clock only moves forward')
+      current = next
+    },
+  }
+}
 
 /** Registers and activates an adapter for a court; returns its id. */
 export async function registerAdapter(
@@ -147,4 +183,38 @@ export async function eventually<T>(probe: () => Promise<T | undefined>): Promis
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   throw new Error('condition not reached in 2 s')
+}
+
+/** One request as a court adapter received it: the path and the `aud` of the gateway's bearer token. */
+export interface SeenRequest {
+  url: string
+  aud: string | string[] | undefined
+}
+
+/**
+ * Starts the reference court adapter like `startAdapter`, recording every request it receives, so a test can
+ * prove which adapter a read went to and which court the signed token named. The token's payload is decoded,
+ * not verified: the adapter itself verifies it.
+ */
+export async function startRecordingAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
+  const adapter: FastifyInstance = await buildCourtAdapter({
+    casesDir: shippedCasesDir(),
+    courts,
+    gatewayIssuer: GATEWAY_ISSUER,
+    jwks: new URL(`${gatewayUrl}/.well-known/jwks.json`),
+  })
+  const seen: SeenRequest[] = []
+  adapter.addHook('onRequest', async (request) => {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
+    let aud: SeenRequest['aud']
+    try {
+      aud = token ? JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).aud : undefined
+    } catch {
+      aud = undefined
+    }
+    seen.push({ url: decodeURIComponent(request.url), aud })
+  })
+  await adapter.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => adapter.close())
+  return { adapter, url: `http://127.0.0.1:${(adapter.server.address() as { port: number }).port}`, seen }
 }

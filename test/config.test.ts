@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js'
+import { PROJECT_ROOT } from '../src/paths.js'
+
+const minimal = {
+  identity: { audience: 'a', issuers: [] },
+  accessLog: { origin: 'o.example/log', signingKeyFile: 'log.pem' },
+  adapters: { signingKeyFile: 'adapter.pem' },
+}
+
+t.test('the shipped configurations are valid', async (t) => {
+  const local = loadConfig(join(PROJECT_ROOT, 'config', 'default.json'), {})
+  t.equal(local.storage.kind, 'sqlite')
+  t.equal(local.dev?.issuer, true)
+  t.equal(local.directory, join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'), 'paths resolve against the file')
+  const production = loadConfig(join(PROJECT_ROOT, 'config', 'production.example.json'), {})
+  t.notOk(production.dev?.issuer, 'never a dev issuer in the production example')
+  t.equal(production.adapters.allowHttp, false)
+})
+
+t.test('defaults fill what the file leaves out', async (t) => {
+  const config = parseConfig(minimal, '/base')
+  t.equal(config.server.port, 8080)
+  t.equal(config.policy.grantDays, 90)
+  t.equal(config.policy.jurisdiction, 'province')
+  t.ok(config.policy.caseTypes.includes('民初') && config.policy.caseTypes.includes('执'))
+  t.equal(config.adapters.breaker.failures, 5)
+  t.equal(config.accessLog.signingKeyFile, '/base/log.pem')
+})
+
+t.test('environment overrides port, database and Redis', async (t) => {
+  const config = parseConfig(minimal, '/base', {
+    GATEWAY_PORT: '9999',
+    GATEWAY_DATABASE_URL: 'postgres://u@h/db',
+    GATEWAY_REDIS_URL: 'redis://127.0.0.1:6379',
+  })
+  t.equal(config.server.port, 9999)
+  t.same(config.storage, { kind: 'postgres', url: 'postgres://u@h/db' })
+  t.same(config.redis, { url: 'redis://127.0.0.1:6379' })
+  t.throws(() => parseConfig(minimal, '/base', { GATEWAY_PORT: 'eighty' }), /server\.port/)
+})
+
+t.test('a bad file names the key and the problem', async (t) => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['unknown key', { ...minimal, extra: 1 }, /"extra": unknown key/],
+    ['missing key', { ...minimal, accessLog: { origin: 'o' } }, /"accessLog\.signingKeyFile": is required/],
+    ['wrong type', { ...minimal, server: { port: 'x' } }, /"server\.port": must be integer/],
+    ['bad enum', { ...minimal, policy: { jurisdiction: 'nation' } }, /"policy\.jurisdiction"/],
+    ['bad algorithm', { ...minimal, identity: { audience: 'a', issuers: [{ issuer: 'i', jwksUrl: 'https://i/jwks', algorithms: ['HS256'], orgKinds: ['court'] }] } }, /"identity\.issuers\.0\.algorithms\.0"/],
+    ['bad network', { ...minimal, adapters: { signingKeyFile: 'k', allowedNetworks: ['10.0.0.0/99'] } }, /allowedNetworks\.0/],
+    ['grant days over the maximum', { ...minimal, policy: { grantDays: 120, maxGrantDays: 100 } }, /policy\.grantDays/],
+  ]
+  for (const [name, raw, message] of cases) {
+    t.throws(() => parseConfig(raw, '/base'), { name: 'ConfigError', message }, name)
+  }
+  const dir = t.testdir()
+  writeFileSync(join(dir, 'broken.json'), '{ "server": ')
+  t.throws(() => loadConfig(join(dir, 'broken.json'), {}), ConfigError)
+  t.throws(() => loadConfig(join(dir, 'missing.json'), {}), /cannot read config file/)
+})
