@@ -147,12 +147,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code
   },
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`court-file-gateway: ${(error as Error).message}`)
-      process.exitCode = 2
-    } else {
-      console.error(`court-file-gateway: ${(error as Error).message}`)
-      process.exitCode = 1
-    }
+    // A person reads this: the message, never a stack trace. 2 = how it was called, 1 = it failed.
+    const usage = error instanceof UsageError || error instanceof ConfigError
+    const badFlag = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    console.error(`court-file-gateway: ${(error as Error).message}`)
+    process.exitCode = usage || badFlag ? 2 : 1
   },
 )

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { decodeJwt } from 'jose'
+import t from 'tap'
+import { PROJECT_ROOT } from '../src/paths.js'
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+t.test('keygen writes a new Ed25519 key and never overwrites one', async (t) => {
+  const out = join(t.testdir(), 'keys', 'log.pem')
+  const first = cli(['keygen', '--out', out])
+  t.equal(first.code, 0, first.stderr)
+  t.match(readFileSync(out, 'utf8'), /BEGIN PRIVATE KEY/)
+  const again = cli(['keygen', '--out', out])
+  t.equal(again.code, 1)
+  t.match(again.stderr, /refusing to overwrite/)
+  t.notMatch(again.stderr, /at .*\.ts/, 'no stack trace')
+})
+
+t.test('token mints a dev-issuer token with the claims asked for', async (t) => {
+  const dir = t.testdir()
+  const config = join(dir, 'config.json')
+  writeFileSync(
+    config,
+    JSON.stringify({
+      identity: { audience: 'court-file-gateway', issuers: [] },
+      accessLog: { origin: 'o.example/log', signingKeyFile: 'log.pem' },
+      adapters: { signingKeyFile: 'adapter.pem' },
+      dev: { issuer: true, keyFile: 'dev.pem' },
+    }),
+  )
+  const result = cli(['token', '--sub', 'zhang.wei', '--org', '230100', '--roles', 'prosecutor,approver', '--config', config])
+  t.equal(result.code, 0, result.stderr)
+  const claims = decodeJwt(result.stdout.trim())
+  t.equal(claims.sub, 'zhang.wei')
+  t.equal(claims.org, '230100')
+  t.same(claims.roles, ['prosecutor', 'approver'])
+  t.equal(claims.aud, 'court-file-gateway')
+  t.equal(claims.iss, 'urn:court-file-gateway:dev')
+
+  const badRole = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config])
+  t.equal(badRole.code, 2)
+  t.match(badRole.stderr, /unknown role/)
+  const production = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', join(PROJECT_ROOT, 'config', 'production.example.json')])
+  t.equal(production.code, 2)
+  t.match(production.stderr, /dev\.issuer/)
+})
+
+t.test('serve refuses a bad configuration with a message naming the key', async (t) => {
+  const config = join(t.testdir(), 'bad.json')
+  writeFileSync(config, JSON.stringify({ identity: { audience: 'a', issuers: [] }, accessLog: { origin: 'o' }, adapters: { signingKeyFile: 'k' }, server: { port: 'x' } }))
+  const result = cli(['serve', '--config', config])
+  t.equal(result.code, 2)
+  t.match(result.stderr, /"server\.port": must be integer/)
+  t.match(result.stderr, /"accessLog\.signingKeyFile": is required/)
+  t.notMatch(result.stderr, /at .*\.ts/, 'no stack trace')
+})
+
+t.test('usage errors', async (t) => {
+  t.equal(cli([]).code, 2)
+  t.match(cli(['frobnicate']).stderr, /unknown command/)
+  t.equal(cli(['keygen']).code, 2)
+  t.equal(cli(['serve', '--no-such-flag']).code, 2)
+  const verify = cli(['verify', '--key', '/nonexistent/key'])
+  t.equal(verify.code, 2)
+  t.match(verify.stderr, /verify needs either|cannot read the key file/)
+})
