@@ -3,11 +3,11 @@ import closeWithGrace from 'close-with-grace'
 import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
 import { SqliteLogStore } from './accesslog/sqlite-store.js'
 import { AdapterClient } from './adapters/client.js'
+import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
 import { loadOrCreateKey, RequestSigner } from './adapters/signing.js'
 import { SqliteAdapterStore } from './adapters/sqlite-store.js'
 import { buildApp } from './app.js'
-import { parseNetwork } from './config/load.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
 import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
@@ -68,7 +68,12 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     timeoutMs: config.adapters.timeoutMs,
     allowHttp: config.adapters.allowHttp,
     allowedNetworks,
+    breaker: config.adapters.breaker,
+    metrics,
   })
+  const adapterStore = new SqliteAdapterStore(db)
+  const health = new HealthMonitor(adapterClient, adapterStore)
+  health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile) : undefined
   const inflight = new Set<Promise<unknown>>()
   const app = await buildApp({
@@ -77,9 +82,10 @@ export async function createGateway(config: Config, options: { logger?: boolean 
       directory,
       policy: { policy: config.policy, directory },
       grants: new SqliteGrantStore(db),
-      adapters: new SqliteAdapterStore(db),
+      adapters: adapterStore,
       log,
       adapterClient,
+      health,
       signer,
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
@@ -98,6 +104,7 @@ export async function createGateway(config: Config, options: { logger?: boolean 
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
       await log.close()
+      await health.stop()
       await adapterClient.close()
       db.close()
     })()
@@ -106,13 +113,13 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   return { app, log, devIssuer, close } satisfies Gateway
 }
 
+/** One BlockList of all allowed networks (each already validated by the config loader). */
 function allowList(networks: string[]): BlockList | undefined {
   if (networks.length === 0) return undefined
   const list = new BlockList()
   for (const network of networks) {
-    const [address, bits] = network.split('/')
-    parseNetwork(network) // validated at config load; throws nothing here
-    list.addSubnet(address!, Number(bits), address!.includes(':') ? 'ipv6' : 'ipv4')
+    const [address, bits] = network.split('/') as [string, string]
+    list.addSubnet(address, Number(bits), address.includes(':') ? 'ipv6' : 'ipv4')
   }
   return list
 }

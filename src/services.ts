@@ -1,5 +1,6 @@
 import type { AccessLog } from './accesslog/access-log.js'
 import type { AdapterClient } from './adapters/client.js'
+import type { HealthMonitor } from './adapters/health.js'
 import type { RequestSigner } from './adapters/signing.js'
 import type { AdapterStore } from './adapters/store.js'
 import type { Config } from './config/types.js'
@@ -19,6 +20,7 @@ export interface Services {
   adapters: AdapterStore
   log: AccessLog
   adapterClient: AdapterClient
+  health: HealthMonitor
   signer: RequestSigner
   spec: OpenApiSpec
   metrics: Metrics

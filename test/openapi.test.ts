@@ -48,7 +48,7 @@ const OPERATION_IDS = [
   'readyz',
   'metrics',
 ]
-const PLANNED = ['updateAdapter', 'getAdapterHealth']
+const PLANNED: string[] = []
 const UNAUTHENTICATED = ['healthz', 'readyz', 'metrics', 'getJwks', 'getOpenApiDocument', 'getDocs']
 
 t.test('the committed generated types match the specs', async (t) => {
@@ -86,7 +86,7 @@ t.test('the gateway spec', async (t) => {
       .map((op) => op.operationId)
       .sort(),
     [...PLANNED].sort(),
-    'exactly the later issues are planned',
+    'no operation is left planned: every one is served',
   )
   const paths = spec.paths as Record<string, Record<string, Record<string, unknown>>>
   for (const op of ops) {

@@ -2,6 +2,8 @@ import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { request } from 'undici'
+import { loadSpec, operations } from '../src/http/openapi.js'
+import { GATEWAY_SPEC } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
 import { LOGGER_OPTIONS } from '../src/server.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
@@ -77,4 +79,12 @@ t.test('graceful shutdown lets an in-flight read finish and logs its outcome', a
   const size = (db.prepare('SELECT MAX(idx) + 1 AS n FROM log_entries').get() as { n: number }).n
   const checkpoint = db.prepare('SELECT MAX(size) AS s FROM log_checkpoints').get() as { s: number }
   t.equal(checkpoint.s, size, 'a final checkpoint covers every entry')
+})
+
+t.test('every operation of the spec is served', async (t) => {
+  const h = await startGateway(t)
+  for (const op of operations(loadSpec(GATEWAY_SPEC))) {
+    const url = op.path.replace(/\{(\w+)\}/g, ':$1')
+    t.ok(h.gateway.app.hasRoute({ method: op.method, url }), `${op.method} ${op.path} (${op.operationId}) is routed`)
+  }
 })

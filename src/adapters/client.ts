@@ -2,11 +2,16 @@ import { isIP, type BlockList } from 'node:net'
 import type { Readable } from 'node:stream'
 import { buildConnector, errors, Pool } from 'undici'
 import { GatewayError } from '../http/errors.js'
+import type { Metrics } from '../http/metrics.js'
+import { CircuitBreaker } from './breaker.js'
 import type { RequestClaims, RequestSigner } from './signing.js'
 import type { Adapter } from './types.js'
 
 export interface AdapterClientOptions {
   signer: RequestSigner
+  breaker: { failures: number; cooldownMs: number }
+  metrics?: Pick<Metrics, 'upstreamSeconds' | 'breakerOpen'>
+  now?: () => number
   timeoutMs: number
   allowHttp: boolean
   /** Adapter addresses must fall inside one of these; undefined = any address. */
@@ -31,6 +36,7 @@ const MAX_JSON_BYTES = 4 * 1024 * 1024
 export class AdapterClient {
   readonly #options: AdapterClientOptions
   readonly #pools = new Map<string, { key: string; pool: Pool }>()
+  readonly #breakers = new Map<string, CircuitBreaker>()
 
   constructor(options: AdapterClientOptions) {
     this.#options = options
@@ -92,27 +98,64 @@ export class AdapterClient {
     return pool
   }
 
-  /** Sends a GET; `auth` is the claims to sign, or a literal header value (conformance checks), or none. */
+  breaker(adapter: Adapter): CircuitBreaker {
+    let breaker = this.#breakers.get(adapter.id)
+    if (!breaker) {
+      breaker = new CircuitBreaker({ ...this.#options.breaker, ...(this.#options.now ? { now: this.#options.now } : {}) })
+      this.#breakers.set(adapter.id, breaker)
+    }
+    return breaker
+  }
+
+  /**
+   * Sends a GET; `auth` is the claims to sign, a literal header value (conformance checks), or none. Every
+   * request but a health check passes the adapter's breaker: a transport fault or a 5xx counts as a failure.
+   */
   async get(
     adapter: Adapter,
     path: string,
     auth: RequestClaims | { authorization: string } | undefined,
     headers: Record<string, string> = {},
+    options: { healthCheck?: boolean } = {},
   ): Promise<AdapterResponse> {
+    const breaker = options.healthCheck ? undefined : this.breaker(adapter)
+    if (breaker && !breaker.tryAcquire()) {
+      const seconds = Math.ceil(breaker.retryAfterMs() / 1000)
+      throw new GatewayError('ADAPTER_UNAVAILABLE', `adapter ${adapter.id} of court ${adapter.court} is failing: circuit open`, {
+        ...(seconds > 0 ? { headers: { 'retry-after': String(seconds) } } : {}),
+      })
+    }
     const base = new URL(adapter.baseUrl)
     const requestHeaders: Record<string, string> = { ...headers, accept: headers.accept ?? 'application/json' }
     if (auth && 'authorization' in auth) requestHeaders.authorization = auth.authorization
     else if (auth) requestHeaders.authorization = `Bearer ${await this.#options.signer.sign(auth)}`
+    const started = process.hrtime.bigint()
+    const observe = (outcome: string) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      this.#options.metrics?.upstreamSeconds.observe({ adapter: adapter.id, outcome }, seconds)
+    }
     try {
       const response = await this.#pool(adapter).request({
         method: 'GET',
         path: `${base.pathname.replace(/\/$/, '')}${path}`,
         headers: requestHeaders,
       })
+      observe(String(response.statusCode))
+      this.#record(adapter, breaker, response.statusCode < 500)
       return { status: response.statusCode, headers: response.headers, body: response.body }
     } catch (error) {
-      throw mapError(error, adapter)
+      const mapped = mapError(error, adapter)
+      observe(mapped.code)
+      this.#record(adapter, breaker, false)
+      throw mapped
     }
+  }
+
+  #record(adapter: Adapter, breaker: CircuitBreaker | undefined, ok: boolean): void {
+    if (!breaker) return
+    if (ok) breaker.success()
+    else breaker.failure()
+    this.#options.metrics?.breakerOpen.set({ adapter: adapter.id }, breaker.snapshot().state === 'closed' ? 0 : 1)
   }
 
   /** GET of a JSON resource; 404 becomes NOT_FOUND, anything but 200 and JSON is a bad response. */

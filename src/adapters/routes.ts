@@ -13,6 +13,7 @@ import { claims, conflicts, servingAdapter } from './routing.js'
 import type { Adapter, Store } from './types.js'
 
 type AdapterCreate = components['schemas']['AdapterCreate']
+type AdapterUpdate = components['schemas']['AdapterUpdate']
 const STORES: Store[] = ['trial', 'execution']
 
 /** The public view of a registration: the CA certificate is configuration, not something to echo around. */
@@ -220,6 +221,52 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     )
     await changed(request, 'adapter.suspend', suspended, { from: adapter.status, handedTo })
     return present(suspended)
+  })
+
+  specRoute(app, spec, 'updateAdapter', async (request) => {
+    const { id } = request.params as { id: string }
+    const body = request.body as AdapterUpdate
+    const existing = adapters.get(id)
+    const visible = existing && (await visibleTo(request))(existing)
+    if (!existing || !visible) {
+      return denyWith(log, request, { action: 'adapter.update', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+    }
+    await allowed(request, 'adapter.update', { id, court: existing.court, covers: body.covers ?? existing.covers })
+    if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
+    // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
+    // operator has run the conformance checks on what it now is.
+    const adapter = load(id)
+    const at = now().toISOString()
+    const updated: Adapter = {
+      ...adapter,
+      ...(body.baseUrl !== undefined ? { baseUrl: body.baseUrl.replace(/\/+$/, '') } : {}),
+      ...(body.covers !== undefined ? { covers: body.covers } : {}),
+      ...(body.stores !== undefined ? { stores: body.stores as Store[] } : {}),
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      ...(body.caCertificate !== undefined ? { caCertificate: body.caCertificate } : {}),
+      ...(body.probeCase !== undefined ? { probeCase: body.probeCase } : {}),
+      status: 'pending',
+      updatedAt: at,
+    }
+    adapters.update(updated)
+    const { caCertificate: _ca, ...fields } = body
+    await changed(request, 'adapter.update', updated, {
+      from: adapter.status,
+      changed: Object.keys(body),
+      ...fields,
+      ...(body.caCertificate !== undefined ? { caCertificateChanged: true } : {}),
+    })
+    return present(updated)
+  })
+
+  specRoute(app, spec, 'getAdapterHealth', async (request) => {
+    const { id } = request.params as { id: string }
+    const adapter = adapters.get(id)
+    const visible = adapter && (await visibleTo(request))(adapter)
+    if (!adapter || !visible) {
+      return denyWith(log, request, { action: 'adapter.view', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+    }
+    return services.health.status(adapter)
   })
 
   specRoute(app, spec, 'listCourts', async () => {

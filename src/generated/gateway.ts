@@ -279,7 +279,7 @@ export interface paths {
         head?: never;
         /**
          * Change an adapter
-         * @description A court-admin of the adapter's court changes its registration; the adapter goes back to `pending` and serves nothing until an operator activates it again. Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description A court-admin of the adapter's court changes its registration; the adapter goes back to `pending` and serves nothing until an operator activates it again (running the conformance checks on what it now is).
          */
         patch: operations["updateAdapter"];
         trace?: never;
@@ -342,7 +342,7 @@ export interface paths {
         };
         /**
          * Adapter health
-         * @description The adapter's circuit breaker and its last active health check. The breaker opens after the configured number of consecutive failed requests, stays open for the cooldown, then one half-open probe decides; a passing health check does not close an open breaker by itself. Planned: this operation is specified but not served by this version of the gateway yet.
+         * @description The adapter's circuit breaker and its last active health check (operators, and the court-admins of the adapter's court). The breaker opens after the configured number of consecutive failed requests, stays open for the cooldown, then one half-open probe decides; a passing health check does not close an open breaker by itself.
          */
         get: operations["getAdapterHealth"];
         put?: never;

@@ -10,10 +10,12 @@ export type FaultMode = 'pass' | 'hang' | 'garbage' | 'cut' | 'flip' | 'status50
  */
 export async function startFaultProxy(t: { teardown: (fn: () => unknown) => void }, upstream: string) {
   let mode: FaultMode = 'pass'
+  let caseRequests = 0
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res)
   })
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (req.url?.startsWith('/v1/cases/')) caseRequests++
     const faulty = mode !== 'pass' && req.url?.startsWith('/v1/cases/')
     if (faulty && mode === 'hang') return // never answers; the gateway's timeout must fire
     if (faulty && mode === 'garbage') {
@@ -58,6 +60,8 @@ export async function startFaultProxy(t: { teardown: (fn: () => unknown) => void
   })
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    /** How many case requests reached the proxy (health checks not counted). */
+    caseRequests: () => caseRequests,
     set(next: FaultMode) {
       mode = next
     },
