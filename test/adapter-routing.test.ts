@@ -6,7 +6,6 @@ import {
   type SeenRequest,
   startAdapter,
   startGateway,
-  startRecordingAdapter,
   tokenOf,
 } from './helpers/harness.js'
 
@@ -74,8 +73,8 @@ async function courtsView(h: Harness) {
  */
 async function harbinArea(t: Test) {
   const h = await startGateway(t)
-  const trial = await startRecordingAdapter(t, h.url)
-  const execution = await startRecordingAdapter(t, h.url)
+  const trial = await startAdapter(t, h.url)
+  const execution = await startAdapter(t, h.url)
   const trialId = await registerActive(t, h, 'courtAdmin', {
     court: '黑01',
     baseUrl: trial.url,
@@ -143,7 +142,7 @@ t.test("precedence: a court's own adapter wins over the covering one, from the n
   const civil = await openGrant(h, '黑0103', CIVIL_0103)
   t.equal(civil.status, 201, civil.text)
 
-  const nangang = await startRecordingAdapter(t, h.url, ['黑0103'])
+  const nangang = await startAdapter(t, h.url, ['黑0103'])
   const created = await register(h, 'courtAdmin0103', { court: '黑0103', baseUrl: nangang.url, stores: ['trial'], probeCase: CIVIL_0103 })
   t.equal(created.status, 201, created.text)
   t.same(created.json.covers, [])
@@ -239,7 +238,7 @@ t.test('409 also between activations that run at the same time', async (t) => {
 
 t.test('suspension hands the reads back to the covering adapter, and the log records the hand-over', async (t) => {
   const { h, trial, trialId } = await harbinArea(t)
-  const nangang = await startRecordingAdapter(t, h.url, ['黑0103'])
+  const nangang = await startAdapter(t, h.url, ['黑0103'])
   const ownId = await registerActive(t, h, 'courtAdmin0103', { court: '黑0103', baseUrl: nangang.url, stores: ['trial'], probeCase: CIVIL_0103 })
   const civil = await openGrant(h, '黑0103', CIVIL_0103)
   t.equal(civil.status, 201, civil.text)

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import canonicalize from 'canonicalize'
 import { GatewayError } from '../http/errors.js'
+import { canonicalJson } from './canonical-json.js'
 import { formatCheckpoint } from './checkpoint.js'
 import { ENTRY_VERSION, type Entry, type EntryInput, MAX_LEAF_BYTES } from './entry.js'
 import { leafHash } from './merkle/hash.js'
@@ -127,7 +127,7 @@ export class TransparencyLog implements AccessLog {
     const frontier = this.#frontier.clone()
     for (const item of batch) {
       const entry: Entry = previous ? { ...item.entry, prev: previous.toString('base64') } : item.entry
-      const leaf = Buffer.from(canonicalize(entry) ?? '', 'utf8')
+      const leaf = Buffer.from(canonicalJson(entry), 'utf8')
       if (leaf.length > MAX_LEAF_BYTES) {
         item.reject(new GatewayError('ACCESS_LOG_UNAVAILABLE', 'access-log entry exceeds 16 KiB'))
         continue

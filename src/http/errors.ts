@@ -30,6 +30,7 @@ export const ERRORS = {
   DOCUMENT_INTEGRITY_FAILED: { status: 502, title: 'The document failed its integrity check' },
   ADAPTER_UNAVAILABLE: { status: 503, title: 'The court adapter is unavailable' },
   ACCESS_LOG_UNAVAILABLE: { status: 503, title: 'The access log cannot be written' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'The gateway storage is unavailable' },
   ADAPTER_TIMEOUT: { status: 504, title: 'The court adapter did not answer in time' },
 } as const satisfies Record<string, { status: number; title: string }>
 

@@ -26,6 +26,10 @@ export function toGatewayError(error: unknown): GatewayError {
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new GatewayError('UNSUPPORTED_MEDIA_TYPE', fastifyError.message ?? 'unsupported media type')
   }
+  // The database is busy, full or failing: a temporary 503, whose details stay in the server log.
+  if (error instanceof Error && error.name === 'SqliteError') {
+    return new GatewayError('STORAGE_UNAVAILABLE', 'the gateway cannot use its storage right now', { cause: error })
+  }
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 404) return new GatewayError('NOT_FOUND', fastifyError.message ?? 'not found')

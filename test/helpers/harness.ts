@@ -89,19 +89,6 @@ export async function startGateway(
   return { url, gateway, token, call, dir, config }
 }
 
-/** Starts the reference court adapter on a loopback port, trusting the gateway's published JWKS. */
-export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
-  const adapter: FastifyInstance = await buildCourtAdapter({
-    casesDir: shippedCasesDir(),
-    courts,
-    gatewayIssuer: GATEWAY_ISSUER,
-    jwks: new URL(`${gatewayUrl}/.well-known/jwks.json`),
-  })
-  await adapter.listen({ host: '127.0.0.1', port: 0 })
-  t.teardown(() => adapter.close())
-  return { adapter, url: `http://127.0.0.1:${(adapter.server.address() as { port: number }).port}` }
-}
-
 export const PEOPLE = {
   prosecutor: { sub: 'zhang.wei', org: '230100', roles: ['prosecutor'] as Role[] },
   colleague: { sub: 'li.na', org: '230100', roles: ['prosecutor'] as Role[] },
@@ -192,11 +179,12 @@ export interface SeenRequest {
 }
 
 /**
- * Starts the reference court adapter like `startAdapter`, recording every request it receives, so a test can
+ * Starts the reference court adapter on a loopback port, trusting the gateway's published JWKS, and records
+ * every request it receives, so a test can
  * prove which adapter a read went to and which court the signed token named. The token's payload is decoded,
  * not verified: the adapter itself verifies it.
  */
-export async function startRecordingAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
+export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
   const adapter: FastifyInstance = await buildCourtAdapter({
     casesDir: shippedCasesDir(),
     courts,
