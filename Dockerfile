@@ -9,7 +9,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY examples ./examples
 COPY scripts ./scripts
-COPY bench ./bench
 COPY openapi ./openapi
 RUN npm run build && npm prune --omit=dev
 

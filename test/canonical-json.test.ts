@@ -1,6 +1,10 @@
+import crypto from 'node:crypto'
 import canonicalize from 'canonicalize'
 import t from 'tap'
+import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { canonicalJson } from '../src/accesslog/canonical-json.js'
+import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
+import { openSqlite } from '../src/storage/sqlite.js'
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function random(seed: number) {
@@ -66,4 +70,27 @@ t.test('values RFC 8785 cannot represent are refused, as canonicalize does', asy
     t.throws(() => canonicalJson(bad))
     t.throws(() => canonicalize(bad))
   }
+})
+
+t.test('the sequencer refuses an entry it cannot serialise, and only that one', async (t) => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+  const db = openSqlite(':memory:')
+  const log = new TransparencyLog({
+    store: new SqliteLogStore(db),
+    origin: 'test/log',
+    signingKey: privateKey,
+    publicKey,
+    checkpointIntervalMs: 1000,
+  })
+  t.teardown(async () => {
+    await log.close()
+    db.close()
+  })
+  const event = (reason: string) =>
+    log.append({ action: 'grant.create', phase: 'event', decision: 'allow', detail: { reason } })
+  const [before, bad, after] = await Promise.allSettled([event('ok'), event('broken \ud800'), event('fine')])
+  t.same(before, { status: 'fulfilled', value: 0 })
+  t.match(bad, { status: 'rejected', reason: { code: 'ACCESS_LOG_UNAVAILABLE' } })
+  t.same(after, { status: 'fulfilled', value: 1 }, 'the rest of the batch is logged')
+  t.equal(await event('later'), 2, 'and the log goes on')
 })

@@ -127,7 +127,14 @@ export class TransparencyLog implements AccessLog {
     const frontier = this.#frontier.clone()
     for (const item of batch) {
       const entry: Entry = previous ? { ...item.entry, prev: previous.toString('base64') } : item.entry
-      const leaf = Buffer.from(canonicalJson(entry), 'utf8')
+      let leaf: Buffer
+      try {
+        leaf = Buffer.from(canonicalJson(entry), 'utf8')
+      } catch (cause) {
+        // E.g. a lone surrogate from a JSON body: refuse this entry (fail closed), never the whole batch.
+        item.reject(new GatewayError('ACCESS_LOG_UNAVAILABLE', 'access-log entry cannot be serialised', { cause }))
+        continue
+      }
       if (leaf.length > MAX_LEAF_BYTES) {
         item.reject(new GatewayError('ACCESS_LOG_UNAVAILABLE', 'access-log entry exceeds 16 KiB'))
         continue
