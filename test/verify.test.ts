@@ -427,8 +427,8 @@ t.test('receipts', async (t) => {
   }
 })
 
-t.test('a 1,000,000-entry export verifies in well under 10 s', async (t) => {
-  const n = 1_000_000
+t.test('a large export verifies, and an entry altered deep inside it is named (timing: bench/log.ts)', async (t) => {
+  const n = 50_000
   // Built by hand for speed; keys are in RFC 8785 order, so each line is canonical JSON.
   const parts: string[] = []
   const frontier = new Frontier()
@@ -443,24 +443,12 @@ t.test('a 1,000,000-entry export verifies in well under 10 s', async (t) => {
     prev = hash.toString('base64')
     parts.push(line)
   }
-  const exportBytes = Buffer.from(`${parts.join('\n')}\n`)
   const cp = checkpointFor(n, frontier.root())
-
-  let started = performance.now()
-  const res = verifyExport({ exportText: exportBytes, checkpointText: cp, keyText })
-  const okMs = performance.now() - started
+  const res = verifyExport({ exportText: Buffer.from(`${parts.join('\n')}\n`), checkpointText: cp, keyText })
   t.same(res, { ok: true, origin: ORIGIN, size: n, rootHash: frontier.root() })
-  t.ok(okMs < 10_000, `verified in ${Math.round(okMs)} ms`)
 
-  // The failure path (a second pass parsing every entry's prev) must be fast too.
-  const target = 765_432
+  const target = 37_654
   parts[target] = parts[target]!.replace('document.read', 'document.READ')
-  const tampered = Buffer.from(`${parts.join('\n')}\n`)
-  started = performance.now()
-  const bad = verifyExport({ exportText: tampered, checkpointText: cp, keyText })
-  const badMs = performance.now() - started
-  t.match(bad, { ok: false, index: target, message: /^entry 765432 does not match/ })
-  // Two passes (hash everything, then walk the prev chain), so about twice the time of a good export; the
-  // bound is loose because CI machines are shared and this must not flake.
-  t.ok(badMs < 20_000, `located the altered entry in ${Math.round(badMs)} ms`)
+  const bad = verifyExport({ exportText: Buffer.from(`${parts.join('\n')}\n`), checkpointText: cp, keyText })
+  t.match(bad, { ok: false, index: target, message: /^entry 37654 does not match/ })
 })

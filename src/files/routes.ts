@@ -51,8 +51,10 @@ export async function fileRoutes(
     const grant = grants.get(id)
     // First the main-volume check; a document's own volume is checked once the catalogue has named it.
     const decision = decide(principal, action, { volume: 'main' }, grant, now(), policy)
-    // Another organisation's grant answers exactly like a missing one: ids leak nothing across procuratorates.
-    if (!grant || grant.org !== principal.org.code || (!decision.allow && decision.reason === 'NOT_FOUND')) {
+    // Another procuratorate's grant answers exactly like a missing one: ids leak nothing across them. (Callers
+    // who may read no files at all are refused by role first, which says nothing about the grant.)
+    const foreign = grant !== undefined && principal.org.kind === 'procuratorate' && grant.org !== principal.org.code
+    if (!grant || foreign || (!decision.allow && decision.reason === 'NOT_FOUND')) {
       return denyWith(log, request, { action, resource: { grant: id } }, new GatewayError('NOT_FOUND', 'no such grant'))
     }
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }

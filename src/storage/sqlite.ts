@@ -96,7 +96,9 @@ export function openSqlite(path: string): SqliteDatabase {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
+  // better-sqlite3 waits synchronously: a long busy wait would freeze every request, so give up after 1 s
+  // (nothing else writes this file in normal operation; a lock held longer is a fault to report).
+  db.pragma('busy_timeout = 1000')
   migrate(db)
   return db
 }
