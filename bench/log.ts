@@ -2,7 +2,10 @@
  * Access-log benchmark (issue 3): durable appends per second with group commit against one transaction per
  * append, inclusion-proof latency in big trees, and offline verification of a big export.
  *
- *   npm run bench:log -- [--sizes 1000000,10000000] [--seconds 5] [--export 1000000] [--proofs 20000]
+ *   npm run bench:log -- [--sizes 1000000,10000000] [--seconds 4] [--export 1000000] [--proofs 20000]
+ *
+ * `--seconds` is the length of each append run, `--sizes` the trees to build for inclusion proofs, `--export`
+ * the entries of the export to verify; 0 or an empty list skips a part.
  *
  * Everything runs on SQLite files in a temporary folder opened by openSqlite (WAL, synchronous=FULL), the
  * gateway's own configuration, and is removed at the end.
@@ -27,7 +30,7 @@ import { openSqlite } from '../src/storage/sqlite.js'
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000000,10000000' },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '4' },
     export: { type: 'string', default: '1000000' },
     proofs: { type: 'string', default: '20000' },
   },
@@ -54,14 +57,16 @@ const removeDb = (path: string) => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true })
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ms = (ns: bigint | number) => Number(ns) / 1e6
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 function table(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
   console.log(`\n${title}\n`)
   console.log(line(header))
   console.log(`|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`)
@@ -101,7 +106,8 @@ function syntheticLeaf(i: number, prev: Buffer | undefined): Buffer {
 }
 for (const i of [0, 1, 12345]) {
   const leaf = syntheticLeaf(i, i === 0 ? undefined : Buffer.alloc(32, 7))
-  if (canonicalize(JSON.parse(leaf.toString('utf8'))) !== leaf.toString('utf8')) throw new Error('syntheticLeaf is not canonical')
+  if (canonicalize(JSON.parse(leaf.toString('utf8'))) !== leaf.toString('utf8'))
+    throw new Error('syntheticLeaf is not canonical')
 }
 
 function metaOf(i: number): LeafRecord['meta'] {
@@ -123,6 +129,8 @@ function metaOf(i: number): LeafRecord['meta'] {
 
 interface AppendResult {
   perSecond: number
+  /** Process CPU time (user + system) per append: what the machine's other load does not change. */
+  cpu: number
   meanBatch: number
   p50: number
   p99: number
@@ -134,6 +142,7 @@ async function runAppenders(append: (entry: EntryInput) => Promise<number>, appe
   let count = 0
   const end = performance.now() + seconds * 1000
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   await Promise.all(
     Array.from({ length: appenders }, async (_, worker) => {
       let i = worker
@@ -148,7 +157,18 @@ async function runAppenders(append: (entry: EntryInput) => Promise<number>, appe
   )
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  return { perSecond: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+  const cpu = process.cpuUsage(cpuBefore)
+  return {
+    perSecond: count / elapsed,
+    cpu: (cpu.user + cpu.system) / count,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  }
+}
+
+function mean(runs: AppendResult[]): AppendResult {
+  const of = (key: keyof AppendResult) => runs.reduce((sum, run) => sum + run[key], 0) / runs.length
+  return { perSecond: of('perSecond'), cpu: of('cpu'), meanBatch: of('meanBatch'), p50: of('p50'), p99: of('p99') }
 }
 
 async function groupCommit(appenders: number): Promise<AppendResult> {
@@ -187,7 +207,12 @@ async function oneTransactionEach(appenders: number): Promise<AppendResult> {
   const append = async (input: EntryInput): Promise<number> => {
     // Yield first, as a request handler would between appends; the commit itself blocks, as it must.
     await new Promise((resolve) => setImmediate(resolve))
-    const entry = { v: 1, time: new Date().toISOString(), ...input, ...(previous ? { prev: previous.toString('base64') } : {}) }
+    const entry = {
+      v: 1,
+      time: new Date().toISOString(),
+      ...input,
+      ...(previous ? { prev: previous.toString('base64') } : {}),
+    }
     const leaf = Buffer.from(canonicalize(entry)!, 'utf8')
     const hash = leafHash(leaf)
     const index = frontier.size
@@ -260,13 +285,20 @@ async function proofLatency(size: number) {
       return super.readNode(level, index)
     }
   })(db)
-  const log = new TransparencyLog({ store, origin: ORIGIN, signingKey: privateKey, publicKey, checkpointIntervalMs: 60_000 })
+  const log = new TransparencyLog({
+    store,
+    origin: ORIGIN,
+    signingKey: privateKey,
+    publicKey,
+    checkpointIntervalMs: 60_000,
+  })
   if (!log.latestCheckpoint().root.equals(built.root)) throw new Error('the stored tree does not give the built root')
   // Warm-up, and a check that the proofs are right.
   for (let k = 0; k < 200; k++) {
     const index = crypto.randomInt(size)
     const proof = log.inclusionProof(index, size)
-    if (!verifyInclusion(leafHash(store.readLeaf(index)!), index, size, proof, built.root)) throw new Error(`bad proof for ${index}`)
+    if (!verifyInclusion(leafHash(store.readLeaf(index)!), index, size, proof, built.root))
+      throw new Error(`bad proof for ${index}`)
   }
   reads = 0
   const samples: number[] = []
@@ -282,7 +314,14 @@ async function proofLatency(size: number) {
   db.close()
   const bytes = statSync(path).size
   removeDb(path)
-  return { size, build: built.seconds, bytes, p50: percentile(samples, 50), p99: percentile(samples, 99), readsPerProof }
+  return {
+    size,
+    build: built.seconds,
+    bytes,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    readsPerProof,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -318,29 +357,48 @@ function offlineVerification(size: number) {
 
 const began = Date.now()
 console.log(`court-file-gateway access-log benchmark — ${new Date().toISOString()}`)
-console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM`)
+console.log(
+  `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM`,
+)
 console.log(`SQLite files in ${os.tmpdir()} (WAL, synchronous=FULL); ${SECONDS} s per append run`)
 
 const appendRows: string[][] = []
-for (const appenders of [1, 16, 256]) {
+for (const appenders of SECONDS > 0 ? [1, 16, 256] : []) {
   process.stderr.write(`appends with ${appenders} concurrent appender(s)…\n`)
-  const group = await groupCommit(appenders)
-  const naive = await oneTransactionEach(appenders)
+  // Twice each, alternating, so that neither side always gets the warmer (or colder) disk and CPU.
+  const runs = { group: [] as AppendResult[], naive: [] as AppendResult[] }
+  for (let round = 0; round < 2; round++) {
+    runs.group.push(await groupCommit(appenders))
+    runs.naive.push(await oneTransactionEach(appenders))
+  }
+  const group = mean(runs.group)
+  const naive = mean(runs.naive)
   appendRows.push([
     String(appenders),
     fmt(group.perSecond),
     fmt(group.meanBatch, 1),
     `${fmt(group.p50, 2)} / ${fmt(group.p99, 2)}`,
+    fmt(group.cpu, 1),
     fmt(naive.perSecond),
     `${fmt(naive.p50, 2)} / ${fmt(naive.p99, 2)}`,
     `${fmt(group.perSecond / naive.perSecond, 1)}×`,
   ])
 }
-table(
-  'Durable appends per second (each append resolves only after its transaction is fsynced)',
-  ['appenders', 'group commit /s', 'mean batch', 'latency p50 / p99 ms', 'one tx per append /s', 'latency p50 / p99 ms', 'speed-up'],
-  appendRows,
-)
+if (appendRows.length > 0)
+  table(
+    'Durable appends per second (each append resolves only after its transaction is fsynced)',
+    [
+      'appenders',
+      'group commit /s',
+      'mean batch',
+      'latency p50 / p99 ms',
+      'CPU µs / append',
+      'one tx per append /s',
+      'latency p50 / p99 ms',
+      'speed-up',
+    ],
+    appendRows,
+  )
 
 const proofRows: string[][] = []
 for (const size of SIZES) {

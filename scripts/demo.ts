@@ -24,7 +24,11 @@ const config = parseConfig(
     storage: { kind: 'sqlite', path: join(dir, 'gateway.db') },
     identity: { audience: 'court-file-gateway', issuers: [] },
     directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
-    accessLog: { origin: 'demo.court-file-gateway/log', signingKeyFile: join(dir, 'log.pem'), checkpointIntervalMs: 100 },
+    accessLog: {
+      origin: 'demo.court-file-gateway/log',
+      signingKeyFile: join(dir, 'log.pem'),
+      checkpointIntervalMs: 100,
+    },
     adapters: { allowHttp: true, allowedNetworks: ['127.0.0.0/8'], signingKeyFile: join(dir, 'adapter.pem') },
     dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
   },
@@ -77,7 +81,9 @@ async function main(): Promise<void> {
     ).json()
     step(`court-admin of 黑01 registered adapter ${registered.id} (status ${registered.status})`, lastIndex())
 
-    const activated = (await call('POST', `/v1/adapters/${registered.id}/activate`, token('ops.one', 'HLJ-OPS', ['operator']))).json()
+    const activated = (
+      await call('POST', `/v1/adapters/${registered.id}/activate`, token('ops.one', 'HLJ-OPS', ['operator']))
+    ).json()
     step(`operator activated it after the conformance checks (status ${activated.status})`, lastIndex())
 
     const prosecutor = token('zhang.wei', '230100', ['prosecutor'])
@@ -90,7 +96,10 @@ async function main(): Promise<void> {
         reason: '当事人申请民事生效裁判监督，需调阅正卷',
       })
     ).json()
-    step(`prosecutor of 哈尔滨市人民检察院 opened grant ${grant.id} (${grant.status}, expires ${grant.expiresAt})`, lastIndex())
+    step(
+      `prosecutor of 哈尔滨市人民检察院 opened grant ${grant.id} (${grant.status}, expires ${grant.expiresAt})`,
+      lastIndex(),
+    )
 
     const volumes = (await call('GET', `/v1/grants/${grant.id}/volumes`, prosecutor)).json()
     const main = volumes.volumes.find((v: { kind: string }) => v.kind === 'main')
@@ -101,13 +110,18 @@ async function main(): Promise<void> {
     const read = await call('GET', `/v1/grants/${grant.id}/documents/${document.id}`, prosecutor)
     const sha256 = createHash('sha256').update(read.bytes).digest('hex')
     if (sha256 !== document.sha256) throw new Error('document digest differs from the catalogue')
-    step(`read 《${document.title}》: ${read.bytes.length} bytes, SHA-256 ${sha256.slice(0, 16)}…`, String(read.headers['access-log-index']))
+    step(
+      `read 《${document.title}》: ${read.bytes.length} bytes, SHA-256 ${sha256.slice(0, 16)}…`,
+      String(read.headers['access-log-index']),
+    )
 
     await new Promise((resolve) => setTimeout(resolve, 300)) // the outcome entry and the next checkpoint
     const auditor = token('audit.one', 'HLJ-AUDIT', ['auditor'])
     const entries = (await call('GET', `/v1/audit/entries?grant=${grant.id}`, auditor)).json()
     for (const { index, entry } of entries.items) {
-      console.log(`    #${index} ${entry.phase.padEnd(7)} ${entry.action.padEnd(13)} ${entry.decision}${entry.outcome ? ` ${entry.outcome.result} ${entry.outcome.bytes ?? ''}` : ''}`)
+      console.log(
+        `    #${index} ${entry.phase.padEnd(7)} ${entry.action.padEnd(13)} ${entry.decision}${entry.outcome ? ` ${entry.outcome.result} ${entry.outcome.bytes ?? ''}` : ''}`,
+      )
     }
     const checkpoint = (await call('GET', '/v1/audit/checkpoint', auditor)).bytes
     const key = (await call('GET', '/v1/audit/key', auditor)).bytes

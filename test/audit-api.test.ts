@@ -42,7 +42,8 @@ async function pages(h: Harness, person: Person, query: string, limit: number): 
     if (got.length > limit) throw new Error(`a page of ${got.length} items for limit ${limit}`)
     for (const item of got) {
       const last = items.at(-1)
-      if (last && item.index <= last.index) throw new Error(`index ${item.index} after ${last.index}: out of order or repeated`)
+      if (last && item.index <= last.index)
+        throw new Error(`index ${item.index} after ${last.index}: out of order or repeated`)
       items.push(item)
     }
     cursor = response.json.nextCursor
@@ -64,8 +65,20 @@ async function populated(t: Tap) {
   await registerAdapter(h, courtB.url, { court: '黑0103', admin: 'courtAdmin0103', probeCase: CASE_0103 })
 
   const reads: Array<{ person: Person; court: string; caseNo: string; docs: string[]; denied: string }> = [
-    { person: 'prosecutor', court: '黑01', caseNo: CASE_01, docs: ['main-01-appeal', 'main-02-answer'], denied: 'sub-02-deliberation' },
-    { person: 'otherProsecutor', court: '黑0103', caseNo: CASE_0103, docs: ['main-01-complaint'], denied: 'sub-01-report' },
+    {
+      person: 'prosecutor',
+      court: '黑01',
+      caseNo: CASE_01,
+      docs: ['main-01-appeal', 'main-02-answer'],
+      denied: 'sub-02-deliberation',
+    },
+    {
+      person: 'otherProsecutor',
+      court: '黑0103',
+      caseNo: CASE_0103,
+      docs: ['main-01-complaint'],
+      denied: 'sub-01-report',
+    },
   ]
   const grants: string[] = []
   for (const read of reads) {
@@ -79,7 +92,10 @@ async function populated(t: Tap) {
     grants.push(grant)
     await h.call('GET', `/v1/grants/${grant}/volumes`, { token })
     for (const doc of read.docs) {
-      const response = await h.call('GET', `/v1/grants/${grant}/documents/${doc}`, { token, headers: { range: 'bytes=0-99' } })
+      const response = await h.call('GET', `/v1/grants/${grant}/documents/${doc}`, {
+        token,
+        headers: { range: 'bytes=0-99' },
+      })
       if (response.status !== 206) throw new Error(`read: ${response.status} ${response.text}`)
     }
     const denied = await h.call('GET', `/v1/grants/${grant}/documents/${read.denied}`, { token })
@@ -87,7 +103,9 @@ async function populated(t: Tap) {
   }
   // An outcome is appended once its stream has ended, just after the client saw the last byte.
   await eventually(async () => {
-    const response = await h.call('GET', '/v1/audit/entries?action=document.read&limit=1000', { token: tokenOf(h, 'auditor') })
+    const response = await h.call('GET', '/v1/audit/entries?action=document.read&limit=1000', {
+      token: tokenOf(h, 'auditor'),
+    })
     const items = response.json.items as Item[]
     const closed = new Set(items.map((i) => i.entry.intent))
     const open = items.filter((i) => i.entry.phase === 'intent' && !closed.has(i.index))
@@ -157,7 +175,11 @@ t.test('entries: every filter, cursor paging, one entry with its exact leaf', as
   const reads = all.filter((i) => i.entry.action === 'document.read').map((i) => i.index)
   for (const limit of [1, 2, 3, reads.length, reads.length + 1]) {
     const paged = await pages(h, 'auditor', 'action=document.read', limit)
-    t.same(paged.map((i) => i.index), reads, `pages of ${limit}`)
+    t.same(
+      paged.map((i) => i.index),
+      reads,
+      `pages of ${limit}`,
+    )
   }
   // Unfiltered paging goes on across the audit.query entries that the paging itself appends, and ends.
   const everything = await pages(h, 'auditor', '', 7)
@@ -171,13 +193,20 @@ t.test('entries: every filter, cursor paging, one entry with its exact leaf', as
     t.same(one.json.entry, entry, `entry ${index} as listed`)
     const leaf = Buffer.from(one.json.leaf, 'base64')
     t.equal(leaf.toString('base64'), one.json.leaf, 'leaf is canonical base64')
-    t.ok(leaf.equals(Buffer.from(canonicalize(one.json.entry)!, 'utf8')), `leaf ${index} is the RFC 8785 form of the entry`)
+    t.ok(
+      leaf.equals(Buffer.from(canonicalize(one.json.entry)!, 'utf8')),
+      `leaf ${index} is the RFC 8785 form of the entry`,
+    )
     t.same(JSON.parse(leaf.toString('utf8')), entry)
   }
   const first = await h.call('GET', '/v1/audit/entries/0', { token: tokenOf(h, 'auditor') })
   t.notOk('prev' in first.json.entry, 'entry 0 has no prev')
   const second = await h.call('GET', '/v1/audit/entries/1', { token: tokenOf(h, 'auditor') })
-  t.equal(second.json.entry.prev, leafHash(Buffer.from(first.json.leaf, 'base64')).toString('base64'), 'entry 1 links to entry 0')
+  t.equal(
+    second.json.entry.prev,
+    leafHash(Buffer.from(first.json.leaf, 'base64')).toString('base64'),
+    'entry 1 links to entry 0',
+  )
   const missing = await h.call('GET', `/v1/audit/entries/${snapshot + 100_000}`, { token: tokenOf(h, 'auditor') })
   t.equal(missing.status, 404)
   t.equal(missing.json.code, 'NOT_FOUND')
@@ -203,7 +232,11 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
   t.equal(exported.status, 200)
   t.equal(exported.headers['content-type'], 'application/x-ndjson')
   t.equal(exported.bytes.at(-1), 0x0a, 'every line ends with a newline')
-  const lines = exported.bytes.subarray(0, -1).toString('utf8').split('\n').map((l) => Buffer.from(l, 'utf8'))
+  const lines = exported.bytes
+    .subarray(0, -1)
+    .toString('utf8')
+    .split('\n')
+    .map((l) => Buffer.from(l, 'utf8'))
   t.equal(lines.length, cp1.size, 'one line per entry of the checkpoint')
   let brokenLinks = 0
   for (const [i, line] of lines.entries()) {
@@ -222,7 +255,10 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
   const middle = await h.call('GET', `/v1/audit/entries/${Math.floor(cp1.size / 2)}`, { token: auditor })
   t.ok(Buffer.from(middle.json.leaf, 'base64').equals(lines[Math.floor(cp1.size / 2)]!), 'export line = entry leaf')
   const part = await h.call('GET', `/v1/audit/export?from=3&to=9`, { token: auditor })
-  t.ok(part.bytes.equals(Buffer.concat(lines.slice(3, 9).flatMap((l) => [l, Buffer.from('\n')]))), 'a range exports [from, to)')
+  t.ok(
+    part.bytes.equals(Buffer.concat(lines.slice(3, 9).flatMap((l) => [l, Buffer.from('\n')]))),
+    'a range exports [from, to)',
+  )
   const emptyRange = await h.call('GET', `/v1/audit/export?from=4&to=4`, { token: auditor })
   t.equal(emptyRange.status, 200)
   t.equal(emptyRange.bytes.length, 0, 'an empty range exports nothing')
@@ -236,7 +272,10 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
     const after = await checkpointNow(h)
     return before.size === after.size ? { byDefault, defaultCp: after } : undefined
   })
-  t.notOk(byDefault.text.includes(byDefault.headers['x-request-id'] as string), 'the default export ends at a checkpoint')
+  t.notOk(
+    byDefault.text.includes(byDefault.headers['x-request-id'] as string),
+    'the default export ends at a checkpoint',
+  )
   t.equal(byDefault.bytes.subarray(0, -1).toString('utf8').split('\n').length, defaultCp.size)
   t.ok(
     verifyExport({ exportText: byDefault.bytes, checkpointText: defaultCp.text, keyText }).ok,
@@ -249,7 +288,8 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
     t.equal(proof.status, 200)
     t.same({ index: proof.json.index, size: proof.json.size }, { index, size: cp1.size })
     const hashes = (proof.json.proof as string[]).map((p) => Buffer.from(p, 'base64'))
-    if (!verifyInclusion(leafHash(lines[index]!), index, cp1.size, hashes, cp1.rootHash)) t.fail(`inclusion of ${index}`)
+    if (!verifyInclusion(leafHash(lines[index]!), index, cp1.size, hashes, cp1.rootHash))
+      t.fail(`inclusion of ${index}`)
     if (index > 0 && verifyInclusion(leafHash(lines[index - 1]!), index, cp1.size, hashes, cp1.rootHash)) {
       t.fail(`leaf ${index - 1} passes as ${index}`)
     }
@@ -261,11 +301,16 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
   // More activity, a later checkpoint, and a consistency proof between the two.
   for (let i = 0; i < 5; i++) await h.call('GET', '/v1/audit/entries?limit=1', { token: auditor })
   const cp2 = await checkpointCovering(h, cp1.size + 5)
-  const consistency = await h.call('GET', `/v1/audit/proofs/consistency?from=${cp1.size}&to=${cp2.size}`, { token: auditor })
+  const consistency = await h.call('GET', `/v1/audit/proofs/consistency?from=${cp1.size}&to=${cp2.size}`, {
+    token: auditor,
+  })
   t.equal(consistency.status, 200)
   t.same({ from: consistency.json.from, to: consistency.json.to }, { from: cp1.size, to: cp2.size })
   const proof = (consistency.json.proof as string[]).map((p) => Buffer.from(p, 'base64'))
-  t.ok(verifyConsistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash), 'the later checkpoint extends the earlier')
+  t.ok(
+    verifyConsistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash),
+    'the later checkpoint extends the earlier',
+  )
   t.notOk(verifyConsistency(cp1.size, cp2.size, proof, cp2.rootHash, cp1.rootHash), 'and not the other way round')
   for (const from of [1, 2, 7, cp1.size - 1]) {
     const other = await h.call('GET', `/v1/audit/proofs/consistency?from=${from}&to=${cp2.size}`, { token: auditor })
@@ -290,12 +335,21 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
     const result = verifyReceipt({ receiptText: receipt.text, entryBytes: lines[index]!, keyText })
     t.match(result, { ok: true, index }, `receipt ${index} verifies`)
     const other = lines[index === 0 ? 1 : 0]!
-    t.match(verifyReceipt({ receiptText: receipt.text, entryBytes: other, keyText }), { ok: false, index }, 'not for another entry')
+    t.match(
+      verifyReceipt({ receiptText: receipt.text, entryBytes: other, keyText }),
+      { ok: false, index },
+      'not for another entry',
+    )
   }
   // An entry newer than every checkpoint gets its receipt once the next checkpoint covers it.
-  const newest = (await h.call('GET', '/v1/audit/entries?action=audit.query&limit=1000', { token: auditor })).json.items.at(-1)
+  const newest = (
+    await h.call('GET', '/v1/audit/entries?action=audit.query&limit=1000', { token: auditor })
+  ).json.items.at(-1)
   const late = await h.call('GET', `/v1/audit/entries/${newest.index}/receipt`, { token: auditor })
-  const leaf = Buffer.from((await h.call('GET', `/v1/audit/entries/${newest.index}`, { token: auditor })).json.leaf, 'base64')
+  const leaf = Buffer.from(
+    (await h.call('GET', `/v1/audit/entries/${newest.index}`, { token: auditor })).json.leaf,
+    'base64',
+  )
   t.match(verifyReceipt({ receiptText: late.text, entryBytes: leaf, keyText }), { ok: true, index: newest.index })
 })
 
@@ -458,7 +512,11 @@ t.test('bad input: 400 problem+json', async (t) => {
     const response = await h.call('GET', path, { token: auditor })
     t.equal(response.status, 400, path)
     t.equal(response.headers['content-type'], PROBLEM, `${path}: problem+json`)
-    t.match(response.json, { status: 400, code: /^(VALIDATION_FAILED|INVALID_PROOF_REQUEST)$/, title: String }, `${path}: a code`)
+    t.match(
+      response.json,
+      { status: 400, code: /^(VALIDATION_FAILED|INVALID_PROOF_REQUEST)$/, title: String },
+      `${path}: a code`,
+    )
   }
   // The gateway is still fine after all that.
   const ok = await h.call('GET', `/v1/audit/proofs/inclusion?index=0&size=${size}`, { token: auditor })

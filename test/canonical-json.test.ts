@@ -15,8 +15,37 @@ function random(seed: number) {
   }
 }
 
-const STRINGS = ['', 'a', 'é', '黑01', '（2023）黑01民终1234号', '😀', '\u0000', '\u001f', '"', '\\', '/', '\u2028', '\u007f', 'aé😀\n\t']
-const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345680000, 2 ** 53 - 1, -(2 ** 53), 5e-324, 1.7976931348623157e308, 333333333.3333333]
+const STRINGS = [
+  '',
+  'a',
+  'é',
+  '黑01',
+  '（2023）黑01民终1234号',
+  '😀',
+  '\u0000',
+  '\u001f',
+  '"',
+  '\\',
+  '/',
+  '\u2028',
+  '\u007f',
+  'aé😀\n\t',
+]
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  1e21,
+  1e-7,
+  123456789012345680000,
+  2 ** 53 - 1,
+  -(2 ** 53),
+  5e-324,
+  1.7976931348623157e308,
+  333333333.3333333,
+]
 
 function value(next: () => number, depth: number): unknown {
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!
@@ -35,7 +64,8 @@ function value(next: () => number, depth: number): unknown {
     default: {
       const object: Record<string, unknown> = {}
       for (let i = Math.floor(next() * 6); i > 0; i--) {
-        object[pick(STRINGS) + pick(['', 'b', 'B', '1', 'z', 'é', '😀'])] = next() < 0.1 ? undefined : value(next, depth + 1)
+        object[pick(STRINGS) + pick(['', 'b', 'B', '1', 'z', 'é', '😀'])] =
+          next() < 0.1 ? undefined : value(next, depth + 1)
       }
       return object
     }
@@ -62,7 +92,10 @@ t.test('the same bytes as the canonicalize package', async (t) => {
     detail: { at: new Date(0), list: [1, undefined, 'x'] },
   }
   t.equal(canonicalJson(entry), canonicalize(entry), 'an entry, with undefined fields and a Date')
-  t.equal(canonicalJson({ b: 1, a: 2, A: 3, é: 4, '😀': 5, '\uff5e': 6 }), canonicalize({ b: 1, a: 2, A: 3, é: 4, '😀': 5, '\uff5e': 6 }))
+  t.equal(
+    canonicalJson({ b: 1, a: 2, A: 3, é: 4, '😀': 5, '\uff5e': 6 }),
+    canonicalize({ b: 1, a: 2, A: 3, é: 4, '😀': 5, '\uff5e': 6 }),
+  )
 })
 
 t.test('values RFC 8785 cannot represent are refused, as canonicalize does', async (t) => {

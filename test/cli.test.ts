@@ -37,7 +37,17 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
       dev: { issuer: true, keyFile: 'dev.pem' },
     }),
   )
-  const result = cli(['token', '--sub', 'zhang.wei', '--org', '230100', '--roles', 'prosecutor,approver', '--config', config])
+  const result = cli([
+    'token',
+    '--sub',
+    'zhang.wei',
+    '--org',
+    '230100',
+    '--roles',
+    'prosecutor,approver',
+    '--config',
+    config,
+  ])
   t.equal(result.code, 0, result.stderr)
   const claims = decodeJwt(result.stdout.trim())
   t.equal(claims.sub, 'zhang.wei')
@@ -49,14 +59,32 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
   const badRole = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config])
   t.equal(badRole.code, 2)
   t.match(badRole.stderr, /unknown role/)
-  const production = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', join(PROJECT_ROOT, 'config', 'production.example.json')])
+  const production = cli([
+    'token',
+    '--sub',
+    'a',
+    '--org',
+    '230100',
+    '--roles',
+    'prosecutor',
+    '--config',
+    join(PROJECT_ROOT, 'config', 'production.example.json'),
+  ])
   t.equal(production.code, 2)
   t.match(production.stderr, /dev\.issuer/)
 })
 
 t.test('serve refuses a bad configuration with a message naming the key', async (t) => {
   const config = join(t.testdir(), 'bad.json')
-  writeFileSync(config, JSON.stringify({ identity: { audience: 'a', issuers: [] }, accessLog: { origin: 'o' }, adapters: { signingKeyFile: 'k' }, server: { port: 'x' } }))
+  writeFileSync(
+    config,
+    JSON.stringify({
+      identity: { audience: 'a', issuers: [] },
+      accessLog: { origin: 'o' },
+      adapters: { signingKeyFile: 'k' },
+      server: { port: 'x' },
+    }),
+  )
   const result = cli(['serve', '--config', config])
   t.equal(result.code, 2)
   t.match(result.stderr, /"server\.port": must be integer/)

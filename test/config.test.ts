@@ -14,7 +14,11 @@ t.test('the shipped configurations are valid', async (t) => {
   const local = loadConfig(join(PROJECT_ROOT, 'config', 'default.json'), {})
   t.equal(local.storage.kind, 'sqlite')
   t.equal(local.dev?.issuer, true)
-  t.equal(local.directory, join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'), 'paths resolve against the file')
+  t.equal(
+    local.directory,
+    join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
+    'paths resolve against the file',
+  )
   const production = loadConfig(join(PROJECT_ROOT, 'config', 'production.example.json'), {})
   t.notOk(production.dev?.issuer, 'never a dev issuer in the production example')
   t.equal(production.adapters.allowHttp, false)
@@ -48,8 +52,22 @@ t.test('a bad file names the key and the problem', async (t) => {
     ['missing key', { ...minimal, accessLog: { origin: 'o' } }, /"accessLog\.signingKeyFile": is required/],
     ['wrong type', { ...minimal, server: { port: 'x' } }, /"server\.port": must be integer/],
     ['bad enum', { ...minimal, policy: { jurisdiction: 'nation' } }, /"policy\.jurisdiction"/],
-    ['bad algorithm', { ...minimal, identity: { audience: 'a', issuers: [{ issuer: 'i', jwksUrl: 'https://i/jwks', algorithms: ['HS256'], orgKinds: ['court'] }] } }, /"identity\.issuers\.0\.algorithms\.0"/],
-    ['bad network', { ...minimal, adapters: { signingKeyFile: 'k', allowedNetworks: ['10.0.0.0/99'] } }, /allowedNetworks\.0/],
+    [
+      'bad algorithm',
+      {
+        ...minimal,
+        identity: {
+          audience: 'a',
+          issuers: [{ issuer: 'i', jwksUrl: 'https://i/jwks', algorithms: ['HS256'], orgKinds: ['court'] }],
+        },
+      },
+      /"identity\.issuers\.0\.algorithms\.0"/,
+    ],
+    [
+      'bad network',
+      { ...minimal, adapters: { signingKeyFile: 'k', allowedNetworks: ['10.0.0.0/99'] } },
+      /allowedNetworks\.0/,
+    ],
     ['grant days over the maximum', { ...minimal, policy: { grantDays: 120, maxGrantDays: 100 } }, /policy\.grantDays/],
   ]
   for (const [name, raw, message] of cases) {

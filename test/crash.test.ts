@@ -16,7 +16,14 @@ import { PROJECT_ROOT } from '../src/paths.js'
 import { type Harness, PEOPLE, type Person, registerAdapter, startAdapter } from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
-const DOCUMENTS = ['main-01-appeal', 'main-02-answer', 'main-03-evidence', 'main-04-hearing', 'main-05-judgment', 'main-06-service']
+const DOCUMENTS = [
+  'main-01-appeal',
+  'main-02-answer',
+  'main-03-evidence',
+  'main-04-hearing',
+  'main-05-judgment',
+  'main-06-service',
+]
 const READS = 300
 /** Killed once clients have this many intent indexes: most reads are then between intent and outcome. */
 const KILL_AFTER = 60
@@ -61,198 +68,232 @@ async function waitReady(url: string, running: { child: ChildProcess; output: ()
   throw new Error(`the gateway did not become ready: ${running.output()}`)
 }
 
-t.test('SIGKILL during concurrent reads: after a restart every acknowledged intent is there, closed once, and the log verifies', async (t) => {
-  const dir = t.testdir()
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const configFile = join(dir, 'config.json')
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port },
-      storage: { kind: 'sqlite', path: join(dir, 'gateway.db') },
-      identity: { audience: 'court-file-gateway', issuers: [] },
-      directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
-      accessLog: { origin: 'crash.test/log', signingKeyFile: join(dir, 'log.pem'), checkpointIntervalMs: 50 },
-      adapters: {
-        allowHttp: true,
-        allowedNetworks: ['127.0.0.0/8'],
-        timeoutMs: 5000,
-        signingKeyFile: join(dir, 'adapter.pem'),
-      },
-      limits: { requestsPerMinute: 1_000_000, documentsPerDay: 1_000_000 },
-      dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
-    }),
-  )
-  const issuer = loadDevIssuer(join(dir, 'dev.pem'))
-  const token = (person: Person) => {
-    const { sub, org, roles } = PEOPLE[person]
-    return issuer.mint({ sub, org, roles, audience: 'court-file-gateway' })
-  }
-
-  let running = startChild(configFile)
-  t.teardown(() => {
-    running.child.kill('SIGKILL')
-  })
-  await waitReady(url, running)
-
-  // Each phase gets its own connection pool: sockets to the killed process must not be reused.
-  let agent = new Agent({ connections: READS + 10 })
-  const call = async (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) }
-    if (options.token) headers.authorization = `Bearer ${options.token}`
-    let body: string | undefined
-    if (options.body !== undefined) {
-      body = JSON.stringify(options.body)
-      headers['content-type'] = 'application/json'
+t.test(
+  'SIGKILL during concurrent reads: after a restart every acknowledged intent is there, closed once, and the log verifies',
+  async (t) => {
+    const dir = t.testdir()
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const configFile = join(dir, 'config.json')
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        server: { host: '127.0.0.1', port },
+        storage: { kind: 'sqlite', path: join(dir, 'gateway.db') },
+        identity: { audience: 'court-file-gateway', issuers: [] },
+        directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
+        accessLog: { origin: 'crash.test/log', signingKeyFile: join(dir, 'log.pem'), checkpointIntervalMs: 50 },
+        adapters: {
+          allowHttp: true,
+          allowedNetworks: ['127.0.0.0/8'],
+          timeoutMs: 5000,
+          signingKeyFile: join(dir, 'adapter.pem'),
+        },
+        limits: { requestsPerMinute: 1_000_000, documentsPerDay: 1_000_000 },
+        dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
+      }),
+    )
+    const issuer = loadDevIssuer(join(dir, 'dev.pem'))
+    const token = (person: Person) => {
+      const { sub, org, roles } = PEOPLE[person]
+      return issuer.mint({ sub, org, roles, audience: 'court-file-gateway' })
     }
-    const response = await request(`${url}${path}`, { method: method as 'GET', headers, body, dispatcher: agent })
-    const bytes = Buffer.from(await response.body.arrayBuffer())
-    const text = bytes.toString('utf8')
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
-  }
-  const h = { url, token: (sub: string, org: string, roles: never) => issuer.mint({ sub, org, roles, audience: 'court-file-gateway' }), call } as unknown as Harness
 
-  const court = await startAdapter(t, url)
-  await registerAdapter(h, court.url)
-  const grant = await call('POST', '/v1/grants', {
-    token: token('prosecutor'),
-    body: { court: '黑01', caseNo: CASE, supervisionCase: 'S-CRASH', volumes: ['main'], reason: '监督' },
-  })
-  t.equal(grant.status, 201, grant.text)
+    let running = startChild(configFile)
+    t.teardown(() => {
+      running.child.kill('SIGKILL')
+    })
+    await waitReady(url, running)
 
-  // The storm: every client records the intent index it was given, then reads the body.
-  const received = new Set<number>()
-  let killed = false
-  let onEnough: () => void = () => {}
-  const enough = new Promise<void>((resolve) => (onEnough = resolve))
-  const prosecutor = token('prosecutor')
-  const outcomes = { completed: 0, failed: 0 }
-  const reads = Array.from({ length: READS }, async (_, i) => {
-    const document = DOCUMENTS[i % DOCUMENTS.length]!
-    const headers: Record<string, string> = { authorization: `Bearer ${prosecutor}` }
-    if (i % 3 === 0) headers.range = `bytes=${i % 50}-${200 + (i % 50)}`
-    try {
-      const response = await request(`${url}/v1/grants/${grant.json.id}/documents/${document}`, { headers, dispatcher: agent })
-      const index = response.headers['access-log-index']
-      if (typeof index === 'string') {
-        if (killed) throw new Error('a response arrived from a killed gateway')
-        received.add(Number(index))
-        if (received.size >= KILL_AFTER) onEnough()
+    // Each phase gets its own connection pool: sockets to the killed process must not be reused.
+    let agent = new Agent({ connections: READS + 10 })
+    const call = async (
+      method: string,
+      path: string,
+      options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ) => {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) }
+      if (options.token) headers.authorization = `Bearer ${options.token}`
+      let body: string | undefined
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body)
+        headers['content-type'] = 'application/json'
       }
-      await response.body.dump({ limit: 1 << 20 })
-      outcomes.completed++
-    } catch {
-      outcomes.failed++
+      const response = await request(`${url}${path}`, { method: method as 'GET', headers, body, dispatcher: agent })
+      const bytes = Buffer.from(await response.body.arrayBuffer())
+      const text = bytes.toString('utf8')
+      let json: any
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = undefined
+      }
+      return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
     }
-  })
-  await Promise.race([enough, Promise.all(reads)])
-  running.child.kill('SIGKILL')
-  killed = true
-  await once(running.child, 'exit')
-  await Promise.all(reads)
-  await agent.destroy()
-  t.ok(received.size >= KILL_AFTER, `${received.size} intents acknowledged before the kill`)
-  t.ok(outcomes.failed > 0, `reads were cut off by the kill (${outcomes.failed} of ${READS})`)
+    const h = {
+      url,
+      token: (sub: string, org: string, roles: never) =>
+        issuer.mint({ sub, org, roles, audience: 'court-file-gateway' }),
+      call,
+    } as unknown as Harness
 
-  // What the killed gateway left on disk: entries, the last checkpoint it signed, and intents left open.
-  const db = new Database(join(dir, 'gateway.db'))
-  const before = {
-    size: (db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n,
-    checkpoint: db.prepare('SELECT size, root, text FROM log_checkpoints ORDER BY size DESC LIMIT 1').get() as {
-      size: number
-      root: Buffer
-      text: string
-    },
-    open: (
-      db
-        .prepare(
-          `SELECT idx FROM log_entries e WHERE phase = 'intent' AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx)`,
-        )
-        .all() as Array<{ idx: number }>
-    ).map((row) => row.idx),
-  }
-  db.close()
-  t.ok(before.open.length > 0, `${before.open.length} intents were left open by the crash`)
-  t.ok(before.checkpoint.size > 0, 'a checkpoint was signed before the crash')
+    const court = await startAdapter(t, url)
+    await registerAdapter(h, court.url)
+    const grant = await call('POST', '/v1/grants', {
+      token: token('prosecutor'),
+      body: { court: '黑01', caseNo: CASE, supervisionCase: 'S-CRASH', volumes: ['main'], reason: '监督' },
+    })
+    t.equal(grant.status, 201, `a main-volume grant is open ${grant.status === 201 ? '' : grant.text}`)
 
-  running = startChild(configFile)
-  await waitReady(url, running)
-  agent = new Agent()
-  t.teardown(() => agent.destroy())
-  const auditor = token('auditor')
-  const keyText = (await call('GET', '/v1/audit/key', { token: auditor })).text
-  const key = parseVerifierKey(keyText.trim())
-  const old = openCheckpoint(before.checkpoint.text, [key])
-  t.ok(old.rootHash.equals(before.checkpoint.root), 'the stored pre-crash checkpoint is signed by the same key')
+    // The storm: every client records the intent index it was given, then reads the body.
+    const received = new Set<number>()
+    let onEnough: () => void = () => {}
+    const enough = new Promise<void>((resolve) => (onEnough = resolve))
+    const prosecutor = token('prosecutor')
+    const outcomes = { completed: 0, failed: 0 }
+    const reads = Array.from({ length: READS }, async (_, i) => {
+      const document = DOCUMENTS[i % DOCUMENTS.length]!
+      const headers: Record<string, string> = { authorization: `Bearer ${prosecutor}` }
+      if (i % 3 === 0) headers.range = `bytes=${i % 50}-${200 + (i % 50)}`
+      try {
+        const response = await request(`${url}/v1/grants/${grant.json.id}/documents/${document}`, {
+          headers,
+          dispatcher: agent,
+        })
+        const index = response.headers['access-log-index']
+        if (typeof index === 'string') {
+          // Headers still buffered when the child dies count too: the intent was durable before they were sent.
+          received.add(Number(index))
+          if (received.size >= KILL_AFTER) onEnough()
+        }
+        await response.body.dump({ limit: 1 << 20 })
+        outcomes.completed++
+      } catch {
+        outcomes.failed++
+      }
+    })
+    await Promise.race([enough, Promise.all(reads)])
+    running.child.kill('SIGKILL')
+    await once(running.child, 'exit')
+    await Promise.all(reads)
+    await agent.destroy()
+    t.ok(received.size >= KILL_AFTER, `${received.size} intents acknowledged before the kill`)
+    t.ok(outcomes.failed > 0, `reads were cut off by the kill (${outcomes.failed} of ${READS})`)
 
-  // The interrupted outcomes were appended at start; wait for a checkpoint that covers them.
-  const covering = before.size + before.open.length
-  let checkpoint: ReturnType<typeof openCheckpoint> & { text: string } = { ...old, text: before.checkpoint.text }
-  for (let attempt = 0; attempt < 100 && checkpoint.size < covering; attempt++) {
-    const text = (await call('GET', '/v1/audit/checkpoint', { token: auditor })).text
-    checkpoint = { ...openCheckpoint(text, [key]), text }
-    if (checkpoint.size < covering) await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  t.ok(checkpoint.size >= covering, `the new checkpoint (${checkpoint.size}) covers the interrupted outcomes`)
-
-  const exported = await call('GET', `/v1/audit/export?to=${checkpoint.size}`, { token: auditor })
-  t.equal(exported.status, 200)
-  t.same(verifyExport({ exportText: exported.bytes, checkpointText: checkpoint.text, keyText }), {
-    ok: true,
-    origin: 'crash.test/log',
-    size: checkpoint.size,
-    rootHash: checkpoint.rootHash,
-  }, 'the export verifies against the new checkpoint')
-  const entries = exported.text.slice(0, -1).split('\n').map((line) => JSON.parse(line) as Entry)
-  t.equal(entries.length, checkpoint.size)
-
-  const missing = [...received].filter((index) => entries[index]?.phase !== 'intent' || entries[index]?.action !== 'document.read')
-  t.same(missing, [], `all ${received.size} intent indexes that clients received are document.read intents in the log`)
-
-  const outcomesOf = new Map<number, number[]>()
-  for (const [index, entry] of entries.entries()) {
-    if (entry.phase !== 'outcome') continue
-    outcomesOf.set(entry.intent!, [...(outcomesOf.get(entry.intent!) ?? []), index])
-  }
-  const intents = entries.flatMap((entry, index) => (entry.phase === 'intent' ? [index] : []))
-  const notOnce = intents.filter((index) => outcomesOf.get(index)?.length !== 1)
-  t.same(notOnce, [], `each of the ${intents.length} intents has exactly one outcome`)
-  const strays = [...outcomesOf.keys()].filter((index) => entries[index]?.phase !== 'intent')
-  t.same(strays, [], 'every outcome closes an intent')
-
-  const interrupted = entries.flatMap((entry, index) => (entry.outcome?.result === 'interrupted' ? [index] : []))
-  t.same(
-    interrupted.map((index) => entries[index]!.intent),
-    before.open,
-    'exactly the intents the crash left open are closed as interrupted',
-  )
-  t.ok(interrupted.every((index) => index >= before.size), 'by entries appended after the restart')
-  for (const index of interrupted) {
-    const outcome = entries[index]!
-    const intent = entries[outcome.intent!]!
-    if (outcome.action !== intent.action || outcome.resource?.document !== intent.resource?.document) {
-      t.fail(`outcome ${index} does not describe intent ${outcome.intent}`)
+    // What the killed gateway left on disk: entries, the last checkpoint it signed, and intents left open.
+    const db = new Database(join(dir, 'gateway.db'))
+    const before = {
+      size: (db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n,
+      checkpoint: db.prepare('SELECT size, root, text FROM log_checkpoints ORDER BY size DESC LIMIT 1').get() as {
+        size: number
+        root: Buffer
+        text: string
+      },
+      open: (
+        db
+          .prepare(
+            `SELECT idx FROM log_entries e WHERE phase = 'intent' AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx)`,
+          )
+          .all() as Array<{ idx: number }>
+      ).map((row) => row.idx),
     }
-  }
+    db.close()
+    t.ok(before.open.length > 0, `${before.open.length} intents were left open by the crash`)
+    t.ok(before.checkpoint.size > 0, 'a checkpoint was signed before the crash')
 
-  // The restarted gateway continued the same tree: its checkpoint extends the last one signed before the crash.
-  const proof = await call('GET', `/v1/audit/proofs/consistency?from=${old.size}&to=${checkpoint.size}`, { token: auditor })
-  t.equal(proof.status, 200)
-  const hashes = (proof.json.proof as string[]).map((p) => Buffer.from(p, 'base64'))
-  t.ok(verifyConsistency(old.size, checkpoint.size, hashes, old.rootHash, checkpoint.rootHash), 'consistent with the pre-crash checkpoint')
+    running = startChild(configFile)
+    await waitReady(url, running)
+    agent = new Agent()
+    t.teardown(() => agent.destroy())
+    const auditor = token('auditor')
+    const keyText = (await call('GET', '/v1/audit/key', { token: auditor })).text
+    const key = parseVerifierKey(keyText.trim())
+    const old = openCheckpoint(before.checkpoint.text, [key])
+    t.ok(old.rootHash.equals(before.checkpoint.root), 'the stored pre-crash checkpoint is signed by the same key')
 
-  // And reads work again, logged after the recovered entries.
-  const again = await call('GET', `/v1/grants/${grant.json.id}/documents/${DOCUMENTS[0]}`, { token: prosecutor })
-  t.equal(again.status, 200)
-  t.ok(Number(again.headers['access-log-index']) >= covering, 'a new read is logged after the recovery')
+    // The interrupted outcomes were appended at start; wait for a checkpoint that covers them.
+    const covering = before.size + before.open.length
+    let checkpoint: ReturnType<typeof openCheckpoint> & { text: string } = { ...old, text: before.checkpoint.text }
+    for (let attempt = 0; attempt < 100 && checkpoint.size < covering; attempt++) {
+      const text = (await call('GET', '/v1/audit/checkpoint', { token: auditor })).text
+      checkpoint = { ...openCheckpoint(text, [key]), text }
+      if (checkpoint.size < covering) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    t.ok(checkpoint.size >= covering, `the new checkpoint (${checkpoint.size}) covers the interrupted outcomes`)
 
-  running.child.kill('SIGTERM')
-  await once(running.child, 'exit')
-})
+    const exported = await call('GET', `/v1/audit/export?to=${checkpoint.size}`, { token: auditor })
+    t.equal(exported.status, 200)
+    t.same(
+      verifyExport({ exportText: exported.bytes, checkpointText: checkpoint.text, keyText }),
+      {
+        ok: true,
+        origin: 'crash.test/log',
+        size: checkpoint.size,
+        rootHash: checkpoint.rootHash,
+      },
+      'the export verifies against the new checkpoint',
+    )
+    const entries = exported.text
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line) as Entry)
+    t.equal(entries.length, checkpoint.size)
+
+    const missing = [...received].filter(
+      (index) => entries[index]?.phase !== 'intent' || entries[index]?.action !== 'document.read',
+    )
+    t.same(
+      missing,
+      [],
+      `all ${received.size} intent indexes that clients received are document.read intents in the log`,
+    )
+
+    const outcomesOf = new Map<number, number[]>()
+    for (const [index, entry] of entries.entries()) {
+      if (entry.phase !== 'outcome') continue
+      outcomesOf.set(entry.intent!, [...(outcomesOf.get(entry.intent!) ?? []), index])
+    }
+    const intents = entries.flatMap((entry, index) => (entry.phase === 'intent' ? [index] : []))
+    const notOnce = intents.filter((index) => outcomesOf.get(index)?.length !== 1)
+    t.same(notOnce, [], `each of the ${intents.length} intents has exactly one outcome`)
+    const strays = [...outcomesOf.keys()].filter((index) => entries[index]?.phase !== 'intent')
+    t.same(strays, [], 'every outcome closes an intent')
+
+    const interrupted = entries.flatMap((entry, index) => (entry.outcome?.result === 'interrupted' ? [index] : []))
+    t.same(
+      interrupted.map((index) => entries[index]!.intent),
+      before.open,
+      'exactly the intents the crash left open are closed as interrupted',
+    )
+    t.ok(
+      interrupted.every((index) => index >= before.size),
+      'by entries appended after the restart',
+    )
+    for (const index of interrupted) {
+      const outcome = entries[index]!
+      const intent = entries[outcome.intent!]!
+      if (outcome.action !== intent.action || outcome.resource?.document !== intent.resource?.document) {
+        t.fail(`outcome ${index} does not describe intent ${outcome.intent}`)
+      }
+    }
+
+    // The restarted gateway continued the same tree: its checkpoint extends the last one signed before the crash.
+    const proof = await call('GET', `/v1/audit/proofs/consistency?from=${old.size}&to=${checkpoint.size}`, {
+      token: auditor,
+    })
+    t.equal(proof.status, 200)
+    const hashes = (proof.json.proof as string[]).map((p) => Buffer.from(p, 'base64'))
+    t.ok(
+      verifyConsistency(old.size, checkpoint.size, hashes, old.rootHash, checkpoint.rootHash),
+      'consistent with the pre-crash checkpoint',
+    )
+
+    // And reads work again, logged after the recovered entries.
+    const again = await call('GET', `/v1/grants/${grant.json.id}/documents/${DOCUMENTS[0]}`, { token: prosecutor })
+    t.equal(again.status, 200)
+    t.ok(Number(again.headers['access-log-index']) >= covering, 'a new read is logged after the recovery')
+
+    running.child.kill('SIGTERM')
+    await once(running.child, 'exit')
+  },
+)

@@ -36,14 +36,14 @@ const LOCKED: Record<string, number> = {
 }
 
 t.test('every error code and its status is locked', async (t) => {
-  t.same(
-    Object.fromEntries(Object.entries(ERRORS).map(([code, { status }]) => [code, status])),
-    LOCKED,
-  )
+  t.same(Object.fromEntries(Object.entries(ERRORS).map(([code, { status }]) => [code, status])), LOCKED)
 })
 
 t.test('problem+json bodies', async (t) => {
-  const problem = toProblem(new GatewayError('NO_GRANT', 'no grant covers this case', { extra: { grant: 'g1' } }), '/v1/x')
+  const problem = toProblem(
+    new GatewayError('NO_GRANT', 'no grant covers this case', { extra: { grant: 'g1' } }),
+    '/v1/x',
+  )
   t.same(problem, {
     type: 'urn:court-file-gateway:problem:no-grant',
     title: 'No grant covers this read',
@@ -59,7 +59,10 @@ t.test('unknown errors become a bare 500 that leaks nothing', async (t) => {
   const error = toGatewayError(new TypeError('secret internals at /srv/app.ts:12'))
   t.equal(error.code, 'INTERNAL')
   t.notMatch(JSON.stringify(toProblem(error)), /secret|app\.ts/)
-  const sqlite = Object.assign(new Error('SQLITE_BUSY: database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' })
+  const sqlite = Object.assign(new Error('SQLITE_BUSY: database is locked'), {
+    name: 'SqliteError',
+    code: 'SQLITE_BUSY',
+  })
   const busy = toGatewayError(sqlite)
   t.equal(busy.code, 'STORAGE_UNAVAILABLE')
   t.notMatch(JSON.stringify(toProblem(busy)), /SQLITE/)

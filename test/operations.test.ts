@@ -7,7 +7,7 @@ import { GATEWAY_SPEC } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
 import { LOGGER_OPTIONS } from '../src/server.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
-import { registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
+import { registerAdapter, startAdapter, startGateway, testConfig, tokenOf, openGrant } from './helpers/harness.js'
 
 t.test('health, readiness, metrics and the API description are public', async (t) => {
   const h = await startGateway(t)
@@ -24,7 +24,13 @@ t.test('health, readiness, metrics and the API description are public', async (t
   await h.call('GET', '/v1/courts', { token: tokenOf(h, 'prosecutor') })
   const metrics = await h.call('GET', '/metrics')
   t.equal(metrics.status, 200)
-  for (const name of ['gateway_http_requests_total', 'gateway_access_log_batch_size', 'gateway_access_log_commit_seconds', 'gateway_adapter_request_duration_seconds', 'gateway_access_log_size']) {
+  for (const name of [
+    'gateway_http_requests_total',
+    'gateway_access_log_batch_size',
+    'gateway_access_log_commit_seconds',
+    'gateway_adapter_request_duration_seconds',
+    'gateway_access_log_size',
+  ]) {
     t.match(metrics.text, name, `metrics has ${name}`)
   }
 })
@@ -37,10 +43,21 @@ t.test('logs are JSON with request ids and never carry the bearer token', async 
       done()
     },
   })
-  const gateway = await createGateway(testConfig(t.testdir()), { logger: { ...LOGGER_OPTIONS, level: 'info', stream: sink } })
+  const gateway = await createGateway(testConfig(t.testdir()), {
+    logger: { ...LOGGER_OPTIONS, level: 'info', stream: sink },
+  })
   t.teardown(() => gateway.close())
-  const token = gateway.devIssuer!.mint({ sub: 'zhang.wei', org: '230100', roles: ['prosecutor'], audience: 'court-file-gateway' })
-  const response = await gateway.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' } })
+  const token = gateway.devIssuer!.mint({
+    sub: 'zhang.wei',
+    org: '230100',
+    roles: ['prosecutor'],
+    audience: 'court-file-gateway',
+  })
+  const response = await gateway.app.inject({
+    method: 'GET',
+    url: '/v1/grants',
+    headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' },
+  })
   t.equal(response.statusCode, 200)
   t.equal(response.headers['x-request-id'], 'req-42')
   const text = lines.join('')
@@ -56,12 +73,9 @@ t.test('graceful shutdown lets an in-flight read finish and logs its outcome', a
   const proxy = await startFaultProxy(t, court.url)
   await registerAdapter(h, proxy.url)
   const prosecutor = tokenOf(h, 'prosecutor')
-  const grant = await h.call('POST', '/v1/grants', {
-    token: prosecutor,
-    body: { court: '黑01', caseNo: '（2023）黑01民终1234号', supervisionCase: 'S', volumes: ['main'], reason: 'r' },
-  })
+  const grant = await openGrant(h)
   proxy.set('drip')
-  const reading = request(`${h.url}/v1/grants/${grant.json.id}/documents/main-05-judgment`, {
+  const reading = request(`${h.url}/v1/grants/${grant.id}/documents/main-05-judgment`, {
     headers: { authorization: `Bearer ${prosecutor}` },
   })
   const response = await reading
@@ -73,7 +87,9 @@ t.test('graceful shutdown lets an in-flight read finish and logs its outcome', a
   const intent = Number(response.headers['access-log-index'])
   const db = new Database(`${h.dir}/gateway.db`, { readonly: true })
   t.teardown(() => db.close())
-  const outcome = db.prepare('SELECT leaf FROM log_entries WHERE intent_ref = ?').get(intent) as { leaf: Buffer } | undefined
+  const outcome = db.prepare('SELECT leaf FROM log_entries WHERE intent_ref = ?').get(intent) as
+    | { leaf: Buffer }
+    | undefined
   t.ok(outcome, 'the outcome was logged before the log closed')
   t.equal(JSON.parse(outcome!.leaf.toString()).outcome.result, 'completed')
   const size = (db.prepare('SELECT MAX(idx) + 1 AS n FROM log_entries').get() as { n: number }).n

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { eventually, PEOPLE, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import {
+  eventually,
+  PEOPLE,
+  registerAdapter,
+  startAdapter,
+  startGateway,
+  tokenOf,
+  openGrant,
+} from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 
@@ -17,7 +25,13 @@ t.test('a court registers, an operator activates, a prosecutor reads a main-volu
   const prosecutor = tokenOf(h, 'prosecutor')
   const created = await h.call('POST', '/v1/grants', {
     token: prosecutor,
-    body: { court: '黑01', caseNo: '(2023)黑01民终1234号', supervisionCase: '哈检民监〔2024〕12号', volumes: ['main'], reason: '民事生效裁判监督' },
+    body: {
+      court: '黑01',
+      caseNo: '(2023)黑01民终1234号',
+      supervisionCase: '哈检民监〔2024〕12号',
+      volumes: ['main'],
+      reason: '民事生效裁判监督',
+    },
   })
   t.equal(created.status, 201, created.text)
   t.equal(created.json.status, 'active')
@@ -90,11 +104,7 @@ t.test('only the grant creator reads through it; the operator reads no files', a
   const h = await startGateway(t)
   const court = await startAdapter(t, h.url)
   await registerAdapter(h, court.url)
-  const created = await h.call('POST', '/v1/grants', {
-    token: tokenOf(h, 'prosecutor'),
-    body: { court: '黑01', caseNo: CASE, supervisionCase: 'S-1', volumes: ['main'], reason: 'r' },
-  })
-  const id = created.json.id
+  const { id } = await openGrant(h)
   for (const person of ['colleague', 'otherProsecutor', 'operator', 'courtAdmin'] as const) {
     const response = await h.call('GET', `/v1/grants/${id}/documents/main-01-appeal`, { token: tokenOf(h, person) })
     t.ok([403, 404].includes(response.status), `${person} is refused (${response.status})`)

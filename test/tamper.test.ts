@@ -44,7 +44,12 @@ function readingOf(n: number): EntryInput {
   return {
     actor: { sub: `reader.${n % 5}`, org: '230100', roles: ['prosecutor'], issuer: 'urn:court-file-gateway:dev' },
     action: 'document.read',
-    resource: { court: n % 3 === 0 ? '黑0103' : '黑01', caseNo: '（2023）黑01民终1234号', grant: `g-${n % 4}`, document: `doc-${n}` },
+    resource: {
+      court: n % 3 === 0 ? '黑0103' : '黑01',
+      caseNo: '（2023）黑01民终1234号',
+      grant: `g-${n % 4}`,
+      document: `doc-${n}`,
+    },
     purpose: { supervisionCase: 'S-1' },
     phase: 'intent',
     decision: 'allow',
@@ -65,7 +70,12 @@ async function populate(t: Tap) {
       Array.from({ length: 60 }, async (_, i) => {
         const n = burst * 100 + i
         const intent = await h.gateway.log.append(readingOf(n))
-        await h.gateway.log.append({ ...readingOf(n), phase: 'outcome', intent, outcome: { result: 'completed', status: 200, bytes: n } })
+        await h.gateway.log.append({
+          ...readingOf(n),
+          phase: 'outcome',
+          intent,
+          outcome: { result: 'completed', status: 200, bytes: n },
+        })
       }),
     )
     await new Promise((resolve) => setTimeout(resolve, 80))
@@ -104,7 +114,11 @@ async function download(h: Harness, dir: string) {
   const checkpoint = (await h.call('GET', '/v1/audit/checkpoint', { token: auditor })).text
   const size = Number(checkpoint.split('\n')[1])
   const exported = (await h.call('GET', `/v1/audit/export?to=${size}`, { token: auditor })).bytes
-  const files = { key: join(dir, 'key.txt'), checkpoint: join(dir, 'checkpoint.txt'), export: join(dir, 'export.ndjson') }
+  const files = {
+    key: join(dir, 'key.txt'),
+    checkpoint: join(dir, 'checkpoint.txt'),
+    export: join(dir, 'export.ndjson'),
+  }
   writeFileSync(files.key, key)
   writeFileSync(files.checkpoint, checkpoint)
   writeFileSync(files.export, exported)
@@ -202,12 +216,19 @@ t.test('tampering with the stored log', async (t) => {
     const files = await download(h, dir)
     const verdict = verifyExport({ exportText: files.exported, checkpointText: files.checkpoint, keyText: files.key })
     t.match(verdict, { ok: false }, 'the export does not verify')
-    t.ok(verdict.ok === false && (verdict.index === k || verdict.index === k + 1), `and names entry ${k} (or the one after)`)
+    t.ok(
+      verdict.ok === false && (verdict.index === k || verdict.index === k + 1),
+      `and names entry ${k} (or the one after)`,
+    )
     const entry = await h.call('GET', `/v1/audit/entries/${k}`, { token: tokenOf(h, 'auditor') })
     t.equal(entry.json.entry.actor.sub, 'someone.else')
     const receipt = await h.call('GET', `/v1/audit/entries/${k}/receipt`, { token: tokenOf(h, 'auditor') })
     t.match(
-      verifyReceipt({ receiptText: receipt.text, entryBytes: Buffer.from(entry.json.leaf, 'base64'), keyText: files.key }),
+      verifyReceipt({
+        receiptText: receipt.text,
+        entryBytes: Buffer.from(entry.json.leaf, 'base64'),
+        keyText: files.key,
+      }),
       { ok: false, index: k },
       'its receipt does not verify',
     )
@@ -224,59 +245,83 @@ t.test('tampering with the stored log', async (t) => {
     t.match(exported.stderr, new RegExp(`first bad index: (${k}|${k + 1})\\n`))
   })
 
-  t.test('(b) an altered subtree hash: on the right edge the gateway refuses to start; anywhere, the check names it', async (t) => {
-    // The highest set bit of the size gives the leftmost node of the root's right edge.
-    const level = Math.floor(Math.log2(size))
-    const edge = copyOf(t, original, (db) => {
-      db.exec('DROP TRIGGER log_nodes_no_update')
-      db.prepare('UPDATE log_nodes SET hash = ? WHERE level = ? AND idx = 0').run(randomBytes(32), level)
-    })
-    await t.rejects(createGateway(testConfig(edge)), new RegExp(`does not match the signed checkpoint of size ${size}`))
-    const result = check(edge, keyText)
-    t.match(result.problems, [{ kind: 'node', level, index: 0, message: new RegExp(`^tree node level ${level} index 0 `) }])
-    t.equal(result.problems.length, 1, 'the check names the node, once')
-    const serve = join(edge, 'config.json')
-    writeFileSync(
-      serve,
-      JSON.stringify({
-        storage: { kind: 'sqlite', path: join(edge, 'gateway.db') },
-        server: { port: 0 },
-        identity: { audience: 'court-file-gateway', issuers: [] },
-        directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
-        accessLog: { origin: 'test.gateway/log', signingKeyFile: join(edge, 'log.pem'), checkpointIntervalMs: 50 },
-        adapters: { allowHttp: true, signingKeyFile: join(edge, 'adapter.pem') },
-        dev: { issuer: true, keyFile: join(edge, 'dev.pem') },
-      }),
-    )
-    const [started, checked] = await Promise.all([
-      cli('serve', '--config', serve),
-      cli('verify', '--db', join(edge, 'gateway.db')),
-    ])
-    t.equal(started.code, 1, '`serve` exits')
-    t.match(started.stderr, /stored tree does not match the signed checkpoint/)
-    t.notMatch(started.stderr, STACK)
-    t.equal(checked.code, 1)
-    t.match(checked.stderr, new RegExp(`tree node level ${level} index 0 \\(entries 0–${2 ** level - 1}\\) was altered`))
+  t.test(
+    '(b) an altered subtree hash: on the right edge the gateway refuses to start; anywhere, the check names it',
+    async (t) => {
+      // The highest set bit of the size gives the leftmost node of the root's right edge.
+      const level = Math.floor(Math.log2(size))
+      const edge = copyOf(t, original, (db) => {
+        db.exec('DROP TRIGGER log_nodes_no_update')
+        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = ? AND idx = 0').run(randomBytes(32), level)
+      })
+      await t.rejects(
+        createGateway(testConfig(edge)),
+        new RegExp(`does not match the signed checkpoint of size ${size}`),
+      )
+      const result = check(edge, keyText)
+      t.match(result.problems, [
+        { kind: 'node', level, index: 0, message: new RegExp(`^tree node level ${level} index 0 `) },
+      ])
+      t.equal(result.problems.length, 1, 'the check names the node, once')
+      const serve = join(edge, 'config.json')
+      writeFileSync(
+        serve,
+        JSON.stringify({
+          storage: { kind: 'sqlite', path: join(edge, 'gateway.db') },
+          server: { port: 0 },
+          identity: { audience: 'court-file-gateway', issuers: [] },
+          directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
+          accessLog: { origin: 'test.gateway/log', signingKeyFile: join(edge, 'log.pem'), checkpointIntervalMs: 50 },
+          adapters: { allowHttp: true, signingKeyFile: join(edge, 'adapter.pem') },
+          dev: { issuer: true, keyFile: join(edge, 'dev.pem') },
+        }),
+      )
+      const [started, checked] = await Promise.all([
+        cli('serve', '--config', serve),
+        cli('verify', '--db', join(edge, 'gateway.db')),
+      ])
+      t.equal(started.code, 1, '`serve` exits')
+      t.match(started.stderr, /stored tree does not match the signed checkpoint/)
+      t.notMatch(started.stderr, STACK)
+      t.equal(checked.code, 1)
+      t.match(
+        checked.stderr,
+        new RegExp(`tree node level ${level} index 0 \\(entries 0–${2 ** level - 1}\\) was altered`),
+      )
 
-    // Inside the tree, the gateway starts, and proofs through the node stop verifying.
-    const inner = copyOf(t, original, (db) => {
-      db.exec('DROP TRIGGER log_nodes_no_update')
-      db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND idx = 1').run(randomBytes(32))
-    })
-    t.match(check(inner, keyText).problems, [{ kind: 'node', level: 2, index: 1, message: /entries 4–7\) was altered/ }])
-    t.equal(check(inner).problems.length, 1)
-    const h = await startGateway(t, {}, inner)
-    const auditor = tokenOf(h, 'auditor')
-    const key = parseVerifierKey((await h.call('GET', '/v1/audit/key', { token: auditor })).text.trim())
-    const cp = openCheckpoint((await h.call('GET', '/v1/audit/checkpoint', { token: auditor })).text, [key])
-    const proves = async (index: number) => {
-      const leaf = Buffer.from((await h.call('GET', `/v1/audit/entries/${index}`, { token: auditor })).json.leaf, 'base64')
-      const proof = await h.call('GET', `/v1/audit/proofs/inclusion?index=${index}&size=${cp.size}`, { token: auditor })
-      return verifyInclusion(leafHash(leaf), index, cp.size, proof.json.proof.map((p: string) => Buffer.from(p, 'base64')), cp.rootHash)
-    }
-    t.notOk(await proves(0), 'entry 0’s proof passes through the node and fails')
-    t.ok(await proves(size - 1), 'a proof that does not use it still verifies')
-  })
+      // Inside the tree, the gateway starts, and proofs through the node stop verifying.
+      const inner = copyOf(t, original, (db) => {
+        db.exec('DROP TRIGGER log_nodes_no_update')
+        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND idx = 1').run(randomBytes(32))
+      })
+      t.match(check(inner, keyText).problems, [
+        { kind: 'node', level: 2, index: 1, message: /entries 4–7\) was altered/ },
+      ])
+      t.equal(check(inner).problems.length, 1)
+      const h = await startGateway(t, {}, inner)
+      const auditor = tokenOf(h, 'auditor')
+      const key = parseVerifierKey((await h.call('GET', '/v1/audit/key', { token: auditor })).text.trim())
+      const cp = openCheckpoint((await h.call('GET', '/v1/audit/checkpoint', { token: auditor })).text, [key])
+      const proves = async (index: number) => {
+        const leaf = Buffer.from(
+          (await h.call('GET', `/v1/audit/entries/${index}`, { token: auditor })).json.leaf,
+          'base64',
+        )
+        const proof = await h.call('GET', `/v1/audit/proofs/inclusion?index=${index}&size=${cp.size}`, {
+          token: auditor,
+        })
+        return verifyInclusion(
+          leafHash(leaf),
+          index,
+          cp.size,
+          proof.json.proof.map((p: string) => Buffer.from(p, 'base64')),
+          cp.rootHash,
+        )
+      }
+      t.notOk(await proves(0), 'entry 0’s proof passes through the node and fails')
+      t.ok(await proves(size - 1), 'a proof that does not use it still verifies')
+    },
+  )
 
   t.test('(c) an altered checkpoint is named by its size', async (t) => {
     const fake = randomBytes(32).toString('base64')
@@ -314,14 +359,19 @@ t.test('tampering with the stored log', async (t) => {
       {
         kind: 'checkpoint',
         size: older,
-        message: /signed text has a different root hash than the one stored with it; its root hash is not the root of the first/,
+        message:
+          /signed text has a different root hash than the one stored with it; its root hash is not the root of the first/,
       },
     ])
     const latestChanged = copyOf(t, original, (db) => {
       db.exec('DROP TRIGGER log_checkpoints_no_update')
       db.prepare('UPDATE log_checkpoints SET root = ? WHERE size = ?').run(randomBytes(32), size)
     })
-    await t.rejects(createGateway(testConfig(latestChanged)), /does not match the signed checkpoint/, 'a wrong latest root stops the gateway')
+    await t.rejects(
+      createGateway(testConfig(latestChanged)),
+      /does not match the signed checkpoint/,
+      'a wrong latest root stops the gateway',
+    )
     const byCli = await cli('verify', '--db', join(rootChanged, 'gateway.db'))
     t.equal(byCli.code, 1)
     t.match(byCli.stderr, new RegExp(`checkpoint of size ${older}:`))
@@ -332,7 +382,10 @@ t.test('tampering with the stored log', async (t) => {
     const h = await startGateway(t, {}, dir)
     const files = await download(h, dir)
     const index = 3
-    const leaf = Buffer.from((await h.call('GET', `/v1/audit/entries/${index}`, { token: tokenOf(h, 'auditor') })).json.leaf, 'base64')
+    const leaf = Buffer.from(
+      (await h.call('GET', `/v1/audit/entries/${index}`, { token: tokenOf(h, 'auditor') })).json.leaf,
+      'base64',
+    )
     const receipt = (await h.call('GET', `/v1/audit/entries/${index}/receipt`, { token: tokenOf(h, 'auditor') })).text
     await h.gateway.close()
     const file = (name: string, content: string | Buffer) => {
@@ -352,22 +405,77 @@ t.test('tampering with the stored log', async (t) => {
     const db = join(dir, 'gateway.db')
 
     const cases: Array<[string, string[], number, RegExp]> = [
-      ['intact database', ['--db', db], 0, /^OK: the access log in .* is intact: \d+ entries, \d+ tree nodes, \d+ checkpoints \(signatures not checked/],
+      [
+        'intact database',
+        ['--db', db],
+        0,
+        /^OK: the access log in .* is intact: \d+ entries, \d+ tree nodes, \d+ checkpoints \(signatures not checked/,
+      ],
       ['intact database, with key', ['--db', db, '--key', key], 0, /^OK: .* \(signatures verified\)/],
-      ['export', ['--key', key, '--checkpoint', checkpoint, '--export', exported], 0, /^OK: \d+ entries verified against the checkpoint of test\.gateway\/log/],
-      ['receipt', ['--key', key, '--receipt', goodReceipt, '--entry', entry], 0, new RegExp(`^OK: entry ${index} verified`)],
-      ['malformed key', ['--key', badKey, '--checkpoint', checkpoint, '--export', exported], 1, /FAILED: the key file is not a usable verifier key/],
+      [
+        'export',
+        ['--key', key, '--checkpoint', checkpoint, '--export', exported],
+        0,
+        /^OK: \d+ entries verified against the checkpoint of test\.gateway\/log/,
+      ],
+      [
+        'receipt',
+        ['--key', key, '--receipt', goodReceipt, '--entry', entry],
+        0,
+        new RegExp(`^OK: entry ${index} verified`),
+      ],
+      [
+        'malformed key',
+        ['--key', badKey, '--checkpoint', checkpoint, '--export', exported],
+        1,
+        /FAILED: the key file is not a usable verifier key/,
+      ],
       ['malformed key for --db', ['--db', db, '--key', badKey], 1, /the key file is not a usable verifier key/],
-      ['malformed checkpoint', ['--key', key, '--checkpoint', badCheckpoint, '--export', exported], 1, /FAILED: the checkpoint does not verify .*malformed note/],
-      ['malformed receipt', ['--key', key, '--receipt', badReceipt, '--entry', entry], 1, /FAILED: the receipt cannot be read: malformed receipt/],
-      ['receipt with another entry', ['--key', key, '--receipt', goodReceipt, '--entry', checkpoint], 1, new RegExp(`FAILED: entry ${index} does not verify`)],
-      ['missing key file', ['--key', missing, '--checkpoint', checkpoint, '--export', exported], 2, /cannot read the key file .*missing\.txt: ENOENT/],
-      ['missing export file', ['--key', key, '--checkpoint', checkpoint, '--export', missing], 2, /cannot read the export file .*: ENOENT/],
-      ['missing receipt file', ['--key', key, '--receipt', missing, '--entry', entry], 2, /cannot read the receipt file/],
+      [
+        'malformed checkpoint',
+        ['--key', key, '--checkpoint', badCheckpoint, '--export', exported],
+        1,
+        /FAILED: the checkpoint does not verify .*malformed note/,
+      ],
+      [
+        'malformed receipt',
+        ['--key', key, '--receipt', badReceipt, '--entry', entry],
+        1,
+        /FAILED: the receipt cannot be read: malformed receipt/,
+      ],
+      [
+        'receipt with another entry',
+        ['--key', key, '--receipt', goodReceipt, '--entry', checkpoint],
+        1,
+        new RegExp(`FAILED: entry ${index} does not verify`),
+      ],
+      [
+        'missing key file',
+        ['--key', missing, '--checkpoint', checkpoint, '--export', exported],
+        2,
+        /cannot read the key file .*missing\.txt: ENOENT/,
+      ],
+      [
+        'missing export file',
+        ['--key', key, '--checkpoint', checkpoint, '--export', missing],
+        2,
+        /cannot read the export file .*: ENOENT/,
+      ],
+      [
+        'missing receipt file',
+        ['--key', key, '--receipt', missing, '--entry', entry],
+        2,
+        /cannot read the receipt file/,
+      ],
       ['missing database', ['--db', missing], 1, /cannot open the database file .*missing\.txt/],
       ['not a database', ['--db', notDb], 1, /not-a\.db is not a gateway database: file is not a database/],
       ['a database without the log', ['--db', emptyDb], 1, /is not a gateway database: it has no access-log tables/],
-      ['nothing to check', ['--key', key], 2, /verify needs either --checkpoint and --export, or --receipt and --entry/],
+      [
+        'nothing to check',
+        ['--key', key],
+        2,
+        /verify needs either --checkpoint and --export, or --receipt and --entry/,
+      ],
     ]
     // Two at a time: each run starts Node and tsx.
     for (let i = 0; i < cases.length; i += 2) {

@@ -1,24 +1,22 @@
 import t from 'tap'
 import { request } from 'undici'
 import { startFaultProxy } from './helpers/fault-proxy.js'
-import { eventually, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
-
-const CASE = '（2023）黑01民终1234号'
+import { eventually, registerAdapter, startAdapter, startGateway, tokenOf, openGrant } from './helpers/harness.js'
 
 t.test('adapter faults give clear 502/503/504, cut transfers are cut for the client, and all is logged', async (t) => {
   const h = await startGateway(t, {
-    adapters: { allowHttp: true, allowedNetworks: ['127.0.0.0/8'], timeoutMs: 400, signingKeyFile: `${t.testdirName}/adapter.pem` },
+    adapters: {
+      allowHttp: true,
+      allowedNetworks: ['127.0.0.0/8'],
+      timeoutMs: 400,
+      signingKeyFile: `${t.testdirName}/adapter.pem`,
+    },
   })
   const court = await startAdapter(t, h.url)
   const proxy = await startFaultProxy(t, court.url)
   await registerAdapter(h, proxy.url)
   const prosecutor = tokenOf(h, 'prosecutor')
-  const grant = await h.call('POST', '/v1/grants', {
-    token: prosecutor,
-    body: { court: '黑01', caseNo: CASE, supervisionCase: 'S-9', volumes: ['main'], reason: 'r' },
-  })
-  t.equal(grant.status, 201, grant.text)
-  const id = grant.json.id
+  const { id } = await openGrant(h)
   const documentPath = `/v1/grants/${id}/documents/main-05-judgment`
 
   const cases: Array<[string, 'hang' | 'garbage' | 'status500', string, number, string]> = [

@@ -175,7 +175,11 @@ export class TransparencyLog implements AccessLog {
   #signCheckpoint(): StoredCheckpoint {
     const size = this.#frontier.size
     const root = this.#frontier.root()
-    const text = signNote(formatCheckpoint({ origin: this.#origin, size, rootHash: root }), this.#origin, this.#signingKey)
+    const text = signNote(
+      formatCheckpoint({ origin: this.#origin, size, rootHash: root }),
+      this.#origin,
+      this.#signingKey,
+    )
     const checkpoint = { size, root, text }
     this.#store.putCheckpoint(checkpoint)
     return checkpoint

@@ -64,7 +64,9 @@ export function openLogDatabase(path: string): SqliteDatabase {
   }
   try {
     const tables = db
-      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('log_entries', 'log_nodes', 'log_checkpoints')`)
+      .prepare(
+        `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('log_entries', 'log_nodes', 'log_checkpoints')`,
+      )
       .pluck()
       .all()
     if (tables.length !== 3) throw new Error('it has no access-log tables (log_entries, log_nodes, log_checkpoints)')
@@ -121,7 +123,8 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
   const nodesIn = db.prepare('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx')
   const storedNodes = (level: number, from: number, to: number): Hash[] => {
     const out: Hash[] = new Array(Math.max(0, to - from)).fill(undefined)
-    for (const row of nodesIn.all(level, from, to) as Array<{ idx: number; hash: Buffer }>) out[row.idx - from] = row.hash
+    for (const row of nodesIn.all(level, from, to) as Array<{ idx: number; hash: Buffer }>)
+      out[row.idx - from] = row.hash
     return out
   }
 
@@ -155,7 +158,12 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
       const s = stored[j]
       truth.push(t ?? s)
       if (!s) {
-        report({ kind: 'node', level, index, message: `tree node level ${level} index ${index} (${range(level, index)}) is missing` })
+        report({
+          kind: 'node',
+          level,
+          index,
+          message: `tree node level ${level} index ${index} (${range(level, index)}) is missing`,
+        })
       } else if (t && !s.equals(t) && !(sl && sr && s.equals(nodeHash(sl, sr)))) {
         report({
           kind: 'node',
@@ -201,13 +209,25 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
       } else if (columnAltered) {
         reasons.push('its stored leaf_hash was altered')
       } else if (nodeAltered) {
-        report({ kind: 'node', level: 0, index, message: `tree node level 0 index ${index} (entry ${index}) was altered: it is not the hash of entry ${index}` })
+        report({
+          kind: 'node',
+          level: 0,
+          index,
+          message: `tree node level 0 index ${index} (entry ${index}) was altered: it is not the hash of entry ${index}`,
+        })
       }
-      if (!node0) report({ kind: 'node', level: 0, index, message: `tree node level 0 index ${index} (entry ${index}) is missing` })
+      if (!node0)
+        report({
+          kind: 'node',
+          level: 0,
+          index,
+          message: `tree node level 0 index ${index} (entry ${index}) is missing`,
+        })
       let entry: Record<string, unknown> | undefined
       try {
         const parsed: unknown = JSON.parse(row.leaf.toString('utf8'))
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entry = parsed as Record<string, unknown>
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+          entry = parsed as Record<string, unknown>
       } catch {
         // reported below
       }
@@ -227,7 +247,9 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
         }
         const columns = columnMismatches(row, entry)
         if (columns.length > 0) {
-          reasons.push(`its filter columns (${columns.join(', ')}) disagree with its bytes, so filtered queries show it wrongly`)
+          reasons.push(
+            `its filter columns (${columns.join(', ')}) disagree with its bytes, so filtered queries show it wrongly`,
+          )
         }
       }
       if (reasons.length > 0) leafProblem(index, reasons, altered)
@@ -255,7 +277,9 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
   }
 
   // Nodes the tree cannot have: beyond its size (rows are never deleted, so a surplus means they were forged).
-  for (const row of db.prepare('SELECT level, MAX(idx) AS last FROM log_nodes GROUP BY level ORDER BY level').all() as Array<{
+  for (const row of db
+    .prepare('SELECT level, MAX(idx) AS last FROM log_nodes GROUP BY level ORDER BY level')
+    .all() as Array<{
     level: number
     last: number
   }>) {
@@ -272,7 +296,9 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
 
   let origin: string | undefined
   let checkpoints = 0
-  for (const row of db.prepare('SELECT size, root, text FROM log_checkpoints ORDER BY size').iterate() as IterableIterator<{
+  for (const row of db
+    .prepare('SELECT size, root, text FROM log_checkpoints ORDER BY size')
+    .iterate() as IterableIterator<{
     size: number
     root: Buffer
     text: string
@@ -284,13 +310,19 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
       const text = key ? openNote(row.text, [key]).text : unsignedBody(row.text)
       body = parseCheckpoint(text)
     } catch (err) {
-      reasons.push(key ? `its signed text does not verify with key ${key.name}: ${(err as Error).message}` : (err as Error).message)
+      reasons.push(
+        key
+          ? `its signed text does not verify with key ${key.name}: ${(err as Error).message}`
+          : (err as Error).message,
+      )
     }
     if (body) {
       if (body.size !== row.size) reasons.push(`its signed text says size ${body.size}`)
-      if (!body.rootHash.equals(row.root)) reasons.push('its signed text has a different root hash than the one stored with it')
+      if (!body.rootHash.equals(row.root))
+        reasons.push('its signed text has a different root hash than the one stored with it')
       if (origin === undefined) origin = body.origin
-      else if (body.origin !== origin) reasons.push(`its origin ${JSON.stringify(body.origin)} differs from ${JSON.stringify(origin)}`)
+      else if (body.origin !== origin)
+        reasons.push(`its origin ${JSON.stringify(body.origin)} differs from ${JSON.stringify(origin)}`)
     }
     if (row.size > size) {
       reasons.push(`it covers ${row.size} entries but the log holds ${size}`)
@@ -301,10 +333,19 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
         reasons.push(`its root hash is not the root of the first ${row.size} stored entries`)
       }
     }
-    if (reasons.length > 0) report({ kind: 'checkpoint', size: row.size, message: `checkpoint of size ${row.size}: ${reasons.join('; ')}` })
+    if (reasons.length > 0)
+      report({ kind: 'checkpoint', size: row.size, message: `checkpoint of size ${row.size}: ${reasons.join('; ')}` })
   }
 
-  return { ok: problems.length === 0, size, nodes: nodeCount, checkpoints, signatures: key !== undefined, problems, truncated }
+  return {
+    ok: problems.length === 0,
+    size,
+    nodes: nodeCount,
+    checkpoints,
+    signatures: key !== undefined,
+    problems,
+    truncated,
+  }
 }
 
 /** The text of a signed note without checking its signatures: everything up to the last blank line. */
@@ -336,12 +377,16 @@ function columnMismatches(row: LeafRow, entry: Record<string, unknown>): string[
 /** Lines for a person: what was checked, or each problem. */
 export function describeCheck(result: CheckResult, file: string): string[] {
   if (result.ok) {
-    const signatures = result.signatures ? 'signatures verified' : 'signatures not checked (give --key KEYFILE to check them)'
+    const signatures = result.signatures
+      ? 'signatures verified'
+      : 'signatures not checked (give --key KEYFILE to check them)'
     return [
       `OK: the access log in ${file} is intact: ${result.size} entries, ${result.nodes} tree nodes, ${result.checkpoints} checkpoints (${signatures})`,
     ]
   }
-  const lines = [`FAILED: the access log in ${file} has ${result.truncated ? 'more than ' : ''}${result.problems.length} problem(s):`]
+  const lines = [
+    `FAILED: the access log in ${file} has ${result.truncated ? 'more than ' : ''}${result.problems.length} problem(s):`,
+  ]
   for (const problem of result.problems) lines.push(`  ${problem.message}`)
   if (result.truncated) lines.push(`  … and more (only the first ${MAX_PROBLEMS} are listed)`)
   const firstLeaf = result.problems.find((p) => p.kind === 'leaf')

@@ -45,7 +45,12 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const decision = decide(principal, 'audit.query', auditCourt ? { auditCourt } : {}, undefined, now(), policy)
     const detail = { query: what, ...(request.query as Record<string, unknown>) }
     if (!decision.allow) {
-      return denyWith(log, request, { action: 'audit.query', detail }, new GatewayError(decision.reason, decision.message))
+      return denyWith(
+        log,
+        request,
+        { action: 'audit.query', detail },
+        new GatewayError(decision.reason, decision.message),
+      )
     }
     const scope = auditScope(principal)
     await logFor(log, request, {
@@ -115,7 +120,8 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const size = integer(query.size, 'size')!
     await authorise(request, 'inclusion-proof')
     if (size === 0) throw new GatewayError('INVALID_PROOF_REQUEST', 'size must be at least 1')
-    if (size > log.size()) throw new GatewayError('INVALID_PROOF_REQUEST', `size ${size} is beyond the log (${log.size()})`)
+    if (size > log.size())
+      throw new GatewayError('INVALID_PROOF_REQUEST', `size ${size} is beyond the log (${log.size()})`)
     if (index >= size) throw new GatewayError('INVALID_PROOF_REQUEST', `index ${index} is not below size ${size}`)
     return { index, size, proof: log.inclusionProof(index, size).map((hash) => hash.toString('base64')) }
   })
@@ -125,7 +131,8 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const from = integer(query.from, 'from')!
     const to = integer(query.to, 'to')!
     await authorise(request, 'consistency-proof')
-    if (from === 0) throw new GatewayError('INVALID_PROOF_REQUEST', 'from must be at least 1 (an empty tree proves nothing)')
+    if (from === 0)
+      throw new GatewayError('INVALID_PROOF_REQUEST', 'from must be at least 1 (an empty tree proves nothing)')
     if (from > to) throw new GatewayError('INVALID_PROOF_REQUEST', `from ${from} is beyond to ${to}`)
     if (to > log.size()) throw new GatewayError('INVALID_PROOF_REQUEST', `to ${to} is beyond the log (${log.size()})`)
     return { from, to, proof: log.consistencyProof(from, to).map((hash) => hash.toString('base64')) }

@@ -99,7 +99,10 @@ export class SqliteLogStore implements LogStore {
    */
   *readLeaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }> {
     for (let start = from; start < to; start += READ_PAGE) {
-      yield* this.#statements.readLeaves.all(start, Math.min(to, start + READ_PAGE)) as Array<{ index: number; leaf: Buffer }>
+      yield* this.#statements.readLeaves.all(start, Math.min(to, start + READ_PAGE)) as Array<{
+        index: number
+        leaf: Buffer
+      }>
     }
   }
 

@@ -101,7 +101,10 @@ export class AdapterClient {
   breaker(adapter: Adapter): CircuitBreaker {
     let breaker = this.#breakers.get(adapter.id)
     if (!breaker) {
-      breaker = new CircuitBreaker({ ...this.#options.breaker, ...(this.#options.now ? { now: this.#options.now } : {}) })
+      breaker = new CircuitBreaker({
+        ...this.#options.breaker,
+        ...(this.#options.now ? { now: this.#options.now } : {}),
+      })
       this.#breakers.set(adapter.id, breaker)
     }
     return breaker
@@ -121,9 +124,13 @@ export class AdapterClient {
     const breaker = options.healthCheck ? undefined : this.breaker(adapter)
     if (breaker && !breaker.tryAcquire()) {
       const seconds = Math.ceil(breaker.retryAfterMs() / 1000)
-      throw new GatewayError('ADAPTER_UNAVAILABLE', `adapter ${adapter.id} of court ${adapter.court} is failing: circuit open`, {
-        ...(seconds > 0 ? { headers: { 'retry-after': String(seconds) } } : {}),
-      })
+      throw new GatewayError(
+        'ADAPTER_UNAVAILABLE',
+        `adapter ${adapter.id} of court ${adapter.court} is failing: circuit open`,
+        {
+          ...(seconds > 0 ? { headers: { 'retry-after': String(seconds) } } : {}),
+        },
+      )
     }
     const base = new URL(adapter.baseUrl)
     const requestHeaders: Record<string, string> = { ...headers, accept: headers.accept ?? 'application/json' }

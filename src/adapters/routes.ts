@@ -29,7 +29,10 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const decision = decide(
       request.principal!,
       action,
-      { ...(adapter.court ? { adapterCourt: adapter.court } : {}), ...(adapter.covers ? { covers: adapter.covers } : {}) },
+      {
+        ...(adapter.court ? { adapterCourt: adapter.court } : {}),
+        ...(adapter.covers ? { covers: adapter.covers } : {}),
+      },
       undefined,
       now(),
       policy,
@@ -38,7 +41,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       await denyWith(
         log,
         request,
-        { action, resource: { ...(adapter.court ? { court: adapter.court } : {}), ...(adapter.id ? { adapter: adapter.id } : {}) } },
+        {
+          action,
+          resource: {
+            ...(adapter.court ? { court: adapter.court } : {}),
+            ...(adapter.id ? { adapter: adapter.id } : {}),
+          },
+        },
         new GatewayError(decision.reason, decision.message),
       )
     }
@@ -52,13 +61,20 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
 
   /** Who serves each of `adapter`'s claimed (court, store) pairs, given the registrations `all`. */
   const servers = (adapter: Adapter, all: Adapter[]) =>
-    claims(adapter).map(({ court, store }) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id }))
+    claims(adapter).map(({ court, store }) => ({
+      court,
+      store,
+      adapter: servingAdapter(all, court, store, directory)?.id,
+    }))
 
   /**
    * Pairs grouped by store and adapter, courts listed once each: a leaf is at most 16 KiB (DESIGN §6) and an
    * adapter may cover 200 courts, too many for one object per (court, store). `key` names the adapter field.
    */
-  function grouped(pairs: Array<{ court: string; store: Store; adapter?: string | undefined }>, key: 'adapter' | 'from') {
+  function grouped(
+    pairs: Array<{ court: string; store: Store; adapter?: string | undefined }>,
+    key: 'adapter' | 'from',
+  ) {
     const groups = new Map<string, { store: Store; courts: string[]; adapter?: string | undefined }>()
     for (const { court, store, adapter } of pairs) {
       const name = `${store} ${adapter ?? ''}`
@@ -66,7 +82,11 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       group.courts.push(court)
       groups.set(name, group)
     }
-    return [...groups.values()].map(({ store, courts, adapter }) => ({ store, courts, ...(adapter ? { [key]: adapter } : {}) }))
+    return [...groups.values()].map(({ store, courts, adapter }) => ({
+      store,
+      courts,
+      ...(adapter ? { [key]: adapter } : {}),
+    }))
   }
 
   /**
@@ -77,9 +97,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   function conflictOf(adapter: Adapter): GatewayError | undefined {
     const first = conflicts(adapter, adapters.list(), directory)[0]
     if (!first) return undefined
-    return new GatewayError('ADAPTER_CONFLICT', `adapter ${first.adapter.id} already serves the ${first.store} store of court ${first.court}`, {
-      extra: { conflictsWith: first.adapter.id, court: first.court, store: first.store },
-    })
+    return new GatewayError(
+      'ADAPTER_CONFLICT',
+      `adapter ${first.adapter.id} already serves the ${first.store} store of court ${first.court}`,
+      {
+        extra: { conflictsWith: first.adapter.id, court: first.court, store: first.store },
+      },
+    )
   }
 
   /**
@@ -113,7 +137,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   specRoute(app, spec, 'createAdapter', async (request, reply) => {
     const body = request.body as AdapterCreate
     if (!directory.court(body.court)) {
-      await denyWith(log, request, { action: 'adapter.register', resource: { court: body.court } }, new GatewayError('NOT_FOUND', `court ${body.court} is not in the directory`))
+      await denyWith(
+        log,
+        request,
+        { action: 'adapter.register', resource: { court: body.court } },
+        new GatewayError('NOT_FOUND', `court ${body.court} is not in the directory`),
+      )
     }
     await allowed(request, 'adapter.register', { court: body.court, covers: body.covers ?? [] })
     adapterClient.checkBaseUrl(body.baseUrl)
@@ -152,7 +181,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const adapter = adapters.get(id)
     // Another court's adapter is answered like a missing one, so its existence is not disclosed either.
     if (!adapter || !visible(adapter)) {
-      return denyWith(log, request, { action: 'adapter.view', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+      return denyWith(
+        log,
+        request,
+        { action: 'adapter.view', resource: { adapter: id } },
+        new GatewayError('NOT_FOUND', 'no such adapter'),
+      )
     }
     return present(adapter)
   })
@@ -177,9 +211,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
         log,
         request,
         { action: 'adapter.activate', resource, detail: { checks } },
-        new GatewayError('CONFORMANCE_FAILED', `adapter ${adapter.id} failed ${checks.filter((c) => !c.ok).length} check(s)`, {
-          extra: { checks },
-        }),
+        new GatewayError(
+          'CONFORMANCE_FAILED',
+          `adapter ${adapter.id} failed ${checks.filter((c) => !c.ok).length} check(s)`,
+          {
+            extra: { checks },
+          },
+        ),
       )
     }
     // The checks awaited the network: the registration may have changed and another adapter may have been
@@ -192,9 +230,9 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at }
     adapters.update(active)
     // The courts and stores this activation takes over, and from whom, so the log shows every change of hands.
-    const takesOver = before.filter((pair) => pair.adapter !== active.id).filter((pair) =>
-      servingAdapter(adapters.list(), pair.court, pair.store, directory)?.id === active.id,
-    )
+    const takesOver = before
+      .filter((pair) => pair.adapter !== active.id)
+      .filter((pair) => servingAdapter(adapters.list(), pair.court, pair.store, directory)?.id === active.id)
     await changed(request, 'adapter.activate', active, {
       from: current.status,
       checks: checks.map((c) => c.name),
@@ -229,7 +267,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const existing = adapters.get(id)
     const visible = existing && (await visibleTo(request))(existing)
     if (!existing || !visible) {
-      return denyWith(log, request, { action: 'adapter.update', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+      return denyWith(
+        log,
+        request,
+        { action: 'adapter.update', resource: { adapter: id } },
+        new GatewayError('NOT_FOUND', 'no such adapter'),
+      )
     }
     await allowed(request, 'adapter.update', { id, court: existing.court, covers: body.covers ?? existing.covers })
     if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
@@ -264,7 +307,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const adapter = adapters.get(id)
     const visible = adapter && (await visibleTo(request))(adapter)
     if (!adapter || !visible) {
-      return denyWith(log, request, { action: 'adapter.view', resource: { adapter: id } }, new GatewayError('NOT_FOUND', 'no such adapter'))
+      return denyWith(
+        log,
+        request,
+        { action: 'adapter.view', resource: { adapter: id } },
+        new GatewayError('NOT_FOUND', 'no such adapter'),
+      )
     }
     return services.health.status(adapter)
   })
@@ -283,7 +331,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     }
   })
 
-  specRoute(app, spec, 'getJwks', async (_request, reply) => reply.header('cache-control', 'max-age=300').send(services.signer.jwks()), {
-    config: { public: true },
-  })
+  specRoute(
+    app,
+    spec,
+    'getJwks',
+    async (_request, reply) => reply.header('cache-control', 'max-age=300').send(services.signer.jwks()),
+    {
+      config: { public: true },
+    },
+  )
 }

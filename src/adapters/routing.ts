@@ -38,7 +38,11 @@ export function servingAdapter(adapters: Adapter[], court: string, store: Store,
     if (adapter.status !== 'active') continue
     const distance = specificity(adapter, court, store, tree)
     if (distance === undefined) continue
-    if (best === undefined || distance < best.distance || (distance === best.distance && servedEarlier(adapter, best.adapter))) {
+    if (
+      best === undefined ||
+      distance < best.distance ||
+      (distance === best.distance && servedEarlier(adapter, best.adapter))
+    ) {
       best = { adapter, distance }
     }
   }

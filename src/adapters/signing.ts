@@ -69,14 +69,16 @@ export class RequestSigner {
 
   sign(claims: RequestClaims): Promise<string> {
     const issuedAt = Math.floor(Date.now() / 1000)
-    return new SignJWT({ org: claims.org, grant: claims.grant, purpose: claims.purpose, log: claims.log })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: this.#kid })
-      .setIssuer(this.issuer)
-      .setAudience(claims.court)
-      .setSubject(claims.sub)
-      // One clock reading for both: two could straddle a second and make exp - iat exceed the 60-s cap.
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + REQUEST_TOKEN_TTL_SECONDS)
-      .sign(this.#privateKey)
+    return (
+      new SignJWT({ org: claims.org, grant: claims.grant, purpose: claims.purpose, log: claims.log })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: this.#kid })
+        .setIssuer(this.issuer)
+        .setAudience(claims.court)
+        .setSubject(claims.sub)
+        // One clock reading for both: two could straddle a second and make exp - iat exceed the 60-s cap.
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + REQUEST_TOKEN_TTL_SECONDS)
+        .sign(this.#privateKey)
+    )
   }
 }

@@ -65,7 +65,8 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   }
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
   config.directory = at(config.directory)
-  if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
+  if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:')
+    config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
   config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)
   for (const issuer of config.identity.issuers) if (issuer.jwksFile) issuer.jwksFile = at(issuer.jwksFile)

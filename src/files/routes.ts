@@ -58,7 +58,8 @@ export async function fileRoutes(
       return denyWith(log, request, { action, resource: { grant: id } }, new GatewayError('NOT_FOUND', 'no such grant'))
     }
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    if (!decision.allow) return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
+    if (!decision.allow)
+      return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
     const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
     const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
@@ -117,7 +118,10 @@ export async function fileRoutes(
     const action = 'case.read'
     const context = await begin(request, action)
     const summary = await guarded(request, context, action, async () =>
-      validators.caseSummary(await client.getJson(context.adapter, casePath(context.grant), context.claims, 'case'), context.adapter),
+      validators.caseSummary(
+        await client.getJson(context.adapter, casePath(context.grant), context.claims, 'case'),
+        context.adapter,
+      ),
     )
     await outcome(request, context, action, { result: 'completed', status: 200 })
     return noStore(reply, context.intent).send(summary)
@@ -258,7 +262,11 @@ export async function fileRoutes(
         const integrity = error instanceof IntegrityError
         const clientGone = !integrity && raw.destroyed && !(body as { destroyed?: boolean }).destroyed
         if (!raw.destroyed) raw.destroy()
-        const reason = integrity ? 'DOCUMENT_INTEGRITY_FAILED' : clientGone ? undefined : mapError(error, context.adapter).code
+        const reason = integrity
+          ? 'DOCUMENT_INTEGRITY_FAILED'
+          : clientGone
+            ? undefined
+            : mapError(error, context.adapter).code
         request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
         return outcome(
           request,

@@ -15,7 +15,10 @@ type CreateGrantBody = components['schemas']['GrantCreate']
 const DAY_MS = 86_400_000
 
 /** The grant as clients see it: stored status with expiry applied. */
-export function presentGrant(grant: Grant, now: Date): Omit<Grant, 'status'> & { status: ReturnType<typeof effectiveStatus> } {
+export function presentGrant(
+  grant: Grant,
+  now: Date,
+): Omit<Grant, 'status'> & { status: ReturnType<typeof effectiveStatus> } {
   return { ...grant, status: effectiveStatus(grant, now) }
 }
 
@@ -68,7 +71,8 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       now(),
       policy,
     )
-    if (!decision.allow) return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
+    if (!decision.allow)
+      return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
     const members = normaliseMembers(body.members ?? [], principal.org.code, principal.sub)
     if (!members.ok) {
       return denyWith(
@@ -100,7 +104,14 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       await services.adapterClient.getJson(
         adapter,
         `/v1/cases/${encodeURIComponent(caseNo.text)}`,
-        { court: body.court, sub: principal.sub, org: principal.org.code, grant: id, purpose: body.supervisionCase, log: intent },
+        {
+          court: body.court,
+          sub: principal.sub,
+          org: principal.org.code,
+          grant: id,
+          purpose: body.supervisionCase,
+          log: intent,
+        },
         'case',
       )
     } catch (error) {
@@ -227,7 +238,11 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
         },
         phase: 'event',
         decision: 'allow',
-        detail: { from: grant.status, to: updated.status, ...(updated.decisionNote ? { note: updated.decisionNote } : {}) },
+        detail: {
+          from: grant.status,
+          to: updated.status,
+          ...(updated.decisionNote ? { note: updated.decisionNote } : {}),
+        },
       })
       return presentGrant(updated, now())
     })

@@ -44,7 +44,13 @@ export interface Harness {
     method: string,
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string },
-  ) => Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string; bytes: Buffer }>
+  ) => Promise<{
+    status: number
+    headers: Record<string, string | string[] | undefined>
+    json: any
+    text: string
+    bytes: Buffer
+  }>
   dir: string
   config: Config
 }
@@ -205,4 +211,20 @@ export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] 
   await adapter.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => adapter.close())
   return { adapter, url: `http://127.0.0.1:${(adapter.server.address() as { port: number }).port}`, seen }
+}
+
+/** A main-volume grant for a shipped 黑01 civil case; fields may be overridden. */
+export const MAIN_GRANT = {
+  court: '黑01',
+  caseNo: '（2023）黑01民终1234号',
+  supervisionCase: '哈检民监〔2024〕1号',
+  volumes: ['main'],
+  reason: '民事生效裁判监督',
+}
+
+/** Opens a grant as `person` and returns it; anything but 201 fails the calling test with the problem. */
+export async function openGrant(h: Harness, person: Person = 'prosecutor', body: Record<string, unknown> = {}) {
+  const response = await h.call('POST', '/v1/grants', { token: tokenOf(h, person), body: { ...MAIN_GRANT, ...body } })
+  if (response.status !== 201) throw new Error(`opening a grant failed: ${response.status} ${response.text}`)
+  return response.json as { id: string; status: string; [field: string]: unknown }
 }
