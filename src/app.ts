@@ -54,8 +54,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.devIssuer ? { devIssuer: options.devIssuer } : {}),
   })
   // After identity: the limits count people and organisations, so they need the principal.
-  const { requestsPerMinute } = services.config.limits
-  await app.register(rateLimits, { log: services.log, perUser: requestsPerMinute, perOrganisation: requestsPerMinute })
+  const { requestsPerMinute, organisationRequestsPerMinute } = services.config.limits
+  await app.register(rateLimits, {
+    log: services.log,
+    perUser: requestsPerMinute,
+    perOrganisation: organisationRequestsPerMinute,
+  })
   app.addHook('onRoute', (route) => {
     // The docs UI and its assets are public; every other route states `public` itself or is authenticated.
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true }

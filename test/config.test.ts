@@ -31,6 +31,7 @@ t.test('defaults fill what the file leaves out', async (t) => {
   t.equal(config.policy.jurisdiction, 'province')
   t.ok(config.policy.caseTypes.includes('民初') && config.policy.caseTypes.includes('执'))
   t.equal(config.adapters.breaker.failures, 5)
+  t.equal(config.limits.organisationRequestsPerMinute, 6000, 'an organisation shares ten people’s budget')
   t.equal(config.accessLog.signingKeyFile, '/base/log.pem')
 })
 

@@ -63,7 +63,7 @@ t.test('per person: the next request over the limit is 429 RATE_LIMITED with Ret
 })
 
 t.test('per organisation: colleagues share one budget', async (t) => {
-  const h = await startGateway(t, { limits: { requestsPerMinute: 4 } })
+  const h = await startGateway(t, { limits: { requestsPerMinute: 4, organisationRequestsPerMinute: 4 } })
   const zhang = tokenOf(h, 'prosecutor')
   const li = tokenOf(h, 'colleague')
   const chen = tokenOf(h, 'approver')

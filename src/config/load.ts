@@ -57,6 +57,8 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   }
   const config = data as unknown as Config
   config.policy.caseTypes ??= [...CIVIL_TYPE_CODES, ...ENFORCEMENT_TYPE_CODES]
+  // An organisation has many people: sharing one person's budget would throttle a procuratorate at once.
+  config.limits.organisationRequestsPerMinute ??= 10 * config.limits.requestsPerMinute
   if (config.policy.grantDays > config.policy.maxGrantDays) {
     throw new ConfigError('config key "policy.grantDays": must not exceed policy.maxGrantDays')
   }

@@ -124,6 +124,7 @@ export const configSchema = {
       default: {},
       properties: {
         requestsPerMinute: { type: 'integer', minimum: 1, default: 600 },
+        organisationRequestsPerMinute: { type: 'integer', minimum: 1 },
         documentsPerDay: { type: 'integer', minimum: 1, default: 500 },
       },
     },

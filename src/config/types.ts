@@ -32,7 +32,11 @@ export interface Config {
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }
   }
-  limits: { requestsPerMinute: number; documentsPerDay: number }
+  /**
+   * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (an addition to DESIGN §8, default ten
+   * times the personal limit) is what all people of one organisation share.
+   */
+  limits: { requestsPerMinute: number; organisationRequestsPerMinute: number; documentsPerDay: number }
   /** A local issuer with a generated key, for trying the gateway out; never in production. */
   dev?: { issuer: boolean; keyFile?: string }
 }
