@@ -201,7 +201,8 @@ async function groupCommit(appenders: number): Promise<AppendResult> {
 async function oneTransactionEach(appenders: number): Promise<AppendResult> {
   const path = freshDb()
   const db = openSqlite(path)
-  const store = new SqliteLogStore(db)
+  // Inline: every commit on this thread, blocking, as a straightforward implementation would.
+  const store = new SqliteLogStore(db, { writer: 'inline' })
   const frontier = new Frontier()
   let previous: Buffer | undefined
   const append = async (input: EntryInput): Promise<number> => {
@@ -217,7 +218,7 @@ async function oneTransactionEach(appenders: number): Promise<AppendResult> {
     const hash = leafHash(leaf)
     const index = frontier.size
     const nodes = frontier.append(hash)
-    store.appendBatch([{ index, leaf, leafHash: hash, meta: { ...metaOf(index), time: entry.time } }], nodes)
+    await store.appendBatch([{ index, leaf, leafHash: hash, meta: { ...metaOf(index), time: entry.time } }], nodes)
     previous = hash
     return index
   }
@@ -237,14 +238,15 @@ const CHUNK = 50_000
  * filter indexes of log_entries are dropped first and the build runs with synchronous=OFF: proofs read only
  * log_nodes, and with the indexes ten million entries take several minutes longer to write.
  */
-function buildTree(path: string, size: number): { seconds: number; root: Buffer } {
+async function buildTree(path: string, size: number): Promise<{ seconds: number; root: Buffer }> {
   const db = openSqlite(path)
   for (const index of ['actor', 'org', 'court', 'case', 'grant', 'intent_ref', 'open_intents']) {
     db.exec(`DROP INDEX log_entries_${index}`)
   }
   db.pragma('synchronous = OFF')
   db.pragma('cache_size = -262144')
-  const store = new SqliteLogStore(db)
+  // Inline: the pragmas above belong to this connection.
+  const store = new SqliteLogStore(db, { writer: 'inline' })
   const frontier = new Frontier()
   let previous: Buffer | undefined
   const started = process.hrtime.bigint()
@@ -259,7 +261,7 @@ function buildTree(path: string, size: number): { seconds: number; root: Buffer 
       for (const node of frontier.append(hash)) nodes.push(node)
       previous = hash
     }
-    store.appendBatch(records, nodes)
+    await store.appendBatch(records, nodes)
     const now = process.hrtime.bigint()
     if (now - lastReport > 10_000_000_000n) {
       process.stderr.write(`  … ${fmt(start + CHUNK)} of ${fmt(size)} entries written\n`)
@@ -274,7 +276,7 @@ function buildTree(path: string, size: number): { seconds: number; root: Buffer 
 async function proofLatency(size: number) {
   const path = freshDb()
   process.stderr.write(`building a tree of ${fmt(size)} entries…\n`)
-  const built = buildTree(path, size)
+  const built = await buildTree(path, size)
   // Measured as the gateway runs: a fresh connection with the gateway's settings.
   const db = openSqlite(path)
   let reads = 0

@@ -175,25 +175,26 @@ t.test('tampering with the stored log', async (t) => {
     db.close()
     t.match(check(dir, keyText), { ok: true, size, problems: [] }, 'nothing changed')
 
-    // REPLACE deletes the old row without firing DELETE triggers (SQLite's default, recursive_triggers off):
-    // if it gets through, verification still catches it.
+    // REPLACE deletes the old row without firing DELETE triggers (SQLite's default, recursive_triggers off),
+    // so the UPDATE and DELETE triggers alone let it rewrite history: schema version 2 refuses any insert
+    // whose key exists, whatever its conflict clause.
     const db2 = new Database(join(dir, 'gateway.db'))
-    let replaced = true
-    try {
-      db2.exec(
-        `INSERT OR REPLACE INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
+    const replacements = [
+      `INSERT OR REPLACE INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
          SELECT idx, CAST('{"v":1}' AS BLOB), leaf_hash, time, action, decision, phase FROM log_entries WHERE idx = 7`,
-      )
-    } catch {
-      replaced = false
-    }
+      `REPLACE INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
+         VALUES (8, X'7b7d', X'00', 't', 'a', 'allow', 'event')`,
+      `INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
+      `REPLACE INTO log_nodes (level, idx, hash) VALUES (1, 0, X'${'00'.repeat(32)}')`,
+      `INSERT OR REPLACE INTO log_checkpoints (size, root, text, signed_at)
+         SELECT size, root, 'forged', signed_at FROM log_checkpoints WHERE size = ${size}`,
+      // OR IGNORE would not change a row, but the trigger refuses it before any conflict clause applies.
+      `INSERT OR IGNORE INTO log_nodes (level, idx, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
+    ]
+    for (const sql of replacements) t.throws(() => db2.exec(sql), /append-only/, sql.replace(/\s+/g, ' ').slice(0, 60))
+    t.equal(db2.pragma('user_version', { simple: true }), 2, 'schema version 2 (the refusal triggers)')
     db2.close()
-    if (replaced) {
-      t.comment('INSERT OR REPLACE bypassed the triggers')
-      t.match(check(dir, keyText).problems, [{ kind: 'leaf', index: 7 }], 'and verification names the entry')
-    } else {
-      t.pass('INSERT OR REPLACE is refused')
-    }
+    t.match(check(dir, keyText), { ok: true, size, problems: [] }, 'nothing changed')
   })
 
   t.test('(a) an altered entry is named by the database check, the export check and its receipt', async (t) => {

@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from '../storage/sqlite.js'
+import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
 import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
 
 const SQL = {
@@ -12,7 +13,10 @@ const SQL = {
   readLeaves: 'SELECT idx AS "index", leaf FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   openIntents: `SELECT e.idx AS "index" FROM log_entries e WHERE e.phase = 'intent'
     AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx) ORDER BY e.idx`,
-  putCheckpoint: 'INSERT OR IGNORE INTO log_checkpoints (size, root, text, signed_at) VALUES (?, ?, ?, ?)',
+  // Not INSERT OR IGNORE: the append-only trigger refuses (RAISE) an insert whose key exists before any
+  // conflict clause applies, so a checkpoint of a size already stored is skipped here instead.
+  putCheckpoint: `INSERT INTO log_checkpoints (size, root, text, signed_at) SELECT @size, @root, @text, @signedAt
+    WHERE NOT EXISTS (SELECT 1 FROM log_checkpoints WHERE size = @size)`,
   latestCheckpoint: 'SELECT size, root, text FROM log_checkpoints ORDER BY size DESC LIMIT 1',
 } as const
 
@@ -30,15 +34,36 @@ const FILTER_COLUMNS: Record<keyof EntryFilter, string> = {
   until: 'time < ?',
 }
 
-/** The access log in the gateway's SQLite file; durability comes from synchronous=FULL (see openSqlite). */
+export interface SqliteLogStoreOptions {
+  /**
+   * Where batches are committed: `thread` (the default for a database file) on a worker thread with its own
+   * connection, so that the sequencer prepares the next batch while one commits; `inline` on the caller's
+   * connection, blocking (the only choice for `:memory:`, and what the benchmark's baseline and bulk loads
+   * use).
+   */
+  writer?: 'thread' | 'inline'
+}
+
+/**
+ * The access log in the gateway's SQLite file; durability comes from synchronous=FULL (see openSqlite). Reads
+ * use the caller's connection; with WAL they see every batch the writer has committed.
+ */
 export class SqliteLogStore implements LogStore {
   readonly #db: SqliteDatabase
   readonly #statements
   readonly #appendBatch: (leaves: LeafRecord[], nodes: TreeNode[]) => void
+  readonly #threaded: boolean
+  #writer: WorkerWriter | undefined
+  #closed = false
   #size: number
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, options: SqliteLogStoreOptions = {}) {
     this.#db = db
+    this.#threaded = (options.writer ?? 'thread') === 'thread' && !db.memory
+    // The writer thread checkpoints the WAL as it grows; a commit on this connection (a grant, a quota count)
+    // must not take that work on the event loop, so it only does as a fallback, far beyond the writer's mark.
+    if (this.#threaded) db.pragma(`wal_autocheckpoint = ${4 * WAL_AUTOCHECKPOINT_PAGES}`)
+
     this.#statements = {
       insertLeaf: db.prepare(SQL.insertLeaf),
       insertNode: db.prepare(SQL.insertNode),
@@ -47,8 +72,9 @@ export class SqliteLogStore implements LogStore {
       readLeaves: db.prepare(SQL.readLeaves),
       putCheckpoint: db.prepare(SQL.putCheckpoint),
       latestCheckpoint: db.prepare(SQL.latestCheckpoint),
+      size: db.prepare(SQL.size).pluck(),
     }
-    this.#size = (db.prepare(SQL.size).get() as { size: number }).size
+    this.#size = this.#statements.size.get() as number
     this.#appendBatch = db.transaction((leaves: LeafRecord[], nodes: TreeNode[]) => {
       for (const record of leaves) {
         const { meta } = record
@@ -76,11 +102,54 @@ export class SqliteLogStore implements LogStore {
     return this.#size
   }
 
-  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): void {
-    if (leaves.length === 0) return
-    if (leaves[0]!.index !== this.#size) throw new Error(`append at ${leaves[0]!.index} but log size is ${this.#size}`)
-    this.#appendBatch(leaves, nodes)
-    this.#size += leaves.length
+  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+    if (leaves.length === 0) return Promise.resolve()
+    if (this.#closed) return Promise.reject(new Error('the log store is closed'))
+    if (!this.#threaded) {
+      try {
+        if (leaves[0]!.index !== this.#size)
+          throw new Error(`append at ${leaves[0]!.index} but log size is ${this.#size}`)
+        this.#appendBatch(leaves, nodes)
+        this.#size += leaves.length
+        return Promise.resolve()
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    // A writer that died is replaced on the next batch; the new one starts from what is committed.
+    if (!this.#writer?.alive) this.#writer = new WorkerWriter({ path: this.#db.name })
+    const count = leaves.length
+    return this.#writer.append(leaves, nodes).then(
+      () => {
+        this.#size += count
+      },
+      (error: unknown) => {
+        // The batch may or may not be in the file (a writer can die after committing): count what is.
+        this.#refreshSize()
+        throw error
+      },
+    )
+  }
+
+  #refreshSize(): void {
+    try {
+      this.#size = this.#statements.size.get() as number
+    } catch {
+      // Unreadable too: keep the last known durable size; the next failure tries again.
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#writer?.close()
+  }
+
+  /**
+   * For tests: makes the writer thread crash when it next takes a batch, before writing it or after
+   * committing it but before answering, and resolves once it has. The next batch starts a new writer.
+   */
+  async crashWriter(when: 'before' | 'after'): Promise<void> {
+    await this.#writer?.crash(when)
   }
 
   readNode(level: number, index: number): Buffer {
@@ -125,7 +194,8 @@ export class SqliteLogStore implements LogStore {
   }
 
   putCheckpoint(checkpoint: StoredCheckpoint): void {
-    this.#statements.putCheckpoint.run(checkpoint.size, checkpoint.root, checkpoint.text, new Date().toISOString())
+    const { size, root, text } = checkpoint
+    this.#statements.putCheckpoint.run({ size, root, text, signedAt: new Date().toISOString() })
   }
 
   latestCheckpoint(): StoredCheckpoint | undefined {

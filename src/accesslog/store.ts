@@ -1,8 +1,10 @@
 /**
  * Storage of the access log: leaves, complete-subtree hashes and signed checkpoints.
  *
- * The interface is synchronous because the embedded backend (better-sqlite3) is; every method runs in the
- * caller's turn of the event loop, so the sequencer's in-memory frontier and the store cannot interleave.
+ * Writes of entries are asynchronous (`appendBatch` resolves once the batch is durable, so a backend can
+ * commit on another thread or server while the sequencer prepares the next batch); reads are synchronous and
+ * only ever see committed data. The sequencer (TransparencyLog) is the only caller of `appendBatch` and keeps
+ * its own speculative frontier; the store never reorders batches.
  */
 export interface LeafRecord {
   index: number
@@ -50,13 +52,22 @@ export interface StoredCheckpoint {
 }
 
 export interface LogStore {
-  /** Number of leaves committed. */
+  /** Number of leaves committed durably (never counts a batch still in flight). */
   size(): number
   /**
-   * Appends `leaves` (whose indexes must be exactly size(), size()+1, …) and the subtree `nodes` they
-   * complete, atomically: on return all of it is durable (fsync'd); on a throw none of it was written.
+   * Appends `leaves` and the subtree `nodes` they complete, as one atomic transaction. Batches may be sent
+   * before the previous ones have committed (pipelining); they commit strictly in the order of the calls,
+   * and a batch commits only if its first index is exactly the number of leaves committed before it — so
+   * when a batch fails, every batch sent after it that was built on top of it is refused as well, and the
+   * log never has a gap.
+   *
+   * The promise resolves only once the whole batch is durable (committed with synchronous=FULL, i.e.
+   * fsync'd) and visible to the read methods. It rejects when the batch was refused or its outcome is
+   * unknown (e.g. the writer thread died): then nothing of it may be assumed written, and the caller must
+   * rebuild its state from what `size()` and `readNode` report — after a lost writer, `size()` re-reads
+   * the committed size, which may include the lost batch.
    */
-  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): void
+  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void>
   /** The hash of a complete subtree; throws if it is not stored (a corrupt or truncated log). */
   readNode(level: number, index: number): Buffer
   /** The exact leaf bytes at `index`, or undefined past the end. */
@@ -71,4 +82,9 @@ export interface LogStore {
   putCheckpoint(checkpoint: StoredCheckpoint): void
   /** The largest stored checkpoint, or undefined before the first. */
   latestCheckpoint(): StoredCheckpoint | undefined
+  /**
+   * Waits for the batches already sent and stops the write path (a writer thread, if any); later appends
+   * reject. Reads keep working as long as the caller's database connection is open.
+   */
+  close(): Promise<void>
 }

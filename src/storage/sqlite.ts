@@ -84,6 +84,20 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (reader, day)
   ) WITHOUT ROWID;
   `,
+  // 2: INSERT OR REPLACE (or REPLACE) deletes the row it replaces without firing DELETE triggers, so the
+  // append-only triggers of version 1 let it rewrite history. Refuse any insert whose key already exists,
+  // before a conflict clause can apply (RAISE also overrides OR IGNORE: insert-if-absent must test first).
+  `
+  CREATE TRIGGER log_entries_no_replace BEFORE INSERT ON log_entries
+    WHEN EXISTS (SELECT 1 FROM log_entries WHERE idx = NEW.idx)
+    BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_nodes_no_replace BEFORE INSERT ON log_nodes
+    WHEN EXISTS (SELECT 1 FROM log_nodes WHERE level = NEW.level AND idx = NEW.idx)
+    BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  CREATE TRIGGER log_checkpoints_no_replace BEFORE INSERT ON log_checkpoints
+    WHEN EXISTS (SELECT 1 FROM log_checkpoints WHERE size = NEW.size)
+    BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+  `,
 ]
 
 /**
