@@ -175,21 +175,27 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     return { items: adapters.list().filter(visible).map(present) }
   })
 
-  specRoute(app, spec, 'getAdapter', async (request) => {
+  /**
+   * The adapter `id` if the caller may see it. The role is checked first (a 403 that says nothing about the
+   * adapter); another court's adapter then answers exactly like a missing one, so its existence is not disclosed.
+   */
+  async function visibleAdapter(request: FastifyRequest, id: string, action: Action): Promise<Adapter> {
     const visible = await visibleTo(request)
-    const { id } = request.params as { id: string }
     const adapter = adapters.get(id)
-    // Another court's adapter is answered like a missing one, so its existence is not disclosed either.
     if (!adapter || !visible(adapter)) {
       return denyWith(
         log,
         request,
-        { action: 'adapter.view', resource: { adapter: id } },
+        { action, resource: { adapter: id } },
         new GatewayError('NOT_FOUND', 'no such adapter'),
       )
     }
-    return present(adapter)
-  })
+    return adapter
+  }
+
+  specRoute(app, spec, 'getAdapter', async (request) =>
+    present(await visibleAdapter(request, (request.params as { id: string }).id, 'adapter.view')),
+  )
 
   specRoute(app, spec, 'activateAdapter', async (request, reply) => {
     const { id } = request.params as { id: string }
@@ -264,16 +270,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   specRoute(app, spec, 'updateAdapter', async (request) => {
     const { id } = request.params as { id: string }
     const body = request.body as AdapterUpdate
-    const existing = adapters.get(id)
-    const visible = existing && (await visibleTo(request))(existing)
-    if (!existing || !visible) {
-      return denyWith(
-        log,
-        request,
-        { action: 'adapter.update', resource: { adapter: id } },
-        new GatewayError('NOT_FOUND', 'no such adapter'),
-      )
-    }
+    const existing = await visibleAdapter(request, id, 'adapter.update')
     await allowed(request, 'adapter.update', { id, court: existing.court, covers: body.covers ?? existing.covers })
     if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
     // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
@@ -303,17 +300,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   })
 
   specRoute(app, spec, 'getAdapterHealth', async (request) => {
-    const { id } = request.params as { id: string }
-    const adapter = adapters.get(id)
-    const visible = adapter && (await visibleTo(request))(adapter)
-    if (!adapter || !visible) {
-      return denyWith(
-        log,
-        request,
-        { action: 'adapter.view', resource: { adapter: id } },
-        new GatewayError('NOT_FOUND', 'no such adapter'),
-      )
-    }
+    const adapter = await visibleAdapter(request, (request.params as { id: string }).id, 'adapter.view')
     return services.health.status(adapter)
   })
 

@@ -248,36 +248,21 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
     })
   }
 
-  transition('approveGrant', 'grant.approve', (grant, request, at) => {
-    const { note } = (request.body ?? {}) as { note?: string }
-    return {
-      ...grant,
-      status: 'active',
-      approvedBy: request.principal!.sub,
-      approvedAt: at,
-      ...(note ? { decisionNote: note } : {}),
+  /** Who decided, when, and their note: the same three facts for each transition, in its own fields. */
+  const decided =
+    (
+      status: Grant['status'],
+      by: 'approvedBy' | 'rejectedBy' | 'revokedBy',
+      at: 'approvedAt' | 'rejectedAt' | 'revokedAt',
+    ) =>
+    (grant: Grant, request: FastifyRequest, when: string): Grant => {
+      const body = (request.body ?? {}) as { note?: string; reason?: string }
+      const note = body.note ?? body.reason
+      return { ...grant, status, [by]: request.principal.sub, [at]: when, ...(note ? { decisionNote: note } : {}) }
     }
-  })
-  transition('rejectGrant', 'grant.reject', (grant, request, at) => {
-    const { reason } = (request.body ?? {}) as { reason?: string }
-    return {
-      ...grant,
-      status: 'rejected',
-      rejectedBy: request.principal!.sub,
-      rejectedAt: at,
-      ...(reason ? { decisionNote: reason } : {}),
-    }
-  })
-  transition('revokeGrant', 'grant.revoke', (grant, request, at) => {
-    const { reason } = (request.body ?? {}) as { reason?: string }
-    return {
-      ...grant,
-      status: 'revoked',
-      revokedBy: request.principal!.sub,
-      revokedAt: at,
-      ...(reason ? { decisionNote: reason } : {}),
-    }
-  })
+  transition('approveGrant', 'grant.approve', decided('active', 'approvedBy', 'approvedAt'))
+  transition('rejectGrant', 'grant.reject', decided('rejected', 'rejectedBy', 'rejectedAt'))
+  transition('revokeGrant', 'grant.revoke', decided('revoked', 'revokedBy', 'revokedAt'))
 
   specRoute(app, spec, 'renewGrant', async (request) => {
     const { id } = request.params as { id: string }
