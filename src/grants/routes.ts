@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { resolveAdapter } from '../adapters/resolve.js'
-import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
+import type { ResponseValidators } from '../adapters/responses.js'
+import { normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import type { components } from '../generated/gateway.js'
 import { denyWith, logFor } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
@@ -22,7 +23,10 @@ export function presentGrant(
   return { ...grant, status: effectiveStatus(grant, now) }
 }
 
-export async function grantRoutes(app: FastifyInstance, services: Services): Promise<void> {
+export async function grantRoutes(
+  app: FastifyInstance,
+  services: Services & { validators: ResponseValidators },
+): Promise<void> {
   const { spec, grants, log, policy, now } = services
 
   /** Loads a grant the caller may see; other organisations' grants are indistinguishable from missing ones. */
@@ -101,7 +105,7 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
       decision: 'allow',
     })
     try {
-      await services.adapterClient.getJson(
+      const summary = await services.adapterClient.getJson(
         adapter,
         `/v1/cases/${encodeURIComponent(caseNo.text)}`,
         {
@@ -114,6 +118,11 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
         },
         'case',
       )
+      // The court must answer with this very case, in the contract's shape, before a grant names it.
+      const checked = services.validators.caseSummary(summary, adapter)
+      if (checked.court !== body.court || !sameCaseNumber(checked.caseNo, caseNo.text)) {
+        throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered with another case`)
+      }
     } catch (error) {
       const failure = error as GatewayError
       await logFor(log, request, {
@@ -304,6 +313,15 @@ export async function grantRoutes(app: FastifyInstance, services: Services): Pro
     })
     return presentGrant(updated, now())
   })
+}
+
+/** Whether an adapter's case number is `expected` once normalised; an unparsable one is simply not it. */
+function sameCaseNumber(text: string, expected: string): boolean {
+  try {
+    return normaliseCaseNumber(text) === expected
+  } catch {
+    return false
+  }
 }
 
 export function grantResource(grant: Grant) {
