@@ -104,6 +104,19 @@ export async function grantRoutes(
       phase: 'intent',
       decision: 'allow',
     })
+    /** Closes the intent with the refusal, then refuses: the log tells why the grant was not opened. */
+    const failCreate = async (failure: GatewayError): Promise<never> => {
+      await logFor(log, request, {
+        action,
+        resource: { ...resource, grant: id },
+        phase: 'outcome',
+        decision: 'deny',
+        reason: failure.code,
+        intent,
+        outcome: { result: 'failed', status: failure.status, durationMs: Date.now() - started },
+      })
+      throw failure
+    }
     try {
       const summary = await services.adapterClient.getJson(
         adapter,
@@ -124,34 +137,12 @@ export async function grantRoutes(
         throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered with another case`)
       }
     } catch (error) {
-      const failure = error as GatewayError
-      await logFor(log, request, {
-        action,
-        resource: { ...resource, grant: id },
-        phase: 'outcome',
-        decision: 'deny',
-        reason: failure.code,
-        intent,
-        outcome: { result: 'failed', durationMs: Date.now() - started },
-      })
-      throw failure
+      return failCreate(error as GatewayError)
     }
     // The case check awaited the court, so a twin request may have opened the same grant meanwhile. Checked
     // again with no await between the check and the insert, so of concurrent twins exactly one opens it.
     const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
-    if (twin) {
-      const failure = duplicateGrant(twin.id)
-      await logFor(log, request, {
-        action,
-        resource: { ...resource, grant: id },
-        phase: 'outcome',
-        decision: 'deny',
-        reason: failure.code,
-        intent,
-        outcome: { result: 'failed', status: failure.status, durationMs: Date.now() - started },
-      })
-      throw failure
-    }
+    if (twin) return failCreate(duplicateGrant(twin.id))
     const createdAt = now()
     const days = body.days ?? services.config.policy.grantDays
     const grant: Grant = {
