@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { decodeJwt } from 'jose'
 import t from 'tap'
 import { PROJECT_ROOT } from '../src/paths.js'
+import { typeScriptLoader } from './helpers/harness.js'
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
+  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     timeout: 60_000,

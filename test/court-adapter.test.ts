@@ -11,6 +11,7 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { buildCourtAdapter, decideRange, normaliseCaseNo } from '../examples/court-adapter/app.js'
 import { writeCases } from '../examples/court-adapter/make-cases.js'
+import { typeScriptLoader } from './helpers/harness.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const CASES_DIR = path.join(ROOT, 'examples', 'court-adapter', 'cases')
@@ -571,7 +572,7 @@ t.test('main.ts starts the adapter and logs reads without the token', async (t) 
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
+    [...typeScriptLoader(), 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

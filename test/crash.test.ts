@@ -13,7 +13,7 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { type Harness, PEOPLE, type Person, registerAdapter, startAdapter } from './helpers/harness.js'
+import { type Harness, PEOPLE, type Person, registerAdapter, startAdapter, typeScriptLoader } from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const DOCUMENTS = [
@@ -42,7 +42,7 @@ async function freePort(): Promise<number> {
 function startChild(configFile: string): { child: ChildProcess; output: () => string } {
   // Without tap's NODE_OPTIONS: its coverage and module hooks are not wanted in the gateway process.
   const { NODE_OPTIONS: _, ...env } = process.env
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', configFile], {
+  const child = spawn(process.execPath, [...typeScriptLoader(), 'src/cli.ts', 'serve', '--config', configFile], {
     cwd: PROJECT_ROOT,
     env: { ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

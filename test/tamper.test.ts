@@ -15,7 +15,7 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
-import { type Harness, startGateway, testConfig, tokenOf } from './helpers/harness.js'
+import { type Harness, startGateway, testConfig, tokenOf, typeScriptLoader } from './helpers/harness.js'
 
 /** What the helpers need of a test (the shape harness.ts asks for). */
 type Tap = { testdir(): string; teardown(fn: () => unknown): void }
@@ -27,7 +27,7 @@ const STACK = /\n\s+at /
 async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // Without tap's NODE_OPTIONS: its coverage and module hooks would make every start several times slower.
   const { NODE_OPTIONS: _, ...env } = process.env
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...typeScriptLoader(), 'src/cli.ts', ...args], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

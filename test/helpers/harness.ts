@@ -228,3 +228,13 @@ export async function openGrant(h: Harness, person: Person = 'prosecutor', body:
   if (response.status !== 201) throw new Error(`opening a grant failed: ${response.status} ${response.text}`)
   return response.json as { id: string; status: string; [field: string]: unknown }
 }
+
+/**
+ * How a child process (the CLI, a served gateway, the adapter) runs the TypeScript sources: with the test
+ * process's own loader when tap gave it one, so the child's coverage merges with the tests' (coverage of
+ * the same file compiled by another transpiler does not, and would drop src/ from the report).
+ */
+export function typeScriptLoader(): string[] {
+  const own = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+  return own.length > 0 ? own : ['--import', 'tsx']
+}
