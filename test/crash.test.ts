@@ -13,7 +13,7 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { type Harness, PEOPLE, type Person, registerAdapter, startAdapter, typeScriptLoader } from './helpers/harness.js'
+import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter, typeScriptLoader } from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const DOCUMENTS = [
@@ -107,29 +107,7 @@ t.test(
 
     // Each phase gets its own connection pool: sockets to the killed process must not be reused.
     let agent = new Agent({ connections: READS + 10 })
-    const call = async (
-      method: string,
-      path: string,
-      options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-    ) => {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) }
-      if (options.token) headers.authorization = `Bearer ${options.token}`
-      let body: string | undefined
-      if (options.body !== undefined) {
-        body = JSON.stringify(options.body)
-        headers['content-type'] = 'application/json'
-      }
-      const response = await request(`${url}${path}`, { method: method as 'GET', headers, body, dispatcher: agent })
-      const bytes = Buffer.from(await response.body.arrayBuffer())
-      const text = bytes.toString('utf8')
-      let json: any
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
-    }
+    const call = httpCaller(url, () => agent)
     const h = {
       url,
       token: (sub: string, org: string, roles: never) =>

@@ -211,6 +211,38 @@ export async function grantRoutes(
     return presentGrant(await visibleGrant(request, id, 'grant.view'), now())
   })
 
+  /**
+   * Replaces `grant` by `updated` only if nobody changed it meanwhile (compare-and-swap on its status), then
+   * logs the change with who made it; a lost race is refused and logged, and changes nothing.
+   */
+  async function store(
+    request: FastifyRequest,
+    action: Action,
+    grant: Grant,
+    updated: Grant,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    if (!grants.update(updated, grant.status)) {
+      await denyWith(
+        log,
+        request,
+        { action, resource: grantResource(grant) },
+        new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
+      )
+    }
+    await logFor(log, request, {
+      action,
+      resource: grantResource(updated),
+      purpose: {
+        supervisionCase: updated.supervisionCase,
+        ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
+      },
+      phase: 'event',
+      decision: 'allow',
+      detail,
+    })
+  }
+
   /** approve, reject and revoke: a decided, compare-and-swapped transition, logged with who did it. */
   function transition(
     operationId: string,
@@ -221,28 +253,10 @@ export async function grantRoutes(
       const { id } = request.params as { id: string }
       const grant = await visibleGrant(request, id, action)
       const updated = apply(grant, request, now().toISOString())
-      if (!grants.update(updated, grant.status)) {
-        await denyWith(
-          log,
-          request,
-          { action, resource: grantResource(grant) },
-          new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
-        )
-      }
-      await logFor(log, request, {
-        action,
-        resource: grantResource(updated),
-        purpose: {
-          supervisionCase: updated.supervisionCase,
-          ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
-        },
-        phase: 'event',
-        decision: 'allow',
-        detail: {
-          from: grant.status,
-          to: updated.status,
-          ...(updated.decisionNote ? { note: updated.decisionNote } : {}),
-        },
+      await store(request, action, grant, updated, {
+        from: grant.status,
+        to: updated.status,
+        ...(updated.decisionNote ? { note: updated.decisionNote } : {}),
       })
       return presentGrant(updated, now())
     })
@@ -283,25 +297,7 @@ export async function grantRoutes(
       )
     }
     const updated: Grant = { ...grant, expiresAt }
-    if (!grants.update(updated, grant.status)) {
-      await denyWith(
-        log,
-        request,
-        { action: 'grant.renew', resource: grantResource(grant) },
-        new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
-      )
-    }
-    await logFor(log, request, {
-      action: 'grant.renew',
-      resource: grantResource(updated),
-      purpose: {
-        supervisionCase: updated.supervisionCase,
-        ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
-      },
-      phase: 'event',
-      decision: 'allow',
-      detail: { from: grant.expiresAt, to: updated.expiresAt, days },
-    })
+    await store(request, 'grant.renew', grant, updated, { from: grant.expiresAt, to: updated.expiresAt, days })
     return presentGrant(updated, now())
   })
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { request } from 'undici'
+import { type Dispatcher, request } from 'undici'
 import { buildCourtAdapter } from '../../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
 import { parseConfig } from '../../src/config/load.js'
@@ -56,6 +56,37 @@ export interface Harness {
 }
 
 /**
+ * A small HTTP client for a gateway at `url`: JSON bodies, bearer tokens, every response read whole.
+ * `dispatcher` picks the connection pool per call (a test that kills the server needs fresh sockets).
+ */
+export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness['call'] {
+  return async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) }
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    let body: string | undefined = options.raw
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      headers['content-type'] = 'application/json'
+    }
+    const response = await request(`${url}${path}`, {
+      method: method as 'GET',
+      headers,
+      body,
+      ...(dispatcher ? { dispatcher: dispatcher() } : {}),
+    })
+    const bytes = Buffer.from(await response.body.arrayBuffer())
+    const text = bytes.toString('utf8')
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
+  }
+}
+
+/**
  * Starts a real gateway on a loopback port with a real SQLite file. `options.now` replaces the gateway's clock
  * (grant expiry, the daily quota, log times; see `testClock`); tokens keep using the real one.
  */
@@ -73,25 +104,7 @@ export async function startGateway(
   const url = `http://127.0.0.1:${address.port}`
   const token = (sub: string, org: string, roles: Role[]) =>
     gateway.devIssuer!.mint({ sub, org, roles, audience: config.identity.audience })
-  const call: Harness['call'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) }
-    if (options.token) headers.authorization = `Bearer ${options.token}`
-    let body: string | undefined = options.raw
-    if (options.body !== undefined) {
-      body = JSON.stringify(options.body)
-      headers['content-type'] = 'application/json'
-    }
-    const response = await request(`${url}${path}`, { method: method as 'GET', headers, body })
-    const bytes = Buffer.from(await response.body.arrayBuffer())
-    const text = bytes.toString('utf8')
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
-  }
+  const call = httpCaller(url)
   return { url, gateway, token, call, dir, config }
 }
 
