@@ -18,28 +18,31 @@
  * 2. Visibility: the object exists and the caller may know it does; otherwise `NOT_FOUND`.
  * 3. The caller's relation to the object (creator, member, four eyes, own court), then its state.
  *
- * The table (DESIGN §2; each rule's reason is next to its function below):
- *
- * | action                          | who                                             | sees / may                           |
- * |---------------------------------|-------------------------------------------------|--------------------------------------|
- * | grant.create                    | prosecutor of a procuratorate                   | courts within its jurisdiction       |
- * | grant.list, grant.view          | prosecutor, approver of a procuratorate         | approver: all of its org's grants;   |
- * |                                 |                                                 | prosecutor: those it created or is a |
- * |                                 |                                                 | member of. Anything else: NOT_FOUND  |
- * | grant.approve, grant.reject     | approver                                        | visible pending grants, four eyes    |
- * | grant.revoke                    | prosecutor (creator), approver                  | visible pending or active grants     |
- * | grant.renew                     | prosecutor (creator)                            | visible active grants, ≤ 180 days    |
- * | case/volumes/document.read      | prosecutor who created the grant or is a member | active grants in jurisdiction; sub-  |
- * |                                 |                                                 | volume only if covered and approved  |
- * | adapter.register/update         | court-admin of a court                          | its own court's adapter; covers only |
- * |                                 |                                                 | courts below its own                 |
- * | adapter.list, adapter.view      | operator; court-admin                           | operator: all; court-admin: its own  |
- * |                                 |                                                 | court's. Anything else: NOT_FOUND    |
- * | adapter.activate/suspend        | operator                                        | any adapter                          |
- * | audit.query, audit.entry        | auditor of a procuratorate, audit body, court   | all entries; a court's auditor only  |
- * |                                 |                                                 | those about its court                |
- * | audit.export                    | auditor of a procuratorate or audit body        | the whole log (a court auditor may   |
- * |                                 |                                                 | not: an export holds every court's)  |
+ * The rules (DESIGN §2), each with why:
+ * - grant.create: a prosecutor of a procuratorate, for a court within its jurisdiction and a civil or
+ *   enforcement case type. Reading court files is the procuratorate's supervision power and nobody else's.
+ * - grant.list, grant.view: prosecutors see the grants they created or are members of, approvers all grants
+ *   of their procuratorate; anyone else's grant is NOT_FOUND. Approvers must see what they are to decide on;
+ *   a prosecutor has no business knowing which cases a colleague is looking into.
+ * - grant.approve, grant.reject: an approver of the grant's procuratorate, never its creator or a member
+ *   ("whoever approves is responsible, whoever uses is responsible" needs two people), pending grants only.
+ * - grant.revoke: the creator or an approver, pending or active grants: either may end a loan early.
+ * - grant.renew: the creator only, active grants only, to at most 180 days from creation (the national
+ *   six-month limit on a loan) and only later than the grant ends already (revoke is for ending early).
+ * - case.read, volumes.read, document.read: the grant's creator or members, while it is active and the court
+ *   is still within jurisdiction (re-checked on every read); the sub-volume only through an approved grant
+ *   that covers it, and the volume comes from the court's catalogue, never from the client.
+ * - adapter.register, adapter.update: a court-admin, for the adapter of its own court, covering only courts
+ *   below it. A court answers for its own file system, and may run one for its area.
+ * - adapter.list, adapter.view: operators all adapters, a court-admin its own court's; anyone else's is
+ *   NOT_FOUND. A base URL says where a court's file system listens.
+ * - adapter.activate, adapter.suspend: operators only: they run the conformance checks and the gateway.
+ * - audit.query, audit.entry: auditors of a procuratorate or an audit body see every entry; a court's auditor
+ *   only entries about its court (an entry about no court or another court is NOT_FOUND): a court checks who
+ *   read its files, not other courts'. The operator's auditor sees nothing: who runs the gateway does not
+ *   audit it.
+ * - audit.export: auditors who see every entry; not a court's auditor, because an export is the log's leaves
+ *   byte for byte and cannot leave other courts' entries out and still verify.
  *
  * Nobody else may do anything: an unknown action is refused, never allowed.
  */
