@@ -237,8 +237,8 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   specRoute(app, spec, 'updateAdapter', async (request) => {
     const { id } = request.params as { id: string }
     const body = request.body as AdapterUpdate
-    const existing = adapters.get(id)
-    await decidedAdapter(request, id, 'adapter.update', { covers: body.covers ?? existing?.covers ?? [] })
+    // The covers it will have are checked, so a change of the directory cannot be carried over unchecked.
+    await decidedAdapter(request, id, 'adapter.update', { covers: body.covers ?? adapters.get(id)?.covers ?? [] })
     if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
     // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
     // operator has run the conformance checks on what it now is.
