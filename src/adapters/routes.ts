@@ -33,7 +33,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   ): Promise<void> {
     const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     if (!decision.allow) {
-      await denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
     }
   }
 

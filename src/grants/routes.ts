@@ -37,7 +37,7 @@ export async function grantRoutes(
     const grant = grants.get(id)
     const decision = decide(request.principal!, action, resource, grant, now(), policy)
     if (!decision.allow) {
-      await denyWith(
+      return denyWith(
         log,
         request,
         { action, resource: grant ? grantResource(grant) : { grant: id } },
