@@ -775,6 +775,13 @@ const ROWS: Row[] = [
     expect: 'allow',
   },
   {
+    name: 'court admin registers its own adapter serving its court alone',
+    principal: harbinAdmin,
+    action: 'adapter.register',
+    resource: { adapterCourt: '黑01' },
+    expect: 'allow',
+  },
+  {
     name: 'high court admin covers the whole province, special courts included',
     principal: highAdmin,
     action: 'adapter.register',

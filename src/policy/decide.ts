@@ -561,13 +561,14 @@ function decideAdapterChange(
   const own = principal.org.code
   // An update names a registered adapter, which only its own court's administrators may know of; a
   // registration names a court, and every court of the directory is public (GET /v1/courts).
-  if (action === 'adapter.update' && (resource.adapter === undefined || resource.adapter.court !== own)) {
-    return ADAPTER_NOT_FOUND()
-  }
-  const court = action === 'adapter.update' ? resource.adapter?.court : resource.adapterCourt
-  if (court === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court')
-  if (court !== own) {
-    return deny('FORBIDDEN', `A court administrator of ${own} may not manage the adapter of court ${court}`)
+  if (action === 'adapter.update') {
+    if (resource.adapter === undefined || resource.adapter.court !== own) return ADAPTER_NOT_FOUND()
+  } else {
+    const court = resource.adapterCourt
+    if (court === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court')
+    if (court !== own) {
+      return deny('FORBIDDEN', `A court administrator of ${own} may not manage the adapter of court ${court}`)
+    }
   }
   const directory = context.directory
   for (const covered of resource.covers ?? []) {
