@@ -2,21 +2,25 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { Config } from '../src/config/types.js'
 import type { Court, Organisation, Procuratorate } from '../src/directory/types.js'
+import { SqliteGrantStore } from '../src/grants/sqlite-store.js'
 import type { Grant } from '../src/grants/types.js'
 import type { ErrorCode } from '../src/http/errors.js'
 import type { Principal, Role } from '../src/identity/principal.js'
 import {
   ACTIONS,
   type Action,
-  auditScope,
+  type CourtScope,
   type DirectoryView,
   decide,
+  type GrantScope,
+  inCourtScope,
   jurisdictionAllows,
   latestRenewalExpiry,
   MAX_GRANT_LIFETIME_DAYS,
   type PolicyContext,
   type Resource,
 } from '../src/policy/decide.js'
+import { openSqlite } from '../src/storage/sqlite.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small province: the high court, two intermediate courts, a basic court under 黑01, and a special (railway)
@@ -167,6 +171,18 @@ const create = (court: string, extra: Resource = {}): Resource => ({
   ...extra,
 })
 
+/** Every action on one grant, with a resource that would pass on its own. */
+const GRANT_ACTIONS: Array<[Action, Resource]> = [
+  ['grant.view', {}],
+  ['grant.approve', {}],
+  ['grant.reject', {}],
+  ['grant.revoke', {}],
+  ['grant.renew', { days: 80 }],
+  ['case.read', {}],
+  ['volumes.read', {}],
+  ['document.read', { volume: 'main' }],
+]
+
 interface Row {
   name: string
   principal: Principal
@@ -177,6 +193,8 @@ interface Row {
   /** Jurisdiction modes the row runs under; both unless said. */
   modes?: Mode[]
   expect: 'allow' | ErrorCode
+  /** For listings: the filter the store is to apply. */
+  scope?: GrantScope | CourtScope
   /** What the person is told must name the problem. */
   message?: RegExp
 }
@@ -352,11 +370,11 @@ const ROWS: Row[] = [
     expect: 'allow',
   },
   {
-    name: "colleague who is not a member may not view the org's grant",
+    name: "colleague who is not a member does not know of the org's grant",
     principal: colleague,
     action: 'grant.view',
     grant: grant(),
-    expect: 'FORBIDDEN',
+    expect: 'NOT_FOUND',
   },
   {
     name: "another org's grant is not found",
@@ -487,7 +505,7 @@ const ROWS: Row[] = [
     name: 'creator renews',
     principal: creator,
     action: 'grant.renew',
-    resource: { days: 30 },
+    resource: { days: 80 },
     grant: grant(),
     expect: 'allow',
   },
@@ -578,18 +596,25 @@ const ROWS: Row[] = [
     grant: grant(),
     expect: 'allow',
   },
-  { name: 'read without a grant', principal: creator, action: 'case.read', expect: 'NO_GRANT' },
+  { name: 'read through a missing grant', principal: creator, action: 'case.read', expect: 'NOT_FOUND' },
   {
-    name: 'member sub of another org reads nothing through the grant',
+    name: 'member sub of another org reads nothing through the grant, nor learns it exists',
     principal: otherOrgMember,
     action: 'document.read',
     resource: { volume: 'main' },
     grant: grant(),
-    expect: 'NO_GRANT',
+    expect: 'NOT_FOUND',
   },
   {
-    name: 'colleague who is not a member reads nothing',
+    name: 'colleague who is not a member reads nothing, nor learns the grant exists',
     principal: colleague,
+    action: 'case.read',
+    grant: grant(),
+    expect: 'NOT_FOUND',
+  },
+  {
+    name: 'an approver who also prosecutes sees the grant but reads only through their own',
+    principal: who('a2', '230100', 'prosecutor', 'approver'),
     action: 'case.read',
     grant: grant(),
     expect: 'NO_GRANT',
@@ -750,6 +775,13 @@ const ROWS: Row[] = [
     expect: 'allow',
   },
   {
+    name: 'court admin registers its own adapter serving its court alone',
+    principal: harbinAdmin,
+    action: 'adapter.register',
+    resource: { adapterCourt: '黑01' },
+    expect: 'allow',
+  },
+  {
     name: 'high court admin covers the whole province, special courts included',
     principal: highAdmin,
     action: 'adapter.register',
@@ -765,10 +797,31 @@ const ROWS: Row[] = [
     message: /黑02/,
   },
   {
-    name: 'court admin of another court may not update',
+    name: "court admin does not know of another court's adapter, so cannot update it",
     principal: harbinAdmin,
     action: 'adapter.update',
-    resource: { adapterCourt: '黑' },
+    resource: { adapter: { court: '黑' } },
+    expect: 'NOT_FOUND',
+  },
+  {
+    name: 'court admin updates its own adapter',
+    principal: harbinAdmin,
+    action: 'adapter.update',
+    resource: { adapter: { court: '黑01' }, covers: ['黑0103'] },
+    expect: 'allow',
+  },
+  {
+    name: 'updating a missing adapter',
+    principal: harbinAdmin,
+    action: 'adapter.update',
+    resource: { covers: [] },
+    expect: 'NOT_FOUND',
+  },
+  {
+    name: 'operator may not update an adapter, whether or not it exists',
+    principal: operator,
+    action: 'adapter.update',
+    resource: { adapter: { court: '黑01' } },
     expect: 'FORBIDDEN',
   },
   {
@@ -782,7 +835,7 @@ const ROWS: Row[] = [
     name: 'covers a sibling court',
     principal: harbinAdmin,
     action: 'adapter.update',
-    resource: { adapterCourt: '黑01', covers: ['黑0103', '黑02'] },
+    resource: { adapter: { court: '黑01' }, covers: ['黑0103', '黑02'] },
     expect: 'OUT_OF_JURISDICTION',
     message: /黑02/,
   },
@@ -821,27 +874,56 @@ const ROWS: Row[] = [
     resource: { adapterCourt: '230100' },
     expect: 'FORBIDDEN',
   },
-  { name: 'operator activates', principal: operator, action: 'adapter.activate', expect: 'allow' },
-  { name: 'operator suspends', principal: operator, action: 'adapter.suspend', expect: 'allow' },
-  { name: 'court admin may not activate', principal: harbinAdmin, action: 'adapter.activate', expect: 'FORBIDDEN' },
+  {
+    name: 'operator activates',
+    principal: operator,
+    action: 'adapter.activate',
+    resource: { adapter: { court: '黑01' } },
+    expect: 'allow',
+  },
+  {
+    name: 'operator suspends',
+    principal: operator,
+    action: 'adapter.suspend',
+    resource: { adapter: { court: '黑02' } },
+    expect: 'allow',
+  },
+  {
+    name: 'operator activates a missing adapter',
+    principal: operator,
+    action: 'adapter.activate',
+    expect: 'NOT_FOUND',
+  },
+  {
+    name: 'court admin may not activate, even its own adapter',
+    principal: harbinAdmin,
+    action: 'adapter.activate',
+    resource: { adapter: { court: '黑01' } },
+    expect: 'FORBIDDEN',
+  },
   {
     name: 'operator role at a procuratorate may not suspend',
     principal: operatorInProc,
     action: 'adapter.suspend',
+    resource: { adapter: { court: '黑01' } },
     expect: 'FORBIDDEN',
   },
-  { name: 'prosecutor views adapters', principal: creator, action: 'adapter.view', expect: 'allow' },
-  { name: 'operator views adapters', principal: operator, action: 'adapter.view', expect: 'allow' },
-  { name: 'court auditor views adapters', principal: courtAuditor, action: 'adapter.view', expect: 'allow' },
 
   // audit.query
-  { name: 'procuratorate auditor queries the log', principal: procAuditor, action: 'audit.query', expect: 'allow' },
+  {
+    name: 'procuratorate auditor queries the log',
+    principal: procAuditor,
+    action: 'audit.query',
+    expect: 'allow',
+    scope: {},
+  },
   {
     name: 'audit body queries any court',
     principal: auditBody,
     action: 'audit.query',
     resource: { auditCourt: '黑02' },
     expect: 'allow',
+    scope: {},
   },
   {
     name: 'court auditor queries its own court',
@@ -849,12 +931,14 @@ const ROWS: Row[] = [
     action: 'audit.query',
     resource: { auditCourt: '黑01' },
     expect: 'allow',
+    scope: { court: '黑01' },
   },
   {
-    name: 'court auditor queries without a court filter (caller narrows by auditScope)',
+    name: 'court auditor queries without a court filter: the answer is narrowed to its court',
     principal: courtAuditor,
     action: 'audit.query',
     expect: 'allow',
+    scope: { court: '黑01' },
   },
   {
     name: 'court auditor may not query another court',
@@ -872,6 +956,180 @@ const ROWS: Row[] = [
   },
   { name: 'operator may not query the log', principal: operator, action: 'audit.query', expect: 'FORBIDDEN' },
   { name: 'unknown action is refused', principal: creator, action: 'grant.delete' as Action, expect: 'FORBIDDEN' },
+  {
+    name: 'a renewal that would end the grant sooner is no renewal',
+    principal: creator,
+    action: 'grant.renew',
+    resource: { days: 1 },
+    grant: grant(),
+    expect: 'VALIDATION_FAILED',
+    message: /not later than it ends already/,
+  },
+
+  // Listings, one row per role: what each may list, as the filter the store applies.
+  {
+    name: 'prosecutor lists their own grants',
+    principal: creator,
+    action: 'grant.list',
+    expect: 'allow',
+    scope: { org: '230100', person: 'p1' },
+  },
+  {
+    name: "approver lists the org's grants",
+    principal: approver,
+    action: 'grant.list',
+    expect: 'allow',
+    scope: { org: '230100' },
+  },
+  {
+    name: "prosecutor who also approves lists the org's grants",
+    principal: creatorApprover,
+    action: 'grant.list',
+    expect: 'allow',
+    scope: { org: '230100' },
+  },
+  { name: 'court admin lists no grants', principal: harbinAdmin, action: 'grant.list', expect: 'FORBIDDEN' },
+  { name: 'operator lists no grants', principal: operator, action: 'grant.list', expect: 'FORBIDDEN' },
+  { name: 'procuratorate auditor lists no grants', principal: procAuditor, action: 'grant.list', expect: 'FORBIDDEN' },
+  { name: 'court auditor lists no grants', principal: courtAuditor, action: 'grant.list', expect: 'FORBIDDEN' },
+  { name: 'operator lists every adapter', principal: operator, action: 'adapter.list', expect: 'allow', scope: {} },
+  {
+    name: "court admin lists its own court's adapters",
+    principal: harbinAdmin,
+    action: 'adapter.list',
+    expect: 'allow',
+    scope: { court: '黑01' },
+  },
+  { name: 'prosecutor lists no adapters', principal: creator, action: 'adapter.list', expect: 'FORBIDDEN' },
+  { name: 'approver lists no adapters', principal: approver, action: 'adapter.list', expect: 'FORBIDDEN' },
+  { name: 'audit body lists no adapters', principal: auditBody, action: 'adapter.list', expect: 'FORBIDDEN' },
+  { name: 'court auditor lists no adapters', principal: courtAuditor, action: 'adapter.list', expect: 'FORBIDDEN' },
+  { name: 'approver may not query the log', principal: approver, action: 'audit.query', expect: 'FORBIDDEN' },
+  { name: 'court admin may not query the log', principal: harbinAdmin, action: 'audit.query', expect: 'FORBIDDEN' },
+
+  // Visibility of single objects: the same answer for one the caller may not know of as for a missing one.
+  {
+    name: 'operator views any adapter',
+    principal: operator,
+    action: 'adapter.view',
+    resource: { adapter: { court: '黑02' } },
+    expect: 'allow',
+  },
+  { name: 'operator views a missing adapter', principal: operator, action: 'adapter.view', expect: 'NOT_FOUND' },
+  {
+    name: "court admin views its own court's adapter",
+    principal: harbinAdmin,
+    action: 'adapter.view',
+    resource: { adapter: { court: '黑01' } },
+    expect: 'allow',
+  },
+  {
+    name: "court admin does not know of another court's adapter",
+    principal: harbinAdmin,
+    action: 'adapter.view',
+    resource: { adapter: { court: '黑0103' } },
+    expect: 'NOT_FOUND',
+  },
+  { name: 'court admin views a missing adapter', principal: harbinAdmin, action: 'adapter.view', expect: 'NOT_FOUND' },
+  {
+    name: 'audit body views an entry about any court',
+    principal: auditBody,
+    action: 'audit.entry',
+    resource: { entry: { court: '黑02' } },
+    expect: 'allow',
+    scope: {},
+  },
+  {
+    name: 'procuratorate auditor views an entry about no court',
+    principal: procAuditor,
+    action: 'audit.entry',
+    resource: { entry: {} },
+    expect: 'allow',
+    scope: {},
+  },
+  { name: 'auditor views a missing entry', principal: procAuditor, action: 'audit.entry', expect: 'NOT_FOUND' },
+  {
+    name: 'court auditor views an entry about its court',
+    principal: courtAuditor,
+    action: 'audit.entry',
+    resource: { entry: { court: '黑01' } },
+    expect: 'allow',
+    scope: { court: '黑01' },
+  },
+  {
+    name: "court auditor does not know of another court's entry",
+    principal: courtAuditor,
+    action: 'audit.entry',
+    resource: { entry: { court: '黑0103' } },
+    expect: 'NOT_FOUND',
+  },
+  {
+    name: 'court auditor does not know of an entry about no court',
+    principal: courtAuditor,
+    action: 'audit.entry',
+    resource: { entry: {} },
+    expect: 'NOT_FOUND',
+  },
+  { name: 'court auditor views a missing entry', principal: courtAuditor, action: 'audit.entry', expect: 'NOT_FOUND' },
+
+  // Export: the whole log, so only auditors who see all of it.
+  { name: 'procuratorate auditor exports', principal: procAuditor, action: 'audit.export', expect: 'allow', scope: {} },
+  { name: 'audit body exports', principal: auditBody, action: 'audit.export', expect: 'allow', scope: {} },
+  {
+    name: 'court auditor may not export',
+    principal: courtAuditor,
+    action: 'audit.export',
+    expect: 'FORBIDDEN',
+    message: /court auditor may not export/,
+  },
+  ...[creator, approver, harbinAdmin, operator, opsAuditor].map(
+    (principal): Row => ({
+      name: `${principal.roles.join('+')} of ${principal.org.code} may not export`,
+      principal,
+      action: 'audit.export',
+      expect: 'FORBIDDEN',
+    }),
+  ),
+  ...[creator, approver, harbinAdmin, operator, opsAuditor].flatMap((principal) =>
+    [{ entry: { court: '黑01' } }, {}].map(
+      (resource): Row => ({
+        name: `${principal.roles.join('+')} of ${principal.org.code} views no entry, existing or not`,
+        principal,
+        action: 'audit.entry',
+        resource,
+        expect: 'FORBIDDEN',
+      }),
+    ),
+  ),
+
+  // Roles that never hold grants are refused by role, whether or not the grant exists: their answer says
+  // nothing about the id.
+  ...[harbinAdmin, operator, procAuditor, auditBody, courtAuditor].flatMap((principal) =>
+    GRANT_ACTIONS.flatMap(([action, resource]) =>
+      [grant(), undefined].map(
+        (g): Row => ({
+          name: `${principal.roles.join('+')} of ${principal.org.code}: ${action} on ${g ? 'an existing' : 'a missing'} grant`,
+          principal,
+          action,
+          resource,
+          ...(g ? { grant: g } : {}),
+          expect: 'FORBIDDEN',
+        }),
+      ),
+    ),
+  ),
+  // And roles that never see adapters, whether or not the adapter exists.
+  ...[creator, approver, procAuditor, courtAuditor].flatMap((principal) =>
+    [{ adapter: { court: '黑01' } }, {}].map(
+      (resource): Row => ({
+        name: `${principal.roles.join('+')} of ${principal.org.code} views no adapter, existing or not`,
+        principal,
+        action: 'adapter.view',
+        resource,
+        expect: 'FORBIDDEN',
+      }),
+    ),
+  ),
 ]
 
 function deepFreeze<T>(value: T): T {
@@ -891,7 +1149,7 @@ for (const mode of MODES) {
       const g = row.grant === undefined ? undefined : deepFreeze(structuredClone(row.grant))
       const decision = decide(row.principal, row.action, resource, g, new Date(row.now ?? NOW), context(mode))
       if (row.expect === 'allow') {
-        t.same(decision, { allow: true }, row.name)
+        t.same(decision, row.scope === undefined ? { allow: true } : { allow: true, scope: row.scope }, row.name)
         continue
       }
       t.equal(decision.allow, false, `${row.name}: denied`)
@@ -912,7 +1170,7 @@ t.test('every reason code the module returns appears in the table', async (t) =>
 })
 
 t.test('ACTIONS lists each action once and every action has a row', async (t) => {
-  t.equal(ACTIONS.length, 15)
+  t.equal(ACTIONS.length, 19)
   t.equal(new Set(ACTIONS).size, ACTIONS.length)
   const tabled = new Set(ROWS.map((r) => r.action))
   for (const action of ACTIONS) t.ok(tabled.has(action), `${action} has a row`)
@@ -954,14 +1212,6 @@ t.test('jurisdictionAllows trusts only the directory', async (t) => {
   t.equal(jurisdictionAllows(PROCURATORATES[2]!, COURTS[1]!, strict), false, 'unknown rule fails closed')
 })
 
-t.test('auditScope', async (t) => {
-  t.same(auditScope(procAuditor), { all: true })
-  t.same(auditScope(auditBody), { all: true })
-  t.same(auditScope(courtAuditor), { court: '黑01' })
-  t.equal(auditScope(opsAuditor), undefined)
-  t.equal(auditScope(creator), undefined)
-})
-
 t.test('latestRenewalExpiry', async (t) => {
   const g = grant({ createdAt: '2024-01-01T00:00:00.000Z' })
   t.equal(latestRenewalExpiry(g).toISOString(), '2024-06-29T00:00:00.000Z')
@@ -969,4 +1219,130 @@ t.test('latestRenewalExpiry', async (t) => {
   const broken = grant({ createdAt: 'yesterday' })
   const decision = decide(creator, 'grant.renew', { days: 1 }, broken, new Date(NOW), context('province'))
   t.match(decision, { allow: false, reason: 'VALIDATION_FAILED' }, 'unreadable createdAt refuses a renewal')
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Visibility and listings over every person and object: an object's existence changes the answer only for
+// those who may know of it, and a listing shows exactly the objects that a single-object question would.
+
+const EVERYONE: Principal[] = [
+  creator,
+  member,
+  colleague,
+  approver,
+  creatorApprover,
+  memberApprover,
+  otherApprover,
+  otherOrgMember,
+  qiqihar,
+  provincial,
+  district,
+  railway,
+  procAuditor,
+  auditBody,
+  courtAuditor,
+  opsAuditor,
+  operator,
+  operatorInProc,
+  harbinAdmin,
+  highAdmin,
+  courtProsecutor,
+  procCourtAdmin,
+]
+
+const GRANTS: Grant[] = [
+  grant({ id: 'g-active' }),
+  grant({ id: 'g-pending', ...SUB_PENDING }),
+  grant({ id: 'g-approved', ...SUB_APPROVED }),
+  grant({ id: 'g-revoked', status: 'revoked' }),
+  grant({ id: 'g-expired', expiresAt: NOW }),
+  grant({ id: 'g-colleague', createdBy: 'p3', members: [] }),
+  grant({ id: 'g-qiqihar', org: '230200', createdBy: 'q1', members: ['p1'] }),
+]
+const ADAPTERS = ['黑', '黑01', '黑0103', '黑02'].map((court) => ({ court }))
+const ENTRIES = [{ court: '黑01' }, { court: '黑0103' }, {}]
+
+const at = new Date(NOW)
+const label = (p: Principal) => `${p.sub}@${p.org.code} (${p.roles.join('+')})`
+
+t.test('an object the caller may not know of is answered exactly like a missing one', async (t) => {
+  const leaks: string[] = []
+  let compared = 0
+  let known = 0
+  for (const mode of MODES) {
+    const c = context(mode)
+    for (const p of EVERYONE) {
+      for (const g of GRANTS) {
+        const sees = decide(p, 'grant.view', {}, g, at, c).allow
+        for (const [action, resource] of GRANT_ACTIONS) {
+          const existing = decide(p, action, resource, g, at, c)
+          const missing = decide(p, action, resource, undefined, at, c)
+          if (sees) {
+            if (JSON.stringify(existing) !== JSON.stringify(missing)) known++
+            continue
+          }
+          compared++
+          if (JSON.stringify(existing) !== JSON.stringify(missing)) leaks.push(`${mode} ${label(p)} ${action} ${g.id}`)
+        }
+      }
+      for (const adapter of ADAPTERS) {
+        if (decide(p, 'adapter.view', { adapter }, undefined, at, c).allow) continue
+        for (const action of ['adapter.view', 'adapter.update', 'adapter.activate', 'adapter.suspend'] as const) {
+          compared++
+          const existing = decide(p, action, { adapter, covers: [] }, undefined, at, c)
+          const missing = decide(p, action, { covers: [] }, undefined, at, c)
+          if (JSON.stringify(existing) !== JSON.stringify(missing)) leaks.push(`${label(p)} ${action} ${adapter.court}`)
+        }
+      }
+      for (const entry of ENTRIES) {
+        if (decide(p, 'audit.entry', { entry }, undefined, at, c).allow) continue
+        compared++
+        const existing = decide(p, 'audit.entry', { entry }, undefined, at, c)
+        const missing = decide(p, 'audit.entry', {}, undefined, at, c)
+        if (JSON.stringify(existing) !== JSON.stringify(missing)) leaks.push(`${label(p)} entry ${entry.court}`)
+      }
+    }
+  }
+  t.same(leaks, [], 'no answer tells an unknown id from one the caller may not know of')
+  t.ok(compared > 1000, `compared ${compared} answers`)
+  // Not vacuous: for those who may know of a grant, its existence does change the answer.
+  t.ok(known > 50, `${known} answers differ for callers who see the grant`)
+})
+
+t.test('a listing shows exactly what the single-object question allows', async (t) => {
+  // The real grant store applies the filter, so what decide() means by a scope is what the store does.
+  const db = openSqlite(':memory:')
+  t.teardown(() => db.close())
+  const store = new SqliteGrantStore(db)
+  for (const g of GRANTS) store.insert(g)
+  for (const p of EVERYONE) {
+    const c = context('province')
+    const grants = decide(p, 'grant.list', {}, undefined, at, c)
+    const viewable = GRANTS.filter((g) => decide(p, 'grant.view', {}, g, at, c).allow).map((g) => g.id)
+    if (!grants.allow) {
+      t.same(viewable, [], `${label(p)} lists no grants and sees none`)
+      t.equal(grants.reason, 'FORBIDDEN', `${label(p)}: refused by role`)
+    } else {
+      const listed = store.list(grants.scope, 1000).map((g) => g.id)
+      t.same(listed.sort(), viewable.sort(), `${label(p)}: grants listed = grants viewable`)
+    }
+
+    const adapters = decide(p, 'adapter.list', {}, undefined, at, c)
+    const viewableAdapters = ADAPTERS.filter(
+      (adapter) => decide(p, 'adapter.view', { adapter }, undefined, at, c).allow,
+    )
+    if (!adapters.allow) t.same(viewableAdapters, [], `${label(p)} lists no adapters and sees none`)
+    else {
+      const listed = ADAPTERS.filter((adapter) => inCourtScope(adapters.scope, adapter.court))
+      t.same(listed, viewableAdapters, `${label(p)}: adapters listed = adapters viewable`)
+    }
+
+    const entries = decide(p, 'audit.query', {}, undefined, at, c)
+    const viewableEntries = ENTRIES.filter((entry) => decide(p, 'audit.entry', { entry }, undefined, at, c).allow)
+    if (!entries.allow) t.same(viewableEntries, [], `${label(p)} lists no entries and sees none`)
+    else {
+      const listed = ENTRIES.filter((entry) => inCourtScope(entries.scope, entry.court))
+      t.same(listed, viewableEntries, `${label(p)}: entries listed = entries viewable`)
+    }
+  }
 })

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { denyWith, logFor } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
-import { auditScope, decide } from '../policy/decide.js'
+import { type CourtScope, decide, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
 import type { LoggedEntry } from './access-log.js'
 import type { EntryFilter } from './store.js'
@@ -39,11 +39,20 @@ const encodeCursor = (index: number) => Buffer.from(`c1:${index}`, 'utf8').toStr
 export async function auditRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { spec, log, policy, now } = services
 
-  /** Checks the role, logs the query, and returns the court a court auditor is limited to (if any). */
-  async function authorise(request: FastifyRequest, what: string, auditCourt?: string): Promise<string | undefined> {
-    const principal = request.principal!
-    const decision = decide(principal, 'audit.query', auditCourt ? { auditCourt } : {}, undefined, now(), policy)
-    const detail = { query: what, ...(request.query as Record<string, unknown>) }
+  /**
+   * Asks decide() about an auditor's query and logs it, allowed or refused (every query is in the log);
+   * returns the court a court auditor's answers are limited to, if any. `action` is what decide() rules on;
+   * the log records every such question as an `audit.query` with what was asked in `detail`.
+   */
+  async function authorise(
+    request: FastifyRequest,
+    what: string,
+    action: 'audit.query' | 'audit.entry' | 'audit.export' = 'audit.query',
+    resource: Resource = {},
+    asked: Record<string, unknown> = {},
+  ): Promise<CourtScope> {
+    const decision = decide(request.principal!, action, resource, undefined, now(), policy)
+    const detail = { query: what, ...asked, ...(request.query as Record<string, unknown>) }
     if (!decision.allow) {
       return denyWith(
         log,
@@ -52,31 +61,28 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
         new GatewayError(decision.reason, decision.message),
       )
     }
-    const scope = auditScope(principal)
+    const { court } = decision.scope
+    // A court auditor's query is about its court, so that it sees its own queries in the log.
     await logFor(log, request, {
       action: 'audit.query',
-      ...(scope && 'court' in scope ? { resource: { court: scope.court } } : {}),
+      ...(court ? { resource: { court } } : {}),
       phase: 'event',
       decision: 'allow',
       detail,
     })
-    return scope && 'court' in scope ? scope.court : undefined
-  }
-
-  function entryVisible(entry: LoggedEntry, court: string | undefined): boolean {
-    return court === undefined || entry.entry.resource?.court === court
+    return decision.scope
   }
 
   specRoute(app, spec, 'listAuditEntries', async (request) => {
     const query = request.query as EntryFilter & { cursor?: string; limit?: number }
-    const court = await authorise(request, 'entries', query.court)
+    const scope = await authorise(request, 'entries', 'audit.query', query.court ? { auditCourt: query.court } : {})
     const after = decodeCursor(query.cursor)
     const limit = query.limit ?? DEFAULT_LIMIT
     const filter: EntryFilter = {}
     for (const key of ['actor', 'org', 'court', 'caseNo', 'grant', 'action', 'decision', 'since', 'until'] as const) {
       if (query[key] !== undefined) filter[key] = query[key]
     }
-    if (court) filter.court = court
+    if (scope.court) filter.court = scope.court
     const items = log.query(filter, after, limit)
     const last = items.at(-1)
     return {
@@ -87,11 +93,12 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
 
   async function loadEntry(request: FastifyRequest): Promise<LoggedEntry> {
     const index = integer((request.params as { index: string }).index, 'index')!
-    const court = await authorise(request, 'entry')
-    const entry = log.get(index)
-    // A court auditor learns nothing about other courts' entries, not even that they exist.
-    if (!entry || !entryVisible(entry, court)) throw new GatewayError('NOT_FOUND', `no entry ${index} visible to you`)
-    return entry
+    const found = log.get(index)
+    await authorise(request, 'entry', 'audit.entry', found ? { entry: { court: found.entry.resource?.court } } : {}, {
+      index,
+    })
+    // decide() allows no entry that is not there.
+    return found!
   }
 
   specRoute(app, spec, 'getAuditEntry', async (request) => {
@@ -140,10 +147,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
 
   specRoute(app, spec, 'exportAudit', async (request, reply) => {
     const query = request.query as { from?: string; to?: string }
-    const court = await authorise(request, 'export')
-    if (court !== undefined) {
-      throw new GatewayError('FORBIDDEN', 'an export holds every court’s entries: a court auditor may not export')
-    }
+    await authorise(request, 'export', 'audit.export')
     const size = log.size()
     const from = integer(query.from, 'from') ?? 0
     // The spec's default: what the latest checkpoint covers, so the export verifies against it as is.

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
 import { denyWith, logFor } from '../http/audit.js'
-import { hasRole } from '../identity/principal.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
-import { type Action, decide } from '../policy/decide.js'
+import { type Action, decide, inCourtScope, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
 import { runConformance } from './conformance.js'
 import type { ResponseValidators } from './responses.js'
@@ -25,32 +24,33 @@ function present(adapter: Adapter) {
 export async function adapterRoutes(app: FastifyInstance, services: Services & { validators: ResponseValidators }) {
   const { spec, adapters, log, policy, now, directory, adapterClient } = services
 
-  async function allowed(request: FastifyRequest, action: Action, adapter: Partial<Adapter>) {
-    const decision = decide(
-      request.principal!,
-      action,
-      {
-        ...(adapter.court ? { adapterCourt: adapter.court } : {}),
-        ...(adapter.covers ? { covers: adapter.covers } : {}),
-      },
-      undefined,
-      now(),
-      policy,
-    )
+  /** Asks decide() whether the caller may do `action`; a refusal is logged about `about` and thrown. */
+  async function allowed(
+    request: FastifyRequest,
+    action: Action,
+    resource: Resource,
+    about: { court?: string; adapter?: string },
+  ): Promise<void> {
+    const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     if (!decision.allow) {
-      await denyWith(
-        log,
-        request,
-        {
-          action,
-          resource: {
-            ...(adapter.court ? { court: adapter.court } : {}),
-            ...(adapter.id ? { adapter: adapter.id } : {}),
-          },
-        },
-        new GatewayError(decision.reason, decision.message),
-      )
+      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
     }
+  }
+
+  /**
+   * The adapter `id`, if the caller may do `action` to it. decide() answers one the caller may not know of
+   * (another court's, for a court-admin) exactly like a missing one.
+   */
+  async function decidedAdapter(request: FastifyRequest, id: string, action: Action, resource: Resource = {}) {
+    const adapter = adapters.get(id)
+    await allowed(
+      request,
+      action,
+      { ...resource, ...(adapter ? { adapter } : {}) },
+      adapter ? { court: adapter.court, adapter: id } : { adapter: id },
+    )
+    // decide() allows no action on an adapter that is not there.
+    return adapter!
   }
 
   function load(id: string): Adapter {
@@ -106,25 +106,6 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     )
   }
 
-  /**
-   * Which adapters the caller may see (the spec of listAdapters and getAdapter): operators every one, a
-   * court-admin those of their own court, nobody else any. Base URLs say where a court's file system listens.
-   */
-  async function visibleTo(request: FastifyRequest): Promise<(adapter: Adapter) => boolean> {
-    const principal = request.principal!
-    if (principal.org.kind === 'operator' && hasRole(principal, 'operator')) return () => true
-    if (principal.org.kind === 'court' && hasRole(principal, 'court-admin')) {
-      const own = principal.org.code
-      return (adapter) => adapter.court === own
-    }
-    return denyWith(
-      log,
-      request,
-      { action: 'adapter.view', resource: {} },
-      new GatewayError('FORBIDDEN', 'only operators and court-admins see adapters'),
-    )
-  }
-
   const changed = (request: FastifyRequest, action: Action, adapter: Adapter, detail: Record<string, unknown>) =>
     logFor(log, request, {
       action,
@@ -136,15 +117,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
 
   specRoute(app, spec, 'createAdapter', async (request, reply) => {
     const body = request.body as AdapterCreate
-    if (!directory.court(body.court)) {
-      await denyWith(
-        log,
-        request,
-        { action: 'adapter.register', resource: { court: body.court } },
-        new GatewayError('NOT_FOUND', `court ${body.court} is not in the directory`),
-      )
-    }
-    await allowed(request, 'adapter.register', { court: body.court, covers: body.covers ?? [] })
+    await allowed(
+      request,
+      'adapter.register',
+      { adapterCourt: body.court, covers: body.covers ?? [] },
+      { court: body.court },
+    )
     adapterClient.checkBaseUrl(body.baseUrl)
     const at = now().toISOString()
     const adapter: Adapter = {
@@ -171,37 +149,26 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   })
 
   specRoute(app, spec, 'listAdapters', async (request) => {
-    const visible = await visibleTo(request)
-    return { items: adapters.list().filter(visible).map(present) }
+    const decision = decide(request.principal!, 'adapter.list', {}, undefined, now(), policy)
+    if (!decision.allow) {
+      return denyWith(log, request, { action: 'adapter.list' }, new GatewayError(decision.reason, decision.message))
+    }
+    return {
+      items: adapters
+        .list()
+        .filter((adapter) => inCourtScope(decision.scope, adapter.court))
+        .map(present),
+    }
   })
 
-  /**
-   * The adapter `id` if the caller may see it. The role is checked first (a 403 that says nothing about the
-   * adapter); another court's adapter then answers exactly like a missing one, so its existence is not disclosed.
-   */
-  async function visibleAdapter(request: FastifyRequest, id: string, action: Action): Promise<Adapter> {
-    const visible = await visibleTo(request)
-    const adapter = adapters.get(id)
-    if (!adapter || !visible(adapter)) {
-      return denyWith(
-        log,
-        request,
-        { action, resource: { adapter: id } },
-        new GatewayError('NOT_FOUND', 'no such adapter'),
-      )
-    }
-    return adapter
-  }
-
   specRoute(app, spec, 'getAdapter', async (request) =>
-    present(await visibleAdapter(request, (request.params as { id: string }).id, 'adapter.view')),
+    present(await decidedAdapter(request, (request.params as { id: string }).id, 'adapter.view')),
   )
 
   specRoute(app, spec, 'activateAdapter', async (request, reply) => {
     const { id } = request.params as { id: string }
-    const adapter = load(id)
+    const adapter = await decidedAdapter(request, id, 'adapter.activate')
     const resource = { court: adapter.court, adapter: adapter.id }
-    await allowed(request, 'adapter.activate', { id: adapter.id, court: adapter.court })
     // Refused before the checks too, so a conflicting adapter is not probed for nothing.
     const early = conflictOf(adapter)
     if (early) await denyWith(log, request, { action: 'adapter.activate', resource }, early)
@@ -249,7 +216,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
 
   specRoute(app, spec, 'suspendAdapter', async (request) => {
     const { id } = request.params as { id: string }
-    await allowed(request, 'adapter.suspend', { id, court: load(id).court })
+    await decidedAdapter(request, id, 'adapter.suspend')
     // Read again after the await, so a change made meanwhile (an activation, say) is not written back over.
     const adapter = load(id)
     const served = servers(adapter, adapters.list()).filter((pair) => pair.adapter === adapter.id)
@@ -270,8 +237,8 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   specRoute(app, spec, 'updateAdapter', async (request) => {
     const { id } = request.params as { id: string }
     const body = request.body as AdapterUpdate
-    const existing = await visibleAdapter(request, id, 'adapter.update')
-    await allowed(request, 'adapter.update', { id, court: existing.court, covers: body.covers ?? existing.covers })
+    // The covers it will have are checked, so a change of the directory cannot be carried over unchecked.
+    await decidedAdapter(request, id, 'adapter.update', { covers: body.covers ?? adapters.get(id)?.covers ?? [] })
     if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
     // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
     // operator has run the conformance checks on what it now is.
@@ -300,7 +267,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   })
 
   specRoute(app, spec, 'getAdapterHealth', async (request) => {
-    const adapter = await visibleAdapter(request, (request.params as { id: string }).id, 'adapter.view')
+    const adapter = await decidedAdapter(request, (request.params as { id: string }).id, 'adapter.view')
     return services.health.status(adapter)
   })
 

@@ -48,18 +48,17 @@ export async function fileRoutes(
   ): Promise<ReadContext> {
     const { id } = request.params as { id: string }
     const principal = request.principal!
-    const grant = grants.get(id)
+    const found = grants.get(id)
     // First the main-volume check; a document's own volume is checked once the catalogue has named it.
-    const decision = decide(principal, action, { volume: 'main' }, grant, now(), policy)
-    // Another procuratorate's grant answers exactly like a missing one: ids leak nothing across them. (Callers
-    // who may read no files at all are refused by role first, which says nothing about the grant.)
-    const foreign = grant !== undefined && principal.org.kind === 'procuratorate' && grant.org !== principal.org.code
-    if (!grant || foreign || (!decision.allow && decision.reason === 'NOT_FOUND')) {
-      return denyWith(log, request, { action, resource: { grant: id } }, new GatewayError('NOT_FOUND', 'no such grant'))
+    // decide() answers a grant the reader may not know of exactly like a missing one.
+    const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
+    if (!decision.allow) {
+      const about = { ...(found ? grantResource(found) : { grant: id }), ...(document ? { document } : {}) }
+      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
     }
+    // decide() allows no read without a grant.
+    const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    if (!decision.allow)
-      return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
     const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
     const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))

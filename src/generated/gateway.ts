@@ -39,7 +39,7 @@ export interface paths {
         };
         /**
          * Get a grant
-         * @description One grant, to its creator, its members and the approvers of its procuratorate. A grant of another procuratorate is answered like a missing one (`404 NOT_FOUND`).
+         * @description One grant, to its creator, its members and the approvers of its procuratorate: the grants that `GET /v1/grants` lists to the caller. Any other grant (another procuratorate's, or a colleague's that does not name the caller) is answered exactly like a missing one (`404 NOT_FOUND`). Callers whose role holds no grants get `403 FORBIDDEN` whatever the id, so no id's existence is disclosed.
          */
         get: operations["getGrant"];
         put?: never;
@@ -154,7 +154,7 @@ export interface paths {
         };
         /**
          * The case summary
-         * @description The summary of the grant's case as the court's adapter reports it. Only the grant's creator and members read through a grant, and only while it is active; every read is written to the access log.
+         * @description The summary of the grant's case as the court's adapter reports it. Only the grant's creator and members read through a grant, and only while it is active; every read is written to the access log. A grant the caller may not see is answered like a missing one (`404 NOT_FOUND`), as by `GET /v1/grants/{id}`.
          */
         get: operations["getGrantCase"];
         put?: never;

@@ -1,10 +1,50 @@
 /**
  * Every authorisation decision of the gateway, as one pure function (DESIGN §2, §4, §9). No I/O and no clock:
  * the caller passes `now`, the grant it loaded and a view of the directory, so the whole rule set is testable
- * from a table and the access log can record exactly the reason code that was decided here.
+ * from a table and the access log can record exactly the reason code that was decided here. Route code asks
+ * and acts on the answer; it never compares roles or organisations itself, so there is one rule set to read.
  *
- * Order of checks for every action: role and organisation kind first (they leak nothing about the object),
- * then the object's existence and organisation, then the caller's relation to it, then its state.
+ * Three kinds of question, one function:
+ * - may this person do this to this object (allow, or a refusal with its reason code);
+ * - may this person know the object exists (a refusal says `NOT_FOUND`, word for word the same as for an id
+ *   that names nothing, so ids leak nothing);
+ * - which objects a listing shows them (`grant.list`, `adapter.list`, `audit.query` answer with a `scope`
+ *   that the store applies, the same rule that decides the single-object questions).
+ *
+ * Order of checks for every action, and why:
+ * 1. Role and organisation kind. They say nothing about the object, so a refusal here (`FORBIDDEN`) is the
+ *    same for an existing id and an unknown one: a court admin, an operator or an auditor learns nothing
+ *    about grants by trying ids.
+ * 2. Visibility: the object exists and the caller may know it does; otherwise `NOT_FOUND`.
+ * 3. The caller's relation to the object (creator, member, four eyes, own court), then its state.
+ *
+ * The rules (DESIGN §2), each with why:
+ * - grant.create: a prosecutor of a procuratorate, for a court within its jurisdiction and a civil or
+ *   enforcement case type. Reading court files is the procuratorate's supervision power and nobody else's.
+ * - grant.list, grant.view: prosecutors see the grants they created or are members of, approvers all grants
+ *   of their procuratorate; anyone else's grant is NOT_FOUND. Approvers must see what they are to decide on;
+ *   a prosecutor has no business knowing which cases a colleague is looking into.
+ * - grant.approve, grant.reject: an approver of the grant's procuratorate, never its creator or a member
+ *   ("whoever approves is responsible, whoever uses is responsible" needs two people), pending grants only.
+ * - grant.revoke: the creator or an approver, pending or active grants: either may end a loan early.
+ * - grant.renew: the creator only, active grants only, to at most 180 days from creation (the national
+ *   six-month limit on a loan) and only later than the grant ends already (revoke is for ending early).
+ * - case.read, volumes.read, document.read: the grant's creator or members, while it is active and the court
+ *   is still within jurisdiction (re-checked on every read); the sub-volume only through an approved grant
+ *   that covers it, and the volume comes from the court's catalogue, never from the client.
+ * - adapter.register, adapter.update: a court-admin, for the adapter of its own court, covering only courts
+ *   below it. A court answers for its own file system, and may run one for its area.
+ * - adapter.list, adapter.view: operators all adapters, a court-admin its own court's; anyone else's is
+ *   NOT_FOUND. A base URL says where a court's file system listens.
+ * - adapter.activate, adapter.suspend: operators only: they run the conformance checks and the gateway.
+ * - audit.query, audit.entry: auditors of a procuratorate or an audit body see every entry; a court's auditor
+ *   only entries about its court (an entry about no court or another court is NOT_FOUND): a court checks who
+ *   read its files, not other courts'. The operator's auditor sees nothing: who runs the gateway does not
+ *   audit it.
+ * - audit.export: auditors who see every entry; not a court's auditor, because an export is the log's leaves
+ *   byte for byte and cannot leave other courts' entries out and still verify.
+ *
+ * Nobody else may do anything: an unknown action is refused, never allowed.
  */
 import type { Config } from '../config/types.js'
 import type { Court, CourtLevel, Procuratorate, ProcuratorateLevel } from '../directory/types.js'
@@ -14,6 +54,7 @@ import { hasRole, type Principal, type Role } from '../identity/principal.js'
 
 export const ACTIONS = [
   'grant.create',
+  'grant.list',
   'grant.view',
   'grant.approve',
   'grant.reject',
@@ -24,10 +65,13 @@ export const ACTIONS = [
   'document.read',
   'adapter.register',
   'adapter.update',
+  'adapter.list',
   'adapter.view',
   'adapter.activate',
   'adapter.suspend',
   'audit.query',
+  'audit.entry',
+  'audit.export',
 ] as const
 export type Action = (typeof ACTIONS)[number]
 
@@ -40,11 +84,17 @@ export interface Resource {
   caseCourtCode?: string
   /** The volume of the document or volume listing, as the court's catalogue says. */
   volume?: VolumeKind
+  /** The court an adapter is to be registered for. */
   adapterCourt?: string
+  /** The registered adapter an action names by id, as stored; absent when the id names none. */
+  adapter?: { court: string }
   covers?: string[]
   requestedVolumes?: VolumeKind[]
   days?: number
+  /** The court an audit query asks about, if it names one. */
   auditCourt?: string
+  /** The log entry an `audit.entry` names by index (its `resource.court`); absent when the index names none. */
+  entry?: { court?: string | undefined }
 }
 
 /** The part of the directory policy needs; the Directory class satisfies it structurally. */
@@ -60,7 +110,26 @@ export interface PolicyContext {
   directory: DirectoryView
 }
 
-export type Decision = { allow: true } | { allow: false; reason: ErrorCode; message: string }
+export type Denial = { allow: false; reason: ErrorCode; message: string }
+export type Decision = { allow: true } | Denial
+/** The answer to a listing: what the store may return, as a filter it applies. */
+export type Scoped<S> = { allow: true; scope: S } | Denial
+
+/** The grants a listing shows: those of `org`, and of those only the ones created by or naming `person` if set. */
+export interface GrantScope {
+  org: string
+  person?: string
+}
+
+/** The adapters or log entries a listing shows: every one, or only those about `court` when set. */
+export interface CourtScope {
+  court?: string
+}
+
+/** Whether an object about `court` (none: undefined) lies in `scope`. */
+export function inCourtScope(scope: CourtScope, court: string | undefined): boolean {
+  return scope.court === undefined || scope.court === court
+}
 
 /** National rule: a loan renews to at most six months in total, counted from creation. */
 export const MAX_GRANT_LIFETIME_DAYS = 180
@@ -69,8 +138,12 @@ const DAY_MS = 86_400_000
 
 const ALLOW: Decision = Object.freeze({ allow: true })
 
-function deny(reason: ErrorCode, message: string): Decision {
+function deny(reason: ErrorCode, message: string): Denial {
   return { allow: false, reason, message }
+}
+
+function scoped<S>(scope: S): Scoped<S> {
+  return { allow: true, scope }
 }
 
 /** The latest moment a renewal of this grant may reach; NaN when `createdAt` is not a date. */
@@ -80,15 +153,41 @@ export function latestRenewalExpiry(grant: Grant): Date {
 
 export function decide(
   principal: Principal,
+  action: 'grant.list',
+  resource: Resource,
+  grant: Grant | undefined,
+  now: Date,
+  context: PolicyContext,
+): Scoped<GrantScope>
+export function decide(
+  principal: Principal,
+  action: 'adapter.list' | 'audit.query' | 'audit.entry' | 'audit.export',
+  resource: Resource,
+  grant: Grant | undefined,
+  now: Date,
+  context: PolicyContext,
+): Scoped<CourtScope>
+export function decide(
+  principal: Principal,
   action: Action,
   resource: Resource,
   grant: Grant | undefined,
   now: Date,
   context: PolicyContext,
-): Decision {
+): Decision
+export function decide(
+  principal: Principal,
+  action: Action,
+  resource: Resource,
+  grant: Grant | undefined,
+  now: Date,
+  context: PolicyContext,
+): Decision | Scoped<GrantScope> | Scoped<CourtScope> {
   switch (action) {
     case 'grant.create':
       return decideCreate(principal, resource, context)
+    case 'grant.list':
+      return decideGrantList(principal)
     case 'grant.view':
       return decideView(principal, grant)
     case 'grant.approve':
@@ -104,16 +203,20 @@ export function decide(
       return decideRead(principal, action, resource, grant, now, context)
     case 'adapter.register':
     case 'adapter.update':
-      return decideAdapterChange(principal, resource, context)
+      return decideAdapterChange(principal, action, resource, context)
+    case 'adapter.list':
+      return decideAdapterList(principal)
     case 'adapter.view':
-      return ALLOW
+      return decideAdapterView(principal, resource)
     case 'adapter.activate':
     case 'adapter.suspend':
-      return principal.org.kind === 'operator' && hasRole(principal, 'operator')
-        ? ALLOW
-        : deny('FORBIDDEN', `Only an operator may ${action === 'adapter.activate' ? 'activate' : 'suspend'} adapters`)
+      return decideAdapterStatus(principal, action, resource)
     case 'audit.query':
       return decideAudit(principal, resource)
+    case 'audit.entry':
+      return decideAuditEntry(principal, resource)
+    case 'audit.export':
+      return decideExport(principal)
     default:
       // Actions arrive from route code as strings at run time; an unknown one must never fall through to allow.
       return deny('FORBIDDEN', `Unknown action ${String(action)}`)
@@ -206,9 +309,23 @@ function statusAt(grant: Grant, now: Date): GrantStatus {
   return status
 }
 
-// Another organisation's grant is reported exactly like a missing one, so grant ids leak nothing across
-// procuratorates (object-level checks, DESIGN §9).
-const GRANT_NOT_FOUND = (): Decision => deny('NOT_FOUND', 'No such grant')
+/**
+ * Whether the caller may know that `grant` exists: the approvers of its procuratorate (who decide on it), its
+ * creator and its members. Exactly the grants `grant.list` shows them, so a single-grant answer never tells
+ * more than the listing; to everyone else a grant is reported exactly like a missing one (object-level checks,
+ * DESIGN §9), within the procuratorate too, since a colleague's grant names a case they are not working on.
+ */
+function seesGrant(principal: Principal, grant: Grant): boolean {
+  if (!inGrantOrg(principal, grant)) return false
+  return actsFor(principal, 'approver') || isCreator(principal, grant) || isMember(principal, grant)
+}
+
+const GRANT_NOT_FOUND = (): Denial => deny('NOT_FOUND', 'No such grant')
+
+/** Prosecutors and approvers of a procuratorate hold or see grants; nobody else does. */
+function holdsGrants(principal: Principal): boolean {
+  return actsFor(principal, 'prosecutor') || actsFor(principal, 'approver')
+}
 
 function validDays(days: number, max: number): boolean {
   return Number.isInteger(days) && days >= 1 && days <= max
@@ -257,14 +374,21 @@ function decideCreate(principal: Principal, resource: Resource, context: PolicyC
   return ALLOW
 }
 
+function decideGrantList(principal: Principal): Scoped<GrantScope> {
+  if (!holdsGrants(principal)) {
+    return deny('FORBIDDEN', 'Only prosecutors and approvers of a procuratorate hold or see grants')
+  }
+  // The same rule as seesGrant, as a filter: the approver's organisation, or the prosecutor's own grants.
+  const org = principal.org.code
+  return scoped(actsFor(principal, 'approver') ? { org } : { org, person: principal.sub })
+}
+
 function decideView(principal: Principal, grant: Grant | undefined): Decision {
-  if (!actsFor(principal, 'prosecutor') && !actsFor(principal, 'approver')) {
+  if (!holdsGrants(principal)) {
     return deny('FORBIDDEN', 'Only prosecutors and approvers of a procuratorate may view grants')
   }
-  if (grant === undefined || !inGrantOrg(principal, grant)) return GRANT_NOT_FOUND()
-  if (hasRole(principal, 'approver')) return ALLOW
-  if (isCreator(principal, grant) || isMember(principal, grant)) return ALLOW
-  return deny('FORBIDDEN', 'This grant was opened by a colleague and does not name you as a member')
+  if (grant === undefined || !seesGrant(principal, grant)) return GRANT_NOT_FOUND()
+  return ALLOW
 }
 
 function decideApproval(
@@ -277,7 +401,7 @@ function decideApproval(
   if (!actsFor(principal, 'approver')) {
     return deny('FORBIDDEN', `Only an approver of a procuratorate may ${verb} grants`)
   }
-  if (grant === undefined || !inGrantOrg(principal, grant)) return GRANT_NOT_FOUND()
+  if (grant === undefined || !seesGrant(principal, grant)) return GRANT_NOT_FOUND()
   // Four eyes: "whoever approves is responsible, whoever uses is responsible" only means something when they
   // are two people, so neither the creator nor a member who will read through the grant may decide on it.
   if (isCreator(principal, grant)) {
@@ -293,10 +417,10 @@ function decideApproval(
 }
 
 function decideRevoke(principal: Principal, grant: Grant | undefined, now: Date): Decision {
-  if (!actsFor(principal, 'prosecutor') && !actsFor(principal, 'approver')) {
+  if (!holdsGrants(principal)) {
     return deny('FORBIDDEN', 'Only prosecutors and approvers of a procuratorate may revoke grants')
   }
-  if (grant === undefined || !inGrantOrg(principal, grant)) return GRANT_NOT_FOUND()
+  if (grant === undefined || !seesGrant(principal, grant)) return GRANT_NOT_FOUND()
   const creator = hasRole(principal, 'prosecutor') && isCreator(principal, grant)
   if (!creator && !hasRole(principal, 'approver')) {
     return deny('FORBIDDEN', 'Only the creator of a grant or an approver may revoke it')
@@ -316,7 +440,7 @@ function decideRenew(
   context: PolicyContext,
 ): Decision {
   if (!actsFor(principal, 'prosecutor')) return deny('FORBIDDEN', 'Only a prosecutor may renew a grant')
-  if (grant === undefined || !inGrantOrg(principal, grant)) return GRANT_NOT_FOUND()
+  if (grant === undefined || !seesGrant(principal, grant)) return GRANT_NOT_FOUND()
   if (!isCreator(principal, grant)) return deny('FORBIDDEN', 'Only the creator of a grant may renew it')
   const status = statusAt(grant, now)
   if (status === 'expired') return deny('GRANT_EXPIRED', `The grant expired at ${grant.expiresAt}; open a new one`)
@@ -334,6 +458,14 @@ function decideRenew(
     return deny(
       'VALIDATION_FAILED',
       `A renewal of ${days} days would run past ${MAX_GRANT_LIFETIME_DAYS} days from the grant's creation; the latest allowed expiry is ${limit}`,
+    )
+  }
+  // A renewal counts its days from now; one that would end the grant sooner is a mistake, not a renewal
+  // (revoke ends a grant early), so it is refused rather than applied.
+  if (!(requested > Date.parse(grant.expiresAt))) {
+    return deny(
+      'VALIDATION_FAILED',
+      `A renewal of ${days} days from now would end the grant at ${new Date(requested).toISOString()}, not later than it ends already (${grant.expiresAt})`,
     )
   }
   return ALLOW
@@ -354,9 +486,9 @@ function decideRead(
   if (procuratorate === undefined || !hasRole(principal, 'prosecutor')) {
     return deny('FORBIDDEN', 'Only a prosecutor of a procuratorate may read case files')
   }
-  // A missing grant, another organisation's grant and a grant that does not name the reader all look alike,
-  // so a read never tells whether a grant id exists elsewhere.
-  if (grant === undefined) return deny('NO_GRANT', 'No grant covers this read')
+  // Reads name the grant in their path: one the reader may not know of answers like a missing one.
+  if (grant === undefined || !seesGrant(principal, grant)) return GRANT_NOT_FOUND()
+  // An approver who also prosecutes sees the organisation's grants, but reads only through their own.
   if (!isCreator(principal, grant) && !isMember(principal, grant)) {
     return deny('NO_GRANT', 'No grant of yours covers this read')
   }
@@ -390,17 +522,53 @@ function decideRead(
 // ---------------------------------------------------------------------------------------------------------------
 // Adapters
 
-function decideAdapterChange(principal: Principal, resource: Resource, context: PolicyContext): Decision {
+/**
+ * Which adapters the caller may know of: operators every one (they activate and watch them), a court-admin
+ * those of their own court, nobody else any. A base URL says where a court's file system listens.
+ */
+function adapterScope(principal: Principal): CourtScope | undefined {
+  if (principal.org.kind === 'operator' && hasRole(principal, 'operator')) return {}
+  if (principal.org.kind === 'court' && hasRole(principal, 'court-admin')) return { court: principal.org.code }
+  return undefined
+}
+
+const ADAPTER_NOT_FOUND = (): Denial => deny('NOT_FOUND', 'No such adapter')
+
+function decideAdapterList(principal: Principal): Scoped<CourtScope> {
+  const scope = adapterScope(principal)
+  return scope === undefined ? deny('FORBIDDEN', 'Only operators and court administrators see adapters') : scoped(scope)
+}
+
+function decideAdapterView(principal: Principal, resource: Resource): Decision {
+  const listed = decideAdapterList(principal)
+  if (!listed.allow) return listed
+  // Another court's adapter answers exactly like a missing one, so its existence is not disclosed.
+  if (resource.adapter === undefined || !inCourtScope(listed.scope, resource.adapter.court)) {
+    return ADAPTER_NOT_FOUND()
+  }
+  return ALLOW
+}
+
+function decideAdapterChange(
+  principal: Principal,
+  action: 'adapter.register' | 'adapter.update',
+  resource: Resource,
+  context: PolicyContext,
+): Decision {
   if (principal.org.kind !== 'court' || !hasRole(principal, 'court-admin')) {
     return deny('FORBIDDEN', 'Only a court administrator may register or change an adapter')
   }
   const own = principal.org.code
-  if (resource.adapterCourt === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court')
-  if (resource.adapterCourt !== own) {
-    return deny(
-      'FORBIDDEN',
-      `A court administrator of ${own} may not manage the adapter of court ${resource.adapterCourt}`,
-    )
+  // An update names a registered adapter, which only its own court's administrators may know of; a
+  // registration names a court, and every court of the directory is public (GET /v1/courts).
+  if (action === 'adapter.update') {
+    if (resource.adapter === undefined || resource.adapter.court !== own) return ADAPTER_NOT_FOUND()
+  } else {
+    const court = resource.adapterCourt
+    if (court === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court')
+    if (court !== own) {
+      return deny('FORBIDDEN', `A court administrator of ${own} may not manage the adapter of court ${court}`)
+    }
   }
   const directory = context.directory
   for (const covered of resource.covers ?? []) {
@@ -416,20 +584,34 @@ function decideAdapterChange(principal: Principal, resource: Resource, context: 
   return ALLOW
 }
 
+/** Activation puts a court's file system in service: the operator's job, after the conformance checks. */
+function decideAdapterStatus(
+  principal: Principal,
+  action: 'adapter.activate' | 'adapter.suspend',
+  resource: Resource,
+): Decision {
+  if (principal.org.kind !== 'operator' || !hasRole(principal, 'operator')) {
+    return deny('FORBIDDEN', `Only an operator may ${action === 'adapter.activate' ? 'activate' : 'suspend'} adapters`)
+  }
+  if (resource.adapter === undefined) return ADAPTER_NOT_FOUND()
+  return ALLOW
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Access log
 
 /**
- * Which access-log entries an auditor may see: all of them for procuratorate and audit organisations, only
- * those about its own court for a court's auditor, none (undefined) for anyone else. Query handlers apply it
- * as a filter when the query names no court.
+ * Which access-log entries an auditor may see: all of them for procuratorate and audit organisations (they
+ * supervise every court), only those about its own court for a court's auditor (a court checks who read its
+ * files, not other courts'), none (undefined) for anyone else: the operator runs the gateway and must not
+ * be the one who checks it.
  */
-export function auditScope(principal: Principal): { all: true } | { court: string } | undefined {
+function auditScope(principal: Principal): CourtScope | undefined {
   if (!hasRole(principal, 'auditor')) return undefined
   switch (principal.org.kind) {
     case 'procuratorate':
     case 'audit':
-      return { all: true }
+      return {}
     case 'court':
       return { court: principal.org.code }
     default:
@@ -437,16 +619,37 @@ export function auditScope(principal: Principal): { all: true } | { court: strin
   }
 }
 
-function decideAudit(principal: Principal, resource: Resource): Decision {
+const NOT_AN_AUDITOR = (): Denial =>
+  deny('FORBIDDEN', 'Only an auditor of a procuratorate, a court or an audit body may query the access log')
+
+function decideAudit(principal: Principal, resource: Resource): Scoped<CourtScope> {
   const scope = auditScope(principal)
-  if (scope === undefined) {
-    return deny('FORBIDDEN', 'Only an auditor of a procuratorate, a court or an audit body may query the access log')
-  }
-  if ('court' in scope && resource.auditCourt !== undefined && resource.auditCourt !== scope.court) {
+  if (scope === undefined) return NOT_AN_AUDITOR()
+  if (resource.auditCourt !== undefined && !inCourtScope(scope, resource.auditCourt)) {
     return deny(
       'FORBIDDEN',
       `An auditor of court ${scope.court} sees only entries about that court, not ${resource.auditCourt}`,
     )
   }
-  return ALLOW
+  return scoped(scope)
+}
+
+function decideAuditEntry(principal: Principal, resource: Resource): Scoped<CourtScope> {
+  const scope = auditScope(principal)
+  if (scope === undefined) return NOT_AN_AUDITOR()
+  // A court auditor learns nothing about other courts' entries, not even that they exist.
+  if (resource.entry === undefined || !inCourtScope(scope, resource.entry.court)) {
+    return deny('NOT_FOUND', 'No such entry visible to you')
+  }
+  return scoped(scope)
+}
+
+function decideExport(principal: Principal): Scoped<CourtScope> {
+  const scope = auditScope(principal)
+  if (scope === undefined) return NOT_AN_AUDITOR()
+  // An export is the log's leaves byte for byte, so it cannot leave out other courts' entries and still verify.
+  if (scope.court !== undefined) {
+    return deny('FORBIDDEN', 'An export holds every court’s entries: a court auditor may not export')
+  }
+  return scoped(scope)
 }
