@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
 import { SqliteLogStore } from './accesslog/sqlite-store.js'
+import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
@@ -18,7 +19,6 @@ import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
-import { BlockList } from 'node:net'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
 export const GATEWAY_ISSUER = 'court-file-gateway'
@@ -36,7 +36,11 @@ export interface Gateway {
  * safety: the log is opened (and checked against its last signed checkpoint) and intents left open by a
  * crash are closed as `interrupted` before any request is taken.
  */
-export async function createGateway(config: Config, options: { logger?: boolean | object; now?: () => Date } = {}) {
+export async function createGateway(
+  config: Config,
+  /** `resolve` stands in for DNS, so tests can point names where real DNS would not. */
+  options: { logger?: boolean | object; now?: () => Date; resolve?: Resolver } = {},
+) {
   if (config.storage.kind !== 'sqlite') {
     throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
   }
@@ -62,12 +66,12 @@ export async function createGateway(config: Config, options: { logger?: boolean 
 
   const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
-  const allowedNetworks = allowList(config.adapters.allowedNetworks)
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,
     allowHttp: config.adapters.allowHttp,
-    allowedNetworks,
+    addresses: new AddressPolicy(config.adapters.allowedNetworks),
+    ...(options.resolve ? { resolve: options.resolve } : {}),
     breaker: config.adapters.breaker,
     metrics,
   })
@@ -111,17 +115,6 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     return closed
   }
   return { app, log, devIssuer, close } satisfies Gateway
-}
-
-/** One BlockList of all allowed networks (each already validated by the config loader). */
-function allowList(networks: string[]): BlockList | undefined {
-  if (networks.length === 0) return undefined
-  const list = new BlockList()
-  for (const network of networks) {
-    const [address, bits] = network.split('/') as [string, string]
-    list.addSubnet(address, Number(bits), address.includes(':') ? 'ipv6' : 'ipv4')
-  }
-  return list
 }
 
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
