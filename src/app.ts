@@ -9,6 +9,7 @@ import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import problemPlugin from './http/problem-plugin.js'
 import rateLimits from './http/rate-limit.js'
+import { requestIdFrom } from './http/request-id.js'
 import identityPlugin from './identity/authenticate.js'
 import type { DevIssuer } from './identity/dev-issuer.js'
 import type { Services } from './services.js'
@@ -32,8 +33,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Fastify would take any client value; requestIdFrom keeps only short, safe ones.
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     // Unknown fields must be refused, not silently dropped: the spec's additionalProperties:false means it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, strict: false } },
     routerOptions: { maxParamLength: 200 },

@@ -14,6 +14,7 @@ import { loadDirectory } from './directory/directory.js'
 import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
+import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
@@ -27,6 +28,8 @@ export interface Gateway {
   app: FastifyInstance
   log: AccessLog
   devIssuer: DevIssuer | undefined
+  /** The Prometheus endpoint when `metrics` is configured; whoever starts the gateway listens on it. */
+  metrics: FastifyInstance | undefined
   /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
   close(): Promise<void>
 }
@@ -78,7 +81,7 @@ export async function createGateway(
   const adapterStore = new SqliteAdapterStore(db)
   const health = new HealthMonitor(adapterClient, adapterStore)
   health.start(config.adapters.healthIntervalMs)
-  const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile) : undefined
+  const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
   const app = await buildApp({
     services: {
@@ -101,9 +104,11 @@ export async function createGateway(
     inflight,
     logger: options.logger ?? false,
   })
+  const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
   let closed: Promise<void> | undefined
   const close = () => {
     closed ??= (async () => {
+      await metricsApp?.close()
       await app.close()
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
@@ -114,7 +119,7 @@ export async function createGateway(
     })()
     return closed
   }
-  return { app, log, devIssuer, close } satisfies Gateway
+  return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
 }
 
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
@@ -132,5 +137,8 @@ export async function serve(config: Config): Promise<Gateway> {
     await gateway.close()
   })
   await gateway.app.listen({ host: config.server.host, port: config.server.port })
+  if (gateway.metrics && config.metrics) {
+    await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+  }
   return gateway
 }

@@ -7,10 +7,14 @@ export interface IssuerConfig {
   jwksUrl?: string
   algorithms: Algorithm[]
   orgKinds: Array<'court' | 'procuratorate' | 'operator' | 'audit'>
+  /** The longest `exp − iat` accepted from this issuer; 3600 when not set. */
+  maxTokenLifetimeSeconds?: number
 }
 
 export interface Config {
   server: { host: string; port: number }
+  /** A separate listener for `GET /metrics`; absent, metrics are not served. */
+  metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
   redis?: { url: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
@@ -38,5 +42,5 @@ export interface Config {
    */
   limits: { requestsPerMinute: number; organisationRequestsPerMinute: number; documentsPerDay: number }
   /** A local issuer with a generated key, for trying the gateway out; never in production. */
-  dev?: { issuer: boolean; keyFile?: string }
+  dev?: { issuer: boolean; keyFile?: string; maxTokenLifetimeSeconds?: number }
 }

@@ -39,6 +39,8 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
 
 export interface Harness {
   url: string
+  /** Where `GET /metrics` is served, when the test configured `metrics`. */
+  metricsUrl: string | undefined
   gateway: Awaited<ReturnType<typeof createGateway>>
   token: (sub: string, org: string, roles: Role[]) => string
   call: (
@@ -110,7 +112,12 @@ export async function startGateway(
   const token = (sub: string, org: string, roles: Role[]) =>
     gateway.devIssuer!.mint({ sub, org, roles, audience: config.identity.audience })
   const call = httpCaller(url)
-  return { url, gateway, token, call, dir, config }
+  let metricsUrl: string | undefined
+  if (gateway.metrics && config.metrics) {
+    await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+    metricsUrl = `http://${config.metrics.host}:${(gateway.metrics.server.address() as { port: number }).port}`
+  }
+  return { url, metricsUrl, gateway, token, call, dir, config }
 }
 
 export const PEOPLE = {
