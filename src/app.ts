@@ -7,6 +7,7 @@ import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
+import addressLimit from './http/address-limit.js'
 import problemPlugin from './http/problem-plugin.js'
 import rateLimits from './http/rate-limit.js'
 import { requestIdFrom } from './http/request-id.js'
@@ -50,6 +51,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     services.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
+  // Before identity: its hook must run before any token is verified.
+  await app.register(addressLimit, { failures: services.config.limits.authFailuresPerAddressPerMinute })
   await app.register(identityPlugin, {
     identity: services.config.identity,
     findOrg: (code: string) => services.directory.org(code),

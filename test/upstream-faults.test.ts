@@ -74,4 +74,3 @@ async function rawRead(base: string, path: string, token: string) {
     truncated: failed || received < expected,
   }
 }
-

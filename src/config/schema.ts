@@ -138,6 +138,7 @@ export const configSchema = {
       properties: {
         requestsPerMinute: { type: 'integer', minimum: 1, default: 600 },
         organisationRequestsPerMinute: { type: 'integer', minimum: 1 },
+        authFailuresPerAddressPerMinute: { type: 'integer', minimum: 1, default: 60 },
         documentsPerDay: { type: 'integer', minimum: 1, default: 500 },
       },
     },

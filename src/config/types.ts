@@ -38,9 +38,16 @@ export interface Config {
   }
   /**
    * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (an addition to DESIGN §8, default ten
-   * times the personal limit) is what all people of one organisation share.
+   * times the personal limit) is what all people of one organisation share. `authFailuresPerAddressPerMinute`
+   * (also an addition) is how many failed authentications one client address may cause before its requests
+   * are refused unverified.
    */
-  limits: { requestsPerMinute: number; organisationRequestsPerMinute: number; documentsPerDay: number }
+  limits: {
+    requestsPerMinute: number
+    organisationRequestsPerMinute: number
+    authFailuresPerAddressPerMinute: number
+    documentsPerDay: number
+  }
   /** A local issuer with a generated key, for trying the gateway out; never in production. */
   dev?: { issuer: boolean; keyFile?: string; maxTokenLifetimeSeconds?: number }
 }
