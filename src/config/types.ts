@@ -29,7 +29,10 @@ export interface Config {
   accessLog: { origin: string; signingKeyFile: string; checkpointIntervalMs: number }
   adapters: {
     allowHttp: boolean
-    /** CIDR blocks adapter addresses must fall in, checked at connect time; empty = any address. */
+    /**
+     * CIDR blocks adapter addresses must fall in, checked at registration and before every connection; empty
+     * means any address but loopback and link-local ones (src/adapters/addresses.ts).
+     */
     allowedNetworks: string[]
     timeoutMs: number
     signingKeyFile: string
