@@ -98,7 +98,11 @@ t.test('a bad file names the key and the problem', async (t) => {
       },
       /"identity\.issuers\.0\.maxTokenLifetimeSeconds"/,
     ],
-    ['dev token lifetime over a day', { ...minimal, dev: { maxTokenLifetimeSeconds: 90_000 } }, /dev\.maxTokenLifetime/],
+    [
+      'dev token lifetime over a day',
+      { ...minimal, dev: { maxTokenLifetimeSeconds: 90_000 } },
+      /dev\.maxTokenLifetime/,
+    ],
     ['metrics on the API port', { ...minimal, server: { port: 8080 }, metrics: { port: 8080 } }, /"metrics\.port"/],
     ['metrics without a port', { ...minimal, metrics: { host: '0.0.0.0' } }, /"metrics\.port": is required/],
     ['no address limit', { ...minimal, limits: { authFailuresPerAddressPerMinute: 0 } }, /authFailuresPerAddress/],

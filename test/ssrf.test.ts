@@ -1,9 +1,13 @@
-import { createServer, isIP, type Server } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { connect, createServer, isIP, type Server } from 'node:net'
+import { join } from 'node:path'
+import { createServer as createTlsServer } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../examples/court-adapter/paths.js'
 import type { ResolvedAddress, Resolver } from '../src/adapters/addresses.js'
+import { PROJECT_ROOT } from '../src/paths.js'
 import { GATEWAY_ISSUER } from '../src/server.js'
 import { type Harness, openGrant, startGateway, tokenOf } from './helpers/harness.js'
 
@@ -297,3 +301,50 @@ t.test(
     t.equal(open.connections(), 0, 'the open port on the forbidden address saw nothing')
   },
 )
+
+t.test('the pinned address keeps TLS on the registered name: SNI and the certificate check use it', async (t) => {
+  const dns = fakeDns()
+  const h = await startGateway(
+    t,
+    { adapters: { allowHttp: false, allowedNetworks: ALLOWED, signingKeyFile: `${t.testdirName}/adapter.pem` } },
+    undefined,
+    { resolve: dns.resolve },
+  )
+  const { port: plainPort } = await courtAndTraps(t, h.url)
+  const fixtures = join(PROJECT_ROOT, 'test', 'fixtures', 'tls')
+  const cert = readFileSync(join(fixtures, 'court.test.crt'), 'utf8')
+  // TLS in front of the court adapter, on the allowed address; it records the server name each client asked for.
+  const serverNames: Array<string | false | null> = []
+  const tlsFront = createTlsServer({ cert, key: readFileSync(join(fixtures, 'court.test.key')) }, (socket) => {
+    serverNames.push(socket.servername)
+    const upstream = connect(plainPort, '127.0.0.2')
+    socket.pipe(upstream).pipe(socket)
+    socket.on('error', () => upstream.destroy())
+    upstream.on('error', () => socket.destroy())
+  })
+  await new Promise<void>((resolve) => tlsFront.listen(0, '127.0.0.2', () => resolve()))
+  t.teardown(() => new Promise<void>((resolve) => tlsFront.close(() => resolve())))
+  const port = (tlsFront.address() as { port: number }).port
+  dns.names.set('court.test', ['127.0.0.2'])
+  const operator = tokenOf(h, 'operator')
+
+  const byName = await h.call('POST', '/v1/adapters', {
+    token: tokenOf(h, 'courtAdmin'),
+    body: { court: '黑01', baseUrl: `https://court.test:${port}`, probeCase: PROBE_CASE, caCertificate: cert },
+  })
+  t.equal(byName.status, 201, byName.text)
+  const activated = await h.call('POST', `/v1/adapters/${byName.json.id}/activate`, { token: operator })
+  t.equal(activated.status, 200, activated.text)
+  t.ok(serverNames.length > 0 && serverNames.every((name) => name === 'court.test'), 'SNI names the host')
+
+  // The same server by its address: the certificate names court.test, not 127.0.0.2, so TLS refuses it.
+  t.equal((await h.call('POST', `/v1/adapters/${byName.json.id}/suspend`, { token: operator })).status, 200)
+  const byAddress = await h.call('POST', '/v1/adapters', {
+    token: tokenOf(h, 'courtAdmin'),
+    body: { court: '黑01', baseUrl: `https://127.0.0.2:${port}`, probeCase: PROBE_CASE, caCertificate: cert },
+  })
+  t.equal(byAddress.status, 201, byAddress.text)
+  const refused = await h.call('POST', `/v1/adapters/${byAddress.json.id}/activate`, { token: operator })
+  t.equal(refused.status, 422)
+  t.equal(refused.json.checks[0].detail, `adapter ${byAddress.json.id} of court 黑01 is not reachable`)
+})
