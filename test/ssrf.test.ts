@@ -77,12 +77,13 @@ async function courtAndTraps(t: Tap, gatewayUrl: string) {
   }
 }
 
-/** DNS for tests: names map to whatever the test says now; unknown names do not resolve. */
+/** DNS for tests: names map to whatever the test says now; unknown names do not resolve, some never answer. */
 function fakeDns() {
-  const names = new Map<string, string[]>()
+  const names = new Map<string, string[] | 'never answers'>()
   const resolve: Resolver = async (name) => {
     const addresses = names.get(name)
     if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
+    if (addresses === 'never answers') return new Promise<never>(() => {})
     return addresses.map((address): ResolvedAddress => ({ address, family: isIP(address) as 4 | 6 }))
   }
   return { names, resolve }
@@ -186,7 +187,8 @@ t.test(
       {
         adapters: {
           allowHttp: true,
-          allowedNetworks: ALLOWED,
+          // 127.0.0.4 is allowed too, but nothing listens there.
+          allowedNetworks: [...ALLOWED, '127.0.0.4/32'],
           healthIntervalMs: 1000,
           // Every refused connection counts as a failure; an open breaker would refuse before the check does.
           breaker: { failures: 1000 },
@@ -236,7 +238,8 @@ t.test(
     )
     t.equal(trapped(), 0, 'no connection reached a forbidden address')
 
-    dns.names.set('court.test', ['127.0.0.2'])
+    // Every address allowed, the first one dead: the connection moves on to the next vetted address.
+    dns.names.set('court.test', ['127.0.0.4', '127.0.0.2'])
     t.equal((await h.call('POST', `/v1/adapters/${id}/activate`, { token: operator })).status, 200, 'back in range')
   },
 )
@@ -269,12 +272,19 @@ t.test('a literal address the allow-list no longer admits is refused before conn
 })
 
 t.test(
-  '"not reachable" reads the same for a forbidden address, a closed port and a name that does not resolve',
+  '"not reachable" reads the same for a forbidden address, a closed port, and a name that does not resolve or whose DNS never answers',
   async (t) => {
     const dns = fakeDns()
     const h = await startGateway(
       t,
-      { adapters: { allowHttp: true, allowedNetworks: ALLOWED, signingKeyFile: `${t.testdirName}/adapter.pem` } },
+      {
+        adapters: {
+          allowHttp: true,
+          allowedNetworks: ALLOWED,
+          timeoutMs: 500,
+          signingKeyFile: `${t.testdirName}/adapter.pem`,
+        },
+      },
       undefined,
       { resolve: dns.resolve },
     )
@@ -282,11 +292,13 @@ t.test(
     await new Promise<void>((resolve) => closed.server.close(() => resolve()))
     const open = await trap(t, '127.0.0.1')
     dns.names.set('court.test', ['127.0.0.2'])
+    dns.names.set('silent.court.test', 'never answers')
     const operator = tokenOf(h, 'operator')
     const details: string[] = []
     for (const [baseUrl, repoint] of [
       [`http://127.0.0.2:${closed.port}`, undefined],
       [`http://unknown.court.test:${open.port}`, undefined],
+      [`http://silent.court.test:${open.port}`, undefined],
       [`http://court.test:${open.port}`, ['127.0.0.1']],
     ] as const) {
       const created = await register(h, baseUrl)
@@ -297,7 +309,7 @@ t.test(
       const health = activated.json.checks.find((check: { name: string }) => check.name === 'health')
       details.push(health.detail.replace(created.json.id, '<id>'))
     }
-    t.same(details, Array(3).fill('adapter <id> of court 黑01 is not reachable'))
+    t.same(details, Array(4).fill('adapter <id> of court 黑01 is not reachable'))
     t.equal(open.connections(), 0, 'the open port on the forbidden address saw nothing')
   },
 )

@@ -78,8 +78,17 @@ export class AdapterClient {
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
   }
 
-  get #resolve(): Resolver {
-    return this.#options.resolve ?? systemResolver
+  /** Resolves within the adapter timeout: undici's connect timeout only starts once an address is known. */
+  async #resolve(name: string): Promise<ResolvedAddress[]> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`resolving ${name} took too long`)), this.#options.timeoutMs)
+    })
+    try {
+      return await Promise.race([(this.#options.resolve ?? systemResolver)(name), deadline])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   #parseBaseUrl(baseUrl: string): URL {
