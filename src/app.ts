@@ -7,8 +7,10 @@ import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
+import addressLimit from './http/address-limit.js'
 import problemPlugin from './http/problem-plugin.js'
 import rateLimits from './http/rate-limit.js'
+import { requestIdFrom } from './http/request-id.js'
 import identityPlugin from './identity/authenticate.js'
 import type { DevIssuer } from './identity/dev-issuer.js'
 import type { Services } from './services.js'
@@ -32,8 +34,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Fastify would take any client value; requestIdFrom keeps only short, safe ones.
+    requestIdHeader: false,
+    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     // Unknown fields must be refused, not silently dropped: the spec's additionalProperties:false means it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, strict: false } },
     routerOptions: { maxParamLength: 200 },
@@ -48,6 +51,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     services.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
+  // Before identity: its hook must run before any token is verified.
+  await app.register(addressLimit, { failures: services.config.limits.authFailuresPerAddressPerMinute })
   await app.register(identityPlugin, {
     identity: services.config.identity,
     findOrg: (code: string) => services.directory.org(code),

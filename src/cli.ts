@@ -6,6 +6,7 @@ import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fs
 import { verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './identity/authenticate.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
@@ -84,7 +85,10 @@ async function main(argv: string[]): Promise<number> {
       if (unknown.length > 0)
         throw new UsageError(`unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}`)
       const ttl = values.ttl === undefined ? 3600 : Number(values.ttl)
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new UsageError('--ttl must be 1..86400 seconds')
+      const maxTtl = config.dev.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl) {
+        throw new UsageError(`--ttl must be 1..${maxTtl} seconds (dev.maxTokenLifetimeSeconds)`)
+      }
       const issuer = loadDevIssuer(config.dev.keyFile)
       console.log(
         issuer.mint({

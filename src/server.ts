@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
 import { SqliteLogStore } from './accesslog/sqlite-store.js'
+import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
@@ -13,12 +14,12 @@ import { loadDirectory } from './directory/directory.js'
 import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
+import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
-import { BlockList } from 'node:net'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
 export const GATEWAY_ISSUER = 'court-file-gateway'
@@ -27,6 +28,8 @@ export interface Gateway {
   app: FastifyInstance
   log: AccessLog
   devIssuer: DevIssuer | undefined
+  /** The Prometheus endpoint when `metrics` is configured; whoever starts the gateway listens on it. */
+  metrics: FastifyInstance | undefined
   /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
   close(): Promise<void>
 }
@@ -36,7 +39,11 @@ export interface Gateway {
  * safety: the log is opened (and checked against its last signed checkpoint) and intents left open by a
  * crash are closed as `interrupted` before any request is taken.
  */
-export async function createGateway(config: Config, options: { logger?: boolean | object; now?: () => Date } = {}) {
+export async function createGateway(
+  config: Config,
+  /** `resolve` stands in for DNS, so tests can point names where real DNS would not. */
+  options: { logger?: boolean | object; now?: () => Date; resolve?: Resolver } = {},
+) {
   if (config.storage.kind !== 'sqlite') {
     throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
   }
@@ -62,19 +69,19 @@ export async function createGateway(config: Config, options: { logger?: boolean 
 
   const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
-  const allowedNetworks = allowList(config.adapters.allowedNetworks)
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,
     allowHttp: config.adapters.allowHttp,
-    allowedNetworks,
+    addresses: new AddressPolicy(config.adapters.allowedNetworks),
+    ...(options.resolve ? { resolve: options.resolve } : {}),
     breaker: config.adapters.breaker,
     metrics,
   })
   const adapterStore = new SqliteAdapterStore(db)
   const health = new HealthMonitor(adapterClient, adapterStore)
   health.start(config.adapters.healthIntervalMs)
-  const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile) : undefined
+  const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
   const app = await buildApp({
     services: {
@@ -97,9 +104,11 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     inflight,
     logger: options.logger ?? false,
   })
+  const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
   let closed: Promise<void> | undefined
   const close = () => {
     closed ??= (async () => {
+      await metricsApp?.close()
       await app.close()
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
@@ -110,18 +119,7 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     })()
     return closed
   }
-  return { app, log, devIssuer, close } satisfies Gateway
-}
-
-/** One BlockList of all allowed networks (each already validated by the config loader). */
-function allowList(networks: string[]): BlockList | undefined {
-  if (networks.length === 0) return undefined
-  const list = new BlockList()
-  for (const network of networks) {
-    const [address, bits] = network.split('/') as [string, string]
-    list.addSubnet(address, Number(bits), address.includes(':') ? 'ipv6' : 'ipv4')
-  }
-  return list
+  return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
 }
 
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
@@ -139,5 +137,8 @@ export async function serve(config: Config): Promise<Gateway> {
     await gateway.close()
   })
   await gateway.app.listen({ host: config.server.host, port: config.server.port })
+  if (gateway.metrics && config.metrics) {
+    await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+  }
   return gateway
 }

@@ -1,7 +1,15 @@
 import t from 'tap'
 import { CircuitBreaker } from '../src/adapters/breaker.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
-import { eventually, registerAdapter, startAdapter, startGateway, tokenOf, openGrant } from './helpers/harness.js'
+import {
+  eventually,
+  httpCaller,
+  registerAdapter,
+  startAdapter,
+  startGateway,
+  tokenOf,
+  openGrant,
+} from './helpers/harness.js'
 
 t.test('the breaker opens after N failures, stays open for the cooldown, and one probe decides', async (t) => {
   let now = 1_000_000
@@ -45,6 +53,7 @@ t.test(
         breaker: { failures: 2, cooldownMs: 1500 },
         signingKeyFile: `${t.testdirName}/adapter.pem`,
       },
+      metrics: { port: 0 },
     })
     const court = await startAdapter(t, h.url)
     const proxy = await startFaultProxy(t, court.url)
@@ -91,7 +100,7 @@ t.test(
       404,
       "another court's admin learns nothing",
     )
-    const metrics = await h.call('GET', '/metrics')
+    const metrics = await httpCaller(h.metricsUrl!)('GET', '/metrics')
     t.match(metrics.text, new RegExp(`gateway_adapter_breaker_open\\{adapter="${id}"\\} 0`))
   },
 )

@@ -33,6 +33,16 @@ t.test('defaults fill what the file leaves out', async (t) => {
   t.equal(config.adapters.breaker.failures, 5)
   t.equal(config.limits.organisationRequestsPerMinute, 6000, 'an organisation shares ten people’s budget')
   t.equal(config.accessLog.signingKeyFile, '/base/log.pem')
+  t.equal(config.limits.authFailuresPerAddressPerMinute, 60)
+  t.equal(config.metrics, undefined, 'no metrics listener unless configured')
+  const issuer = { issuer: 'i', jwksUrl: 'https://i/jwks', algorithms: ['EdDSA'], orgKinds: ['court'] }
+  const more = parseConfig(
+    { ...minimal, identity: { audience: 'a', issuers: [issuer] }, metrics: { port: 9464 }, dev: { issuer: true } },
+    '/base',
+  )
+  t.equal(more.identity.issuers[0]?.maxTokenLifetimeSeconds, 3600, 'tokens live an hour at most by default')
+  t.equal(more.dev?.maxTokenLifetimeSeconds, 3600, 'the dev issuer too')
+  t.same(more.metrics, { host: '127.0.0.1', port: 9464 }, 'metrics listen on loopback by default')
 })
 
 t.test('environment overrides port, database and Redis', async (t) => {
@@ -69,6 +79,33 @@ t.test('a bad file names the key and the problem', async (t) => {
       { ...minimal, adapters: { signingKeyFile: 'k', allowedNetworks: ['10.0.0.0/99'] } },
       /allowedNetworks\.0/,
     ],
+    [
+      'token lifetime under a minute',
+      {
+        ...minimal,
+        identity: {
+          audience: 'a',
+          issuers: [
+            {
+              issuer: 'i',
+              jwksUrl: 'https://i/jwks',
+              algorithms: ['EdDSA'],
+              orgKinds: ['court'],
+              maxTokenLifetimeSeconds: 10,
+            },
+          ],
+        },
+      },
+      /"identity\.issuers\.0\.maxTokenLifetimeSeconds"/,
+    ],
+    [
+      'dev token lifetime over a day',
+      { ...minimal, dev: { maxTokenLifetimeSeconds: 90_000 } },
+      /dev\.maxTokenLifetime/,
+    ],
+    ['metrics on the API port', { ...minimal, server: { port: 8080 }, metrics: { port: 8080 } }, /"metrics\.port"/],
+    ['metrics without a port', { ...minimal, metrics: { host: '0.0.0.0' } }, /"metrics\.port": is required/],
+    ['no address limit', { ...minimal, limits: { authFailuresPerAddressPerMinute: 0 } }, /authFailuresPerAddress/],
     ['grant days over the maximum', { ...minimal, policy: { grantDays: 120, maxGrantDays: 100 } }, /policy\.grantDays/],
   ]
   for (const [name, raw, message] of cases) {

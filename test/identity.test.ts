@@ -144,7 +144,13 @@ const identity: Config['identity'] = {
       algorithms: ['ES256'],
       orgKinds: ['procuratorate', 'audit'],
     },
-    { issuer: ED_ISSUER, jwksUrl, algorithms: ['EdDSA'], orgKinds: ['operator', 'procuratorate'] },
+    {
+      issuer: ED_ISSUER,
+      jwksUrl,
+      algorithms: ['EdDSA'],
+      orgKinds: ['operator', 'procuratorate'],
+      maxTokenLifetimeSeconds: 7200,
+    },
     { issuer: RS_ISSUER, jwksFile: join(dir, 'rs-jwks.json'), algorithms: ['RS256'], orgKinds: ['court'] },
   ],
 }
@@ -289,6 +295,32 @@ t.test('exp inside the clock tolerance is accepted, beyond it refused', async (t
   const expired = await call(`Bearer ${esToken({ exp: seconds() - 120 })}`)
   tt.equal(expired.body.detail, 'the token has expired')
   tt.equal(expired.headers['www-authenticate'], 'Bearer error="invalid_token"')
+})
+
+t.test('token lifetime: exp − iat is capped per issuer; iat is required and not in the future', async (tt) => {
+  const now = seconds()
+  tt.equal((await call(`Bearer ${esToken({ iat: now, exp: now + 3600 })}`)).status, 200, 'the default cap, exactly')
+  await refused(tt, `Bearer ${esToken({ iat: now, exp: now + 3601 })}`, 'a second over the default cap')
+  const long = await call(`Bearer ${esToken({ iat: now, exp: now + 3601 })}`)
+  tt.equal(long.body.detail, "the token lives longer than the 3600 s its issuer's tokens may live")
+  await refused(tt, `Bearer ${esToken({ iat: now - 86_400, exp: now + 60 })}`, 'issued a day ago, valid for a minute')
+  tt.equal((await call(`Bearer ${edToken({ iat: now, exp: now + 7200 })}`)).status, 200, 'an issuer allowed two hours')
+  await refused(tt, `Bearer ${edToken({ iat: now, exp: now + 7201 })}`, "over that issuer's own cap")
+
+  tt.equal((await call(`Bearer ${esToken({ iat: now + 20, exp: now + 600 })}`)).status, 200, 'iat within tolerance')
+  await refused(tt, `Bearer ${esToken({ iat: now + 3600, exp: now + 7000 })}`, 'dated ahead to outlive the cap')
+  tt.equal(
+    (await call(`Bearer ${esToken({ iat: now + 3600, exp: now + 7000 })}`)).body.detail,
+    'the token is issued in the future',
+  )
+  await refused(tt, `Bearer ${esToken({ iat: undefined })}`, 'no iat')
+  tt.equal((await call(`Bearer ${esToken({ iat: undefined })}`)).body.detail, 'the token has no iat claim')
+  await refused(tt, `Bearer ${esToken({ iat: 'yesterday' })}`, 'iat not a number')
+
+  const dev = (ttlSeconds: number) =>
+    devIssuer.mint({ sub: 'd', org: '230100', roles: ['prosecutor'], audience: AUDIENCE, ttlSeconds })
+  tt.equal((await call(`Bearer ${dev(3600)}`)).status, 200, 'the dev issuer: an hour')
+  await refused(tt, `Bearer ${dev(3601)}`, 'the dev issuer is capped too')
 })
 
 // ---------------------------------------------------------------------------------------------------------

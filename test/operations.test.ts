@@ -7,10 +7,18 @@ import { GATEWAY_SPEC } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
 import { LOGGER_OPTIONS } from '../src/server.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
-import { registerAdapter, startAdapter, startGateway, testConfig, tokenOf, openGrant } from './helpers/harness.js'
+import {
+  httpCaller,
+  registerAdapter,
+  startAdapter,
+  startGateway,
+  testConfig,
+  tokenOf,
+  openGrant,
+} from './helpers/harness.js'
 
-t.test('health, readiness, metrics and the API description are public', async (t) => {
-  const h = await startGateway(t)
+t.test('health, readiness and the API description are public; metrics are on their own listener', async (t) => {
+  const h = await startGateway(t, { metrics: { port: 0 } })
   t.same((await h.call('GET', '/healthz')).json, { status: 'ok' })
   const ready = await h.call('GET', '/readyz')
   t.equal(ready.status, 200)
@@ -22,7 +30,7 @@ t.test('health, readiness, metrics and the API description are public', async (t
   t.equal(docs.status, 200)
   t.match(docs.text, /swagger/i)
   await h.call('GET', '/v1/courts', { token: tokenOf(h, 'prosecutor') })
-  const metrics = await h.call('GET', '/metrics')
+  const metrics = await httpCaller(h.metricsUrl!)('GET', '/metrics')
   t.equal(metrics.status, 200)
   for (const name of [
     'gateway_http_requests_total',

@@ -1,6 +1,8 @@
-import { isIP, type BlockList } from 'node:net'
+import { lookup } from 'node:dns/promises'
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { buildConnector, errors, Pool } from 'undici'
+import { type AddressPolicy, type ResolvedAddress, type Resolver, urlHost } from './addresses.js'
 import { GatewayError } from '../http/errors.js'
 import type { Metrics } from '../http/metrics.js'
 import { CircuitBreaker } from './breaker.js'
@@ -14,8 +16,10 @@ export interface AdapterClientOptions {
   now?: () => number
   timeoutMs: number
   allowHttp: boolean
-  /** Adapter addresses must fall inside one of these; undefined = any address. */
-  allowedNetworks: BlockList | undefined
+  /** Which addresses adapters may have (`adapters.allowedNetworks`). */
+  addresses: AddressPolicy
+  /** Host names to addresses; the system resolver unless a test stands in for DNS. */
+  resolve?: Resolver
 }
 
 export interface AdapterResponse {
@@ -27,11 +31,15 @@ export interface AdapterResponse {
 /** The largest JSON document (case summary, catalogue) accepted from an adapter. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024
 
+const systemResolver: Resolver = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })) as ResolvedAddress[]
+
 /**
- * Talks to court adapters: one undici pool per adapter registration, every request signed, the peer's
- * address checked against `allowedNetworks` on every new connection (after DNS, so a hostname cannot be
- * re-pointed inside the network), TLS verified, redirects never followed, every fault mapped to a coded
- * 502/503/504.
+ * Talks to court adapters: one undici pool per adapter registration, every request signed, TLS verified,
+ * redirects never followed, every fault mapped to a coded 502/503/504. Every new connection resolves the
+ * host afresh, checks every address against `allowedNetworks` and only then connects, to the checked
+ * address itself (TLS still names and verifies the host): nothing, not even a TCP SYN, goes to an address
+ * outside the allowed networks, and a name re-pointed after registration gains nothing.
  */
 export class AdapterClient {
   readonly #options: AdapterClientOptions
@@ -46,8 +54,44 @@ export class AdapterClient {
     return this.#options.signer.issuer
   }
 
-  /** Throws VALIDATION_FAILED when a base URL is not one this gateway may call. */
-  checkBaseUrl(baseUrl: string): URL {
+  /**
+   * The canonical form of a base URL this gateway may call; throws VALIDATION_FAILED otherwise. Checked when
+   * an adapter is registered or changed: what can be refused then (a bad scheme, an address outside the
+   * allowed networks in any spelling, a name that resolves to one) is refused then. A name that does not
+   * resolve yet is accepted: every connection checks again.
+   */
+  async vetBaseUrl(baseUrl: string): Promise<string> {
+    const url = this.#parseBaseUrl(baseUrl)
+    const host = urlHost(url)
+    let addresses: ResolvedAddress[] | undefined
+    if ('address' in host) addresses = [host.address]
+    else {
+      try {
+        addresses = await this.#resolve(host.name)
+      } catch {
+        addresses = undefined
+      }
+    }
+    if (addresses && !this.#options.addresses.vet(addresses)) {
+      throw new GatewayError('VALIDATION_FAILED', 'baseUrl is not inside the networks adapters may be in')
+    }
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  }
+
+  /** Resolves within the adapter timeout: undici's connect timeout only starts once an address is known. */
+  async #resolve(name: string): Promise<ResolvedAddress[]> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`resolving ${name} took too long`)), this.#options.timeoutMs)
+    })
+    try {
+      return await Promise.race([(this.#options.resolve ?? systemResolver)(name), deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #parseBaseUrl(baseUrl: string): URL {
     let url: URL
     try {
       url = new URL(baseUrl)
@@ -71,8 +115,8 @@ export class AdapterClient {
     const cached = this.#pools.get(adapter.id)
     if (cached?.key === key) return cached.pool
     cached?.pool.close().catch(() => {})
-    const url = this.checkBaseUrl(adapter.baseUrl)
-    const { allowedNetworks } = this.#options
+    const url = this.#parseBaseUrl(adapter.baseUrl)
+    const host = urlHost(url)
     const connect = buildConnector({
       timeout: this.#options.timeoutMs,
       rejectUnauthorized: true,
@@ -83,19 +127,39 @@ export class AdapterClient {
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
       connect: (options, callback) => {
-        connect(options, (error, socket) => {
-          if (error) return callback(error, null)
-          const address = socket.remoteAddress ?? ''
-          if (allowedNetworks && !allowedNetworks.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) {
-            socket.destroy()
-            return callback(new AddressNotAllowedError(address), null)
-          }
-          callback(null, socket)
-        })
+        this.#connectVetted(host, options, connect).then(
+          (socket) => callback(null, socket),
+          (error: unknown) => callback(new UnreachableError(error), null),
+        )
       },
     })
     this.#pools.set(adapter.id, { key, pool })
     return pool
+  }
+
+  /**
+   * Resolves (unless the URL holds an address), vets every address, then connects to the vetted addresses in
+   * turn. The pinned address replaces only where the socket goes: `host` and with it the TLS server name and
+   * the certificate check stay the registered name.
+   */
+  async #connectVetted(
+    host: ReturnType<typeof urlHost>,
+    options: buildConnector.Options,
+    connect: buildConnector.connector,
+  ): Promise<Socket> {
+    const vetted = this.#options.addresses.vet('address' in host ? [host.address] : await this.#resolve(host.name))
+    if (!vetted) throw new Error('the adapter host resolves to an address outside adapters.allowedNetworks')
+    let lastError: unknown
+    for (const { address } of vetted) {
+      try {
+        return await new Promise<Socket>((resolve, reject) =>
+          connect({ ...options, hostname: address }, (error, socket) => (error ? reject(error) : resolve(socket))),
+        )
+      } catch (error) {
+        lastError = error
+      }
+    }
+    throw lastError
   }
 
   breaker(adapter: Adapter): CircuitBreaker {
@@ -216,25 +280,30 @@ export function statusError(status: number, adapter: Adapter): GatewayError {
   return new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered with HTTP ${status}`)
 }
 
-class AddressNotAllowedError extends Error {
-  readonly code = 'CFG_ADDRESS_NOT_ALLOWED'
-  constructor(address: string) {
-    super(`adapter address ${address} is outside adapters.allowedNetworks`)
+/**
+ * No connection could be made: the name did not resolve, an address is outside the allowed networks, the
+ * connection was refused or timed out, or the TLS handshake failed. All of them read the same to whoever
+ * registered or activates an adapter, so the gateway cannot be used to learn which ports are open where; the
+ * cause goes to the server log only.
+ */
+class UnreachableError extends Error {
+  constructor(cause: unknown) {
+    super('the adapter cannot be connected to', { cause })
   }
 }
 
 export function mapError(error: unknown, adapter: Adapter): GatewayError {
   if (error instanceof GatewayError) return error
   const who = `adapter ${adapter.id} of court ${adapter.court}`
+  if (error instanceof UnreachableError) {
+    return new GatewayError('ADAPTER_UNAVAILABLE', `${who} is not reachable`, { cause: error })
+  }
   if (
     error instanceof errors.ConnectTimeoutError ||
     error instanceof errors.HeadersTimeoutError ||
     error instanceof errors.BodyTimeoutError
   ) {
     return new GatewayError('ADAPTER_TIMEOUT', `${who} did not answer in time`, { cause: error })
-  }
-  if (error instanceof AddressNotAllowedError) {
-    return new GatewayError('ADAPTER_UNAVAILABLE', `${who} is outside the allowed networks`, { cause: error })
   }
   const code = (error as { code?: string }).code
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_INFO') {

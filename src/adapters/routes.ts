@@ -123,12 +123,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       { adapterCourt: body.court, covers: body.covers ?? [] },
       { court: body.court },
     )
-    adapterClient.checkBaseUrl(body.baseUrl)
+    const baseUrl = await adapterClient.vetBaseUrl(body.baseUrl)
     const at = now().toISOString()
     const adapter: Adapter = {
       id: randomUUID(),
       court: body.court,
-      baseUrl: body.baseUrl.replace(/\/+$/, ''),
+      baseUrl,
       covers: body.covers ?? [],
       stores: (body.stores as Store[] | undefined) ?? STORES,
       ...(body.description ? { description: body.description } : {}),
@@ -239,14 +239,14 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const body = request.body as AdapterUpdate
     // The covers it will have are checked, so a change of the directory cannot be carried over unchecked.
     await decidedAdapter(request, id, 'adapter.update', { covers: body.covers ?? adapters.get(id)?.covers ?? [] })
-    if (body.baseUrl !== undefined) adapterClient.checkBaseUrl(body.baseUrl)
+    const baseUrl = body.baseUrl === undefined ? undefined : await adapterClient.vetBaseUrl(body.baseUrl)
     // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
     // operator has run the conformance checks on what it now is.
     const adapter = load(id)
     const at = now().toISOString()
     const updated: Adapter = {
       ...adapter,
-      ...(body.baseUrl !== undefined ? { baseUrl: body.baseUrl.replace(/\/+$/, '') } : {}),
+      ...(baseUrl !== undefined ? { baseUrl } : {}),
       ...(body.covers !== undefined ? { covers: body.covers } : {}),
       ...(body.stores !== undefined ? { stores: body.stores as Store[] } : {}),
       ...(body.description !== undefined ? { description: body.description } : {}),
@@ -261,6 +261,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       from: adapter.status,
       changed: Object.keys(body),
       ...fields,
+      ...(baseUrl !== undefined ? { baseUrl } : {}),
       ...(body.caCertificate !== undefined ? { caCertificateChanged: true } : {}),
     })
     return present(updated)

@@ -62,6 +62,9 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.policy.grantDays > config.policy.maxGrantDays) {
     throw new ConfigError('config key "policy.grantDays": must not exceed policy.maxGrantDays')
   }
+  if (config.metrics && config.metrics.port !== 0 && config.metrics.port === config.server.port) {
+    throw new ConfigError('config key "metrics.port": must differ from server.port')
+  }
   for (const [i, network] of config.adapters.allowedNetworks.entries()) {
     if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
   }

@@ -7,6 +7,9 @@ const orgKinds = {
   items: { enum: ['court', 'procuratorate', 'operator', 'audit'] },
 }
 
+/** A token living longer than a day is a credential, not a session. */
+const maxTokenLifetimeSeconds = { type: 'integer', minimum: 60, maximum: 86400, default: 3600 }
+
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
@@ -20,6 +23,15 @@ export const configSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
     storage: {
@@ -66,6 +78,7 @@ export const configSchema = {
               jwksUrl: { type: 'string', pattern: '^https?://' },
               algorithms,
               orgKinds,
+              maxTokenLifetimeSeconds,
             },
           },
         },
@@ -125,13 +138,18 @@ export const configSchema = {
       properties: {
         requestsPerMinute: { type: 'integer', minimum: 1, default: 600 },
         organisationRequestsPerMinute: { type: 'integer', minimum: 1 },
+        authFailuresPerAddressPerMinute: { type: 'integer', minimum: 1, default: 60 },
         documentsPerDay: { type: 'integer', minimum: 1, default: 500 },
       },
     },
     dev: {
       type: 'object',
       additionalProperties: false,
-      properties: { issuer: { type: 'boolean' }, keyFile: { type: 'string', minLength: 1 } },
+      properties: {
+        issuer: { type: 'boolean' },
+        keyFile: { type: 'string', minLength: 1 },
+        maxTokenLifetimeSeconds,
+      },
     },
   },
 } as const

@@ -7,10 +7,14 @@ export interface IssuerConfig {
   jwksUrl?: string
   algorithms: Algorithm[]
   orgKinds: Array<'court' | 'procuratorate' | 'operator' | 'audit'>
+  /** The longest `exp − iat` accepted from this issuer; 3600 when not set. */
+  maxTokenLifetimeSeconds?: number
 }
 
 export interface Config {
   server: { host: string; port: number }
+  /** A separate listener for `GET /metrics`; absent, metrics are not served. */
+  metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
   redis?: { url: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
@@ -25,7 +29,10 @@ export interface Config {
   accessLog: { origin: string; signingKeyFile: string; checkpointIntervalMs: number }
   adapters: {
     allowHttp: boolean
-    /** CIDR blocks adapter addresses must fall in, checked at connect time; empty = any address. */
+    /**
+     * CIDR blocks adapter addresses must fall in, checked at registration and before every connection; empty
+     * means any address but loopback and link-local ones (src/adapters/addresses.ts).
+     */
     allowedNetworks: string[]
     timeoutMs: number
     signingKeyFile: string
@@ -34,9 +41,16 @@ export interface Config {
   }
   /**
    * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (an addition to DESIGN §8, default ten
-   * times the personal limit) is what all people of one organisation share.
+   * times the personal limit) is what all people of one organisation share. `authFailuresPerAddressPerMinute`
+   * (also an addition) is how many failed authentications one client address may cause before its requests
+   * are refused unverified.
    */
-  limits: { requestsPerMinute: number; organisationRequestsPerMinute: number; documentsPerDay: number }
+  limits: {
+    requestsPerMinute: number
+    organisationRequestsPerMinute: number
+    authFailuresPerAddressPerMinute: number
+    documentsPerDay: number
+  }
   /** A local issuer with a generated key, for trying the gateway out; never in production. */
-  dev?: { issuer: boolean; keyFile?: string }
+  dev?: { issuer: boolean; keyFile?: string; maxTokenLifetimeSeconds?: number }
 }

@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import { specRoute } from './spec-route.js'
 import type { Services } from '../services.js'
 
-/** Liveness, readiness, metrics and the API description: public, for load balancers and people. */
+/**
+ * Liveness, readiness and the API description: public, for load balancers and people. Metrics have a listener
+ * of their own (src/http/metrics-server.ts).
+ */
 export async function opsRoutes(app: FastifyInstance, services: Services & { ready: () => boolean }): Promise<void> {
-  const { spec, metrics, log } = services
+  const { spec, log } = services
   const open = { config: { public: true } }
 
   specRoute(app, spec, 'healthz', async () => ({ status: 'ok' }), open)
@@ -26,17 +29,6 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
         status: ready ? 'ready' : 'not-ready',
         checks: { accessLog: logOk ? 'ok' : 'unavailable', shuttingDown: !services.ready() },
       })
-    },
-    open,
-  )
-
-  specRoute(
-    app,
-    spec,
-    'metrics',
-    async (_request, reply) => {
-      metrics.logSize.set(log.size())
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
     },
     open,
   )

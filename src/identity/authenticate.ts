@@ -35,6 +35,9 @@ export const ROLE_ORG_KINDS: Readonly<Record<Role, readonly OrgKind[]>> = {
   operator: ['operator'],
 }
 
+/** `identity.issuers[].maxTokenLifetimeSeconds` (and `dev.maxTokenLifetimeSeconds`) when not configured. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600
+
 const MAX_SUB_LENGTH = 128
 const MAX_NAME_LENGTH = 256
 // Control characters in `sub` or `name` could forge lines in logs and exports that print them.
@@ -98,6 +101,27 @@ export function principalFromClaims(
 }
 
 /**
+ * Why a verified token's lifetime is unacceptable, or undefined. `exp − iat` is capped per issuer: a stolen
+ * token is worth at most that long, however generous the issuer was. `iat` must not lie in the future, or
+ * an issuer's token could be dated ahead to live longer than the cap.
+ */
+export function lifetimeProblem(
+  claims: Readonly<Record<string, unknown>>,
+  maxLifetimeSeconds: number,
+  nowSeconds: number,
+  toleranceSeconds: number,
+): string | undefined {
+  const { iat, exp } = claims
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'the token has no exp claim'
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return 'the token has no iat claim'
+  if (iat > nowSeconds + toleranceSeconds) return 'the token is issued in the future'
+  if (exp - iat > maxLifetimeSeconds) {
+    return `the token lives longer than the ${maxLifetimeSeconds} s its issuer's tokens may live`
+  }
+  return undefined
+}
+
+/**
  * The token of an `Authorization: Bearer <token>` header, or why there is none; `presented` tells a bad
  * token apart from no credentials at all, which RFC 6750 §3.1 answers differently.
  */
@@ -154,7 +178,7 @@ function reasonFor(error: unknown): string {
       return 'no bearer token'
   }
   const text = typeof message === 'string' ? message : ''
-  const required = /The (exp|iss|aud) claim is required/.exec(text)
+  const required = /The (exp|iat|iss|aud) claim is required/.exec(text)
   if (required) return `the token has no ${required[1]} claim`
   if (/signature/i.test(text)) return 'the token signature is invalid'
   if (/The aud claim/.test(text)) return 'the token is not meant for this gateway'
@@ -234,7 +258,7 @@ async function identityPlugin(app: FastifyInstance, options: IdentityOptions): P
       allowedAud: identity.audience,
       allowedIss: [...issuers.keys()],
       // fast-jwt checks aud and iss only when present: requiring them is what makes the lists above bite.
-      requiredClaims: ['exp', 'iss', 'aud'],
+      requiredClaims: ['exp', 'iat', 'iss', 'aud'],
       // fast-jwt counts tolerance in milliseconds, the configuration in seconds.
       clockTolerance: identity.clockToleranceSeconds * 1000,
       cache: false,
@@ -264,6 +288,13 @@ async function identityPlugin(app: FastifyInstance, options: IdentityOptions): P
 
     const trusted = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined
     if (trusted === undefined) throw unauthenticated('the token issuer is not trusted')
+    const lifetime = lifetimeProblem(
+      claims,
+      trusted.config.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+      now() / 1000,
+      identity.clockToleranceSeconds,
+    )
+    if (lifetime !== undefined) throw unauthenticated(lifetime)
     const check = principalFromClaims(claims, trusted.config, findOrg)
     if (!check.ok) throw unauthenticated(check.reason)
     return check.principal

@@ -57,7 +57,10 @@ function readOrCreateKey(keyFile: string): KeyObject {
  * A local issuer for trying the gateway out, keeping its Ed25519 key in `keyFile` (created on first use).
  * It vouches for every org kind, so it must never be enabled in production.
  */
-export function loadDevIssuer(keyFile: string = DEFAULT_DEV_KEY_FILE): DevIssuer {
+export function loadDevIssuer(
+  keyFile: string = DEFAULT_DEV_KEY_FILE,
+  options: { maxTokenLifetimeSeconds?: number } = {},
+): DevIssuer {
   const privateKey = readOrCreateKey(keyFile)
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new Error(`dev issuer: ${keyFile} does not hold an Ed25519 private key`)
@@ -79,6 +82,9 @@ export function loadDevIssuer(keyFile: string = DEFAULT_DEV_KEY_FILE): DevIssuer
       algorithms: ['EdDSA'],
       orgKinds: ['court', 'procuratorate', 'operator', 'audit'],
       jwks: { keys: [{ ...publicJwk }] },
+      ...(options.maxTokenLifetimeSeconds === undefined
+        ? {}
+        : { maxTokenLifetimeSeconds: options.maxTokenLifetimeSeconds }),
     }),
     // Signed with node:crypto rather than jose because jose only signs asynchronously, and the `token`
     // command and tests want a plain function.

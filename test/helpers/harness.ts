@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/types.js'
 import { GATEWAY_ISSUER, createGateway } from '../../src/server.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import type { Role } from '../../src/identity/principal.js'
+import type { Resolver } from '../../src/adapters/addresses.js'
 
 type Tap = {
   testdir: () => string
@@ -38,6 +39,8 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
 
 export interface Harness {
   url: string
+  /** Where `GET /metrics` is served, when the test configured `metrics`. */
+  metricsUrl: string | undefined
   gateway: Awaited<ReturnType<typeof createGateway>>
   token: (sub: string, org: string, roles: Role[]) => string
   call: (
@@ -88,16 +91,20 @@ export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness[
 
 /**
  * Starts a real gateway on a loopback port with a real SQLite file. `options.now` replaces the gateway's clock
- * (grant expiry, the daily quota, log times; see `testClock`); tokens keep using the real one.
+ * (grant expiry, the daily quota, log times; see `testClock`); tokens keep using the real one. `options.resolve`
+ * stands in for DNS when the gateway resolves adapter host names.
  */
 export async function startGateway(
   t: Tap,
   overrides: Record<string, unknown> = {},
   dir = t.testdir(),
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; resolve?: Resolver } = {},
 ): Promise<Harness> {
   const config = testConfig(dir, overrides)
-  const gateway = await createGateway(config, options.now ? { now: options.now } : {})
+  const gateway = await createGateway(config, {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+  })
   await gateway.app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => gateway.close())
   const address = gateway.app.server.address() as { port: number }
@@ -105,7 +112,12 @@ export async function startGateway(
   const token = (sub: string, org: string, roles: Role[]) =>
     gateway.devIssuer!.mint({ sub, org, roles, audience: config.identity.audience })
   const call = httpCaller(url)
-  return { url, gateway, token, call, dir, config }
+  let metricsUrl: string | undefined
+  if (gateway.metrics && config.metrics) {
+    await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+    metricsUrl = `http://${config.metrics.host}:${(gateway.metrics.server.address() as { port: number }).port}`
+  }
+  return { url, metricsUrl, gateway, token, call, dir, config }
 }
 
 export const PEOPLE = {
