@@ -6,6 +6,7 @@ import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fs
 import { verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
+import { probeHealth } from './healthcheck.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
@@ -20,6 +21,7 @@ usage:
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
   court-file-gateway verify --db FILE [--key KEYFILE]
+  court-file-gateway healthcheck [--config FILE]
 
 --config defaults to $GATEWAY_CONFIG, else config/default.json.`
 
@@ -136,6 +138,18 @@ async function main(argv: string[]): Promise<number> {
       }
       console.error(`FAILED: ${result.message}`)
       if (result.index !== undefined) console.error(`first bad index: ${result.index}`)
+      return 1
+    }
+    case 'healthcheck': {
+      // The container's HEALTHCHECK: the port comes from the same configuration (and GATEWAY_PORT) as serve's.
+      const { server } = loadConfig(configPath(values.config))
+      const problem = await probeHealth({
+        host: server.host,
+        port: server.port,
+        tls: (server as { tls?: unknown }).tls !== undefined,
+      })
+      if (problem === undefined) return 0
+      console.error(`unhealthy: ${problem}`)
       return 1
     }
     default:
