@@ -4,12 +4,15 @@ import t from 'tap'
 import { healthUrl, probeHealth } from '../src/healthcheck.js'
 import { startGateway } from './helpers/harness.js'
 
-t.test('the probe asks loopback when the gateway listens on every address, and the named address otherwise', async (t) => {
-  t.equal(healthUrl({ host: '0.0.0.0', port: 8080, tls: false }), 'http://127.0.0.1:8080/healthz')
-  t.equal(healthUrl({ host: '::', port: 8080, tls: false }), 'http://127.0.0.1:8080/healthz')
-  t.equal(healthUrl({ host: '10.23.1.5', port: 9000, tls: true }), 'https://10.23.1.5:9000/healthz')
-  t.equal(healthUrl({ host: '::1', port: 8080, tls: false }), 'http://[::1]:8080/healthz')
-})
+t.test(
+  'the probe asks loopback when the gateway listens on every address, and the named address otherwise',
+  async (t) => {
+    t.equal(healthUrl({ host: '0.0.0.0', port: 8080, tls: false }), 'http://127.0.0.1:8080/healthz')
+    t.equal(healthUrl({ host: '::', port: 8080, tls: false }), 'http://127.0.0.1:8080/healthz')
+    t.equal(healthUrl({ host: '10.23.1.5', port: 9000, tls: true }), 'https://10.23.1.5:9000/healthz')
+    t.equal(healthUrl({ host: '::1', port: 8080, tls: false }), 'http://[::1]:8080/healthz')
+  },
+)
 
 t.test('a running gateway is healthy', async (t) => {
   const h = await startGateway(t)
