@@ -36,6 +36,6 @@ USER gateway
 VOLUME ["/var/lib/court-file-gateway"]
 EXPOSE 8080
 # The probe reads the port from the same configuration as `serve` (and honours GATEWAY_PORT like it).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/src/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "dist/src/cli.js"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "/app/dist/src/cli.js", "healthcheck"]
+ENTRYPOINT ["node", "/app/dist/src/cli.js"]
 CMD ["serve"]

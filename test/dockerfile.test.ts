@@ -92,6 +92,8 @@ const healthcheck = execForm(/CMD (\[.*\])$/.exec(one(runtime, 'HEALTHCHECK'))?.
 /** The configuration docs/operators.md tells an operator to start from and mount. */
 const PRODUCTION = join(PROJECT_ROOT, 'config', 'production.example.json')
 const COMPOSE_CONFIG = join(PROJECT_ROOT, 'config', 'compose.json')
+const compose = parseYaml(readFileSync(join(PROJECT_ROOT, 'compose.yaml'), 'utf8'))
+const composeConfig = loadConfig(COMPOSE_CONFIG, {})
 
 t.test('both stages run Node 24 and the runtime stage is the one that starts', async (t) => {
   t.equal(stages.length, 2)
@@ -100,9 +102,9 @@ t.test('both stages run Node 24 and the runtime stage is the one that starts', a
     ['node:24-bookworm-slim', 'node:24-bookworm-slim'],
   )
   t.equal(buildName, 'build')
-  t.same(entrypoint, ['node', 'dist/src/cli.js'])
+  t.same(entrypoint, ['node', '/app/dist/src/cli.js'])
   t.same(cmd, ['serve'], 'serve reads GATEWAY_CONFIG, so `docker run IMAGE token …` reads the same file')
-  t.same(healthcheck, ['node', 'dist/src/cli.js', 'healthcheck'])
+  t.same(healthcheck, ['node', '/app/dist/src/cli.js', 'healthcheck'])
   t.equal(one(runtime, 'WORKDIR'), '/app')
   t.not(one(runtime, 'USER'), 'root')
 })
@@ -154,9 +156,8 @@ t.test('the port and the data folder agree with the configurations the image is 
 })
 
 t.test('compose.yaml names files that exist, the image paths, and ports that agree', async (t) => {
-  const compose = parseYaml(readFileSync(join(PROJECT_ROOT, 'compose.yaml'), 'utf8'))
   const { gateway, 'court-adapter': adapter } = compose.services
-  const config = loadConfig(COMPOSE_CONFIG, {})
+  const config = composeConfig
   for (const [name, service] of Object.entries<{ volumes?: string[] }>(compose.services)) {
     for (const mount of service.volumes ?? []) {
       const [source] = mount.split(':') as [string]
@@ -171,8 +172,7 @@ t.test('compose.yaml names files that exist, the image paths, and ports that agr
     [config.server.port],
   )
   t.equal(adapter.image, gateway.image, 'the adapter runs from the same image')
-  t.same(adapter.entrypoint, ['node', 'dist/examples/court-adapter/main.js'])
-  t.ok(existsSync(join(PROJECT_ROOT, 'examples', 'court-adapter', 'main.ts')), 'the adapter entry is built')
+  t.same(adapter.entrypoint, ['node', '/app/dist/examples/court-adapter/main.js'])
   const jwks = new URL(adapter.environment.COURT_ADAPTER_GATEWAY_JWKS)
   t.equal(jwks.hostname, 'gateway')
   t.equal(Number(jwks.port), config.server.port)
@@ -267,8 +267,8 @@ function mountConfig(root: string, source: string, extra: Record<string, string>
 interface Container {
   root: string
   env: NodeJS.ProcessEnv
-  run: (args: string[]) => { code: number | null; stdout: string; stderr: string }
-  start: (args: string[]) => ChildProcess & { output: () => string }
+  run: (args: string[], extraEnv?: NodeJS.ProcessEnv) => { code: number | null; stdout: string; stderr: string }
+  start: (args: string[], extraEnv?: NodeJS.ProcessEnv) => ChildProcess & { output: () => string }
 }
 
 function container(root: string, port: number): Container {
@@ -278,17 +278,20 @@ function container(root: string, port: number): Container {
     ...Object.fromEntries([...runtimeEnv].map(([k, v]) => [k, v.startsWith('/') ? join(root, v) : v])),
   }
   const cwd = join(root, one(runtime, 'WORKDIR'))
+  // The image's own code is named by absolute paths in ENTRYPOINT and HEALTHCHECK.
+  const inImage = (arg: string) => (arg.startsWith('/app/') ? join(root, arg) : arg)
   return {
     root,
     env,
-    run: (args) => {
-      const [program, ...rest] = [...launcher, ...args] as [string, ...string[]]
-      const result = spawnSync(program, rest, { cwd, env, encoding: 'utf8', timeout: 120_000 })
+    run: (args, extraEnv = {}) => {
+      const [program, ...rest] = [...launcher, ...args.map(inImage)] as [string, ...string[]]
+      const options = { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 120_000 } as const
+      const result = spawnSync(program, rest, options)
       return { code: result.status, stdout: result.stdout, stderr: result.stderr }
     },
-    start: (args) => {
-      const [program, ...rest] = [...launcher, ...args] as [string, ...string[]]
-      const child = spawn(program, rest, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    start: (args, extraEnv = {}) => {
+      const [program, ...rest] = [...launcher, ...args.map(inImage)] as [string, ...string[]]
+      const child = spawn(program, rest, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
       let output = ''
       child.stdout.on('data', (chunk) => (output += chunk))
       child.stderr.on('data', (chunk) => (output += chunk))
@@ -298,14 +301,20 @@ function container(root: string, port: number): Container {
 }
 
 /** Runs the HEALTHCHECK until it passes, the server exits, or the deadline passes. */
-async function healthy(c: Container, server: ChildProcess & { output: () => string }, deadlineMs: number) {
+/** Runs a health check command until it passes, the server exits, or the deadline passes. */
+async function healthy(
+  c: Container,
+  server: ChildProcess & { output: () => string },
+  deadlineMs: number,
+  check: string[] = healthcheck,
+) {
   const deadline = Date.now() + deadlineMs
-  let last = c.run(healthcheck)
+  let last = c.run(check)
   while (last.code !== 0) {
     if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}:\n${server.output()}`)
     if (Date.now() > deadline) throw new Error(`unhealthy after ${deadlineMs} ms: ${last.stderr}\n${server.output()}`)
     await new Promise((resolve) => setTimeout(resolve, 250))
-    last = c.run(healthcheck)
+    last = c.run(check)
   }
   return last
 }
@@ -377,18 +386,50 @@ t.test('the image as an operator runs it', async (t) => {
     t.equal(await stop(server), 0, 'SIGTERM is a clean stop')
   })
 
-  t.test('compose: the dev issuer creates the keys on first start', async (t) => {
-    const root = imageRoot(t)
-    mountConfig(root, COMPOSE_CONFIG)
-    const c = container(root, await freePort())
-    const server = c.start([...entrypoint, ...cmd])
-    t.teardown(() => stop(server))
-    t.equal((await healthy(c, server, 90_000)).code, 0)
-    const token = c.run([...entrypoint, 'token', '--sub', 'ops.one', '--org', 'HLJ-OPS', '--roles', 'operator'])
-    t.equal(token.code, 0, token.stderr)
-    t.match(token.stdout, /^ey[\w-]+\.[\w-]+\.[\w-]+\n$/, '`docker compose exec gateway … token` reads the same config')
-    t.equal(await stop(server), 0)
-  })
+  t.test(
+    'compose: the dev issuer creates the keys on first start; the adapter starts from the same image',
+    async (t) => {
+      const root = imageRoot(t)
+      mountConfig(root, COMPOSE_CONFIG)
+      const gatewayPort = await freePort()
+      const c = container(root, gatewayPort)
+      const server = c.start([...entrypoint, ...cmd])
+      t.teardown(() => stop(server))
+      t.equal((await healthy(c, server, 90_000)).code, 0)
+      const token = c.run([...entrypoint, 'token', '--sub', 'ops.one', '--org', 'HLJ-OPS', '--roles', 'operator'])
+      t.equal(token.code, 0, token.stderr)
+      t.match(
+        token.stdout,
+        /^ey[\w-]+\.[\w-]+\.[\w-]+\n$/,
+        '`docker compose exec gateway … token` reads the same config',
+      )
+
+      // The adapter service as compose defines it; its port and the gateway's name are the only changes.
+      const service = compose.services['court-adapter']
+      for (const mount of service.volumes as string[]) {
+        const [source, target] = mount.split(':') as [string, string]
+        mkdirSync(dirname(join(root, target)), { recursive: true })
+        symlinkSync(join(PROJECT_ROOT, source), join(root, target))
+      }
+      const adapterPort = await freePort()
+      const environment: Record<string, string> = { ...service.environment }
+      const adapterEnv = {
+        ...Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, v.startsWith('/') ? join(root, v) : v])),
+        COURT_ADAPTER_PORT: String(adapterPort),
+        COURT_ADAPTER_GATEWAY_JWKS: environment.COURT_ADAPTER_GATEWAY_JWKS!.replace(
+          `//gateway:${composeConfig.server.port}/`,
+          `//127.0.0.1:${gatewayPort}/`,
+        ),
+      }
+      const adapter = c.start(service.entrypoint, adapterEnv)
+      t.teardown(() => stop(adapter))
+      const check = (service.healthcheck.test as string[])
+        .slice(1)
+        .map((arg) => arg.replace(`:${environment.COURT_ADAPTER_PORT}/`, `:${adapterPort}/`))
+      t.equal((await healthy(c, adapter, 90_000, check)).code, 0, 'the adapter answers its health check')
+      t.equal(await stop(server), 0)
+    },
+  )
 })
 
 const hadolint = spawnSync('hadolint', ['--version'], { encoding: 'utf8' })
