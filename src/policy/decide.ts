@@ -1,5 +1,5 @@
 /**
- * Every authorisation decision of the gateway, as one pure function (DESIGN §2, §4, §9). No I/O and no clock:
+ * Every authorisation decision of the gateway, as one pure function (docs/architecture.md#roles, #grants, #security). No I/O and no clock:
  * the caller passes `now`, the grant it loaded and a view of the directory, so the whole rule set is testable
  * from a table and the access log can record exactly the reason code that was decided here.
  *
@@ -152,7 +152,7 @@ function isSpecialBranch(procuratorate: Procuratorate, directory: DirectoryView)
 }
 
 /**
- * Whether `procuratorate` may read files of `court` under `context.policy.jurisdiction` (DESIGN §8):
+ * Whether `procuratorate` may read files of `court` under `context.policy.jurisdiction` (docs/architecture.md#grants):
  * - `province`: any procuratorate of the directory reads any court of it (the 2020 Heilongjiang regulation).
  * - `same-level`: the counterpart court of the same level and region, and the courts below it; special courts
  *   and the courts below them only through `pairedCourts` (which also reach the courts below a paired court).
@@ -190,7 +190,7 @@ function inGrantOrg(principal: Principal, grant: Grant): boolean {
 }
 
 // `sub` alone is not an identity: subs are only unique within an organisation, so a token of another
-// organisation never counts as creator or member, whatever its `sub` (DESIGN §4).
+// organisation never counts as creator or member, whatever its `sub` (docs/architecture.md#tokens).
 function isCreator(principal: Principal, grant: Grant): boolean {
   return inGrantOrg(principal, grant) && principal.sub === grant.createdBy
 }
@@ -207,7 +207,7 @@ function statusAt(grant: Grant, now: Date): GrantStatus {
 }
 
 // Another organisation's grant is reported exactly like a missing one, so grant ids leak nothing across
-// procuratorates (object-level checks, DESIGN §9).
+// procuratorates (object-level checks, docs/architecture.md#security).
 const GRANT_NOT_FOUND = (): Decision => deny('NOT_FOUND', 'No such grant')
 
 function validDays(days: number, max: number): boolean {
