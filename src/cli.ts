@@ -6,7 +6,7 @@ import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fs
 import { verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
-import { probeHealth } from './healthcheck.js'
+import { healthcheck } from './healthcheck.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
@@ -140,18 +140,8 @@ async function main(argv: string[]): Promise<number> {
       if (result.index !== undefined) console.error(`first bad index: ${result.index}`)
       return 1
     }
-    case 'healthcheck': {
-      // The container's HEALTHCHECK: the port comes from the same configuration (and GATEWAY_PORT) as serve's.
-      const { server } = loadConfig(configPath(values.config))
-      const problem = await probeHealth({
-        host: server.host,
-        port: server.port,
-        tls: (server as { tls?: unknown }).tls !== undefined,
-      })
-      if (problem === undefined) return 0
-      console.error(`unhealthy: ${problem}`)
-      return 1
-    }
+    case 'healthcheck':
+      return healthcheck(loadConfig(configPath(values.config)))
     default:
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`)
   }

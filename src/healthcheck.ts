@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici'
+import type { Config } from './config/types.js'
 
 export interface HealthcheckTarget {
   /** `server.host` of the configuration: where the gateway listens. */
@@ -37,4 +38,18 @@ export async function probeHealth(target: HealthcheckTarget, timeoutMs = 2_000):
   } finally {
     await dispatcher.close()
   }
+}
+
+/**
+ * `court-file-gateway healthcheck`, the container's HEALTHCHECK: probes the port of the same configuration
+ * (and GATEWAY_PORT) that `serve` listens on. Resolves to the exit code; says why on stderr when unhealthy.
+ */
+export async function healthcheck(config: Config, report: (line: string) => void = console.error): Promise<number> {
+  const { server } = config
+  // `server.tls` (certificate files) makes the gateway serve https; configurations without it serve http.
+  const tls = (server as { tls?: unknown }).tls !== undefined
+  const problem = await probeHealth({ host: server.host, port: server.port, tls })
+  if (problem === undefined) return 0
+  report(`unhealthy: ${problem}`)
+  return 1
 }

@@ -374,6 +374,9 @@ t.test('the image as an operator runs it', async (t) => {
       t.equal(made.code, 0, made.stderr)
       t.equal(statSync(key).mode & 0o777, 0o600, 'only the runtime user reads a key')
     }
+    const down = c.run(healthcheck)
+    t.equal(down.code, 1, 'unhealthy while nothing listens')
+    t.equal(down.stderr, `unhealthy: http://127.0.0.1:${c.env.GATEWAY_PORT}/healthz: ECONNREFUSED\n`)
     const server = c.start([...entrypoint, ...cmd])
     t.teardown(() => stop(server))
     t.equal((await healthy(c, server, 90_000)).code, 0)

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { healthUrl, probeHealth } from '../src/healthcheck.js'
+import { healthcheck, healthUrl, probeHealth } from '../src/healthcheck.js'
 import { startGateway } from './helpers/harness.js'
 
 t.test(
@@ -44,4 +44,16 @@ t.test('a gateway that accepts but never answers is unhealthy once the deadline 
     await probeHealth({ host: '127.0.0.1', port, tls: false }, 200),
     `http://127.0.0.1:${port}/healthz: no answer within 200 ms`,
   )
+})
+
+t.test('the command probes the configured port and says why it is unhealthy', async (t) => {
+  const h = await startGateway(t)
+  const port = (h.gateway.app.server.address() as AddressInfo).port
+  const lines: string[] = []
+  const report = (line: string) => lines.push(line)
+  t.equal(await healthcheck({ ...h.config, server: { host: '0.0.0.0', port } }, report), 0)
+  t.same(lines, [])
+  await h.gateway.close()
+  t.equal(await healthcheck({ ...h.config, server: { host: '0.0.0.0', port } }, report), 1)
+  t.same(lines, [`unhealthy: http://127.0.0.1:${port}/healthz: ECONNREFUSED`])
 })
