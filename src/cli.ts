@@ -7,6 +7,7 @@ import { verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './identity/authenticate.js'
+import { healthcheck } from './healthcheck.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
@@ -21,6 +22,7 @@ usage:
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
   court-file-gateway verify --db FILE [--key KEYFILE]
+  court-file-gateway healthcheck [--config FILE]
 
 --config defaults to $GATEWAY_CONFIG, else config/default.json.`
 
@@ -142,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
       if (result.index !== undefined) console.error(`first bad index: ${result.index}`)
       return 1
     }
+    case 'healthcheck':
+      return healthcheck(loadConfig(configPath(values.config)))
     default:
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`)
   }

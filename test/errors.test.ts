@@ -2,7 +2,7 @@ import t from 'tap'
 import { ERRORS, GatewayError, toProblem } from '../src/http/errors.js'
 import { toGatewayError } from '../src/http/problem-plugin.js'
 
-// The codes are a contract with clients (DESIGN §4): changing one is a breaking change, so each is locked here.
+// The codes are a contract with clients (docs/architecture.md#errors): changing one is a breaking change, so each is locked here.
 const LOCKED: Record<string, number> = {
   VALIDATION_FAILED: 400,
   INVALID_CASE_NUMBER: 400,

@@ -1,5 +1,5 @@
 /**
- * The reference court adapter (DESIGN §5, openapi/adapter.yaml): serves a folder of case files to the gateway,
+ * The reference court adapter (docs/courts.md, openapi/adapter.yaml): serves a folder of case files to the gateway,
  * and to nobody else. A court adapts it by replacing `loadCatalogue` and `openDocument` with calls into its own
  * file system; the HTTP surface and the token checks are the contract and should stay as they are.
  */
@@ -74,7 +74,7 @@ export interface StoredCase {
   documents: Map<string, StoredDocument>
 }
 
-/** The gateway's claims about one read (DESIGN §5); logged with every read, as the court's own audit trail. */
+/** The gateway's claims about one read (docs/courts.md#request-tokens); logged with every read, as the court's own audit trail. */
 export interface Reader {
   aud: string
   sub: string

@@ -3,13 +3,13 @@ import type { Principal } from '../identity/principal.js'
 
 /** Access-log entry format version; bump on any change to the fields below. */
 export const ENTRY_VERSION = 1
-/** DESIGN §6: a leaf is at most 16 KiB of canonical JSON. */
+/** docs/architecture.md#entry-format: a leaf is at most 16 KiB of canonical JSON. */
 export const MAX_LEAF_BYTES = 16 * 1024
 
 export type Phase = 'intent' | 'outcome' | 'event'
 export type OutcomeResult = 'completed' | 'aborted' | 'interrupted' | 'failed'
 
-/** One access-log entry (DESIGN §6, a contract). Fields that do not apply are left out, never null. */
+/** One access-log entry (docs/architecture.md#entry-format, a contract). Fields that do not apply are left out, never null. */
 export interface Entry {
   v: number
   time: string

@@ -33,7 +33,7 @@ function decodeCursor(cursor: string | undefined): number {
 const encodeCursor = (index: number) => Buffer.from(`c1:${index}`, 'utf8').toString('base64url')
 
 /**
- * The auditor API (DESIGN §4). Procuratorate and audit-body auditors see everything; a court's auditor sees
+ * The auditor API (docs/auditors.md#getting-the-material). Procuratorate and audit-body auditors see everything; a court's auditor sees
  * the entries about its own court (and the hashes, which reveal nothing else); every query is itself logged.
  */
 export async function auditRoutes(app: FastifyInstance, services: Services): Promise<void> {

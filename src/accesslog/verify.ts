@@ -1,5 +1,5 @@
 /**
- * Offline verification of the access log (DESIGN.md §6), the core of `court-file-gateway verify`: checks an
+ * Offline verification of the access log (docs/auditors.md#verifying-an-export), the core of `court-file-gateway verify`: checks an
  * export or one entry's receipt against a signed checkpoint with nothing but the log's public key. Results
  * are meant for a person; bad input of any kind gives `{ok: false, message}`, never an exception.
  */

@@ -7,7 +7,7 @@ export interface BreakerSnapshot {
 }
 
 /**
- * A circuit breaker per adapter (DESIGN §4): opens after `failures` consecutive failed requests, stays open
+ * A circuit breaker per adapter (docs/architecture.md#adapters-and-routing): opens after `failures` consecutive failed requests, stays open
  * for `cooldownMs`, then lets exactly one half-open probe through, whose result closes or re-opens it. Only
  * real requests move it: a passing active health check does not close an open breaker (as in Envoy's
  * outlier ejection), so a court that answers /health but fails reads stays ejected. Pure: the clock is given.

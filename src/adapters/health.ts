@@ -11,7 +11,7 @@ export interface HealthCheck {
 
 /**
  * Active health checks: every `intervalMs`, `GET /v1/health` on each active adapter. The result is shown to
- * operators beside the breaker; it never moves the breaker (DESIGN §4), which only real requests do.
+ * operators beside the breaker; it never moves the breaker (docs/architecture.md#adapters-and-routing), which only real requests do.
  */
 export class HealthMonitor {
   readonly #client: AdapterClient

@@ -68,7 +68,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     }))
 
   /**
-   * Pairs grouped by store and adapter, courts listed once each: a leaf is at most 16 KiB (DESIGN §6) and an
+   * Pairs grouped by store and adapter, courts listed once each: a leaf is at most 16 KiB (docs/architecture.md#entry-format) and an
    * adapter may cover 200 courts, too many for one object per (court, store). `key` names the adapter field.
    */
   function grouped(
@@ -223,8 +223,8 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     const at = now().toISOString()
     const suspended: Adapter = { ...adapter, status: 'suspended', suspendedAt: at, updatedAt: at }
     adapters.update(suspended)
-    // Who serves what it served: the next covering adapter, if any (DESIGN §4, changes without gaps). A group
-    // without `adapter` is a gap; entries leave out what does not apply rather than write null (DESIGN §6).
+    // Who serves what it served: the next covering adapter, if any (docs/architecture.md#adapters-and-routing, changes without gaps). A group
+    // without `adapter` is a gap; entries leave out what does not apply rather than write null (docs/architecture.md#entry-format).
     const all = adapters.list()
     const handedTo = grouped(
       served.map(({ court, store }) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id })),

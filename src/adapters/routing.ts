@@ -11,7 +11,7 @@ const MAX_DEPTH = 16
 /**
  * How far `adapter` is from serving `court` itself: 0 for the court's own adapter, the number of `parent`
  * steps up to the registering court for an adapter that covers it, undefined when it does not serve it.
- * Smaller is more specific (DESIGN §4: a court's own adapter wins over one a higher court registered).
+ * Smaller is more specific (docs/architecture.md#adapters-and-routing: a court's own adapter wins over one a higher court registered).
  * The steps are counted in the directory as it is now, so a covered court that has since moved out of the
  * registering court's jurisdiction is no longer served by that adapter.
  */

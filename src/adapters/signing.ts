@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose'
 
-/** A request token's lifetime; DESIGN §5 caps it at 60 s so a leaked token is useless almost at once. */
+/** A request token's lifetime; docs/courts.md#request-tokens caps it at 60 s so a leaked token is useless almost at once. */
 export const REQUEST_TOKEN_TTL_SECONDS = 60
 
 export interface RequestClaims {
-  /** The code of the court whose file is read (DESIGN §5: `aud`). */
+  /** The code of the court whose file is read (docs/courts.md#request-tokens: `aud`). */
   court: string
   sub: string
   org: string

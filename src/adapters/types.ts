@@ -1,7 +1,7 @@
 export type Store = 'trial' | 'execution'
 export type AdapterStatus = 'pending' | 'active' | 'suspended'
 
-/** A court's registered file-store adapter (DESIGN §4 "Courts and adapters"). */
+/** A court's registered file-store adapter (docs/courts.md#registering). */
 export interface Adapter {
   id: string
   court: string

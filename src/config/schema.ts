@@ -1,4 +1,4 @@
-/** JSON Schema of the configuration file; defaults here are the documented defaults of DESIGN §8. */
+/** JSON Schema of the configuration file; defaults here are the documented defaults (README, docs/operators.md#configuration). */
 const algorithms = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['ES256', 'EdDSA', 'RS256'] } }
 const orgKinds = {
   type: 'array',

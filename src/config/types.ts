@@ -1,4 +1,4 @@
-/** The configuration file (DESIGN §8, a contract). Validated by src/config/load.ts before use. */
+/** The configuration file (docs/operators.md#configuration, a contract). Validated by src/config/load.ts before use. */
 export type Algorithm = 'ES256' | 'EdDSA' | 'RS256'
 
 export interface IssuerConfig {
@@ -40,7 +40,7 @@ export interface Config {
     breaker: { failures: number; cooldownMs: number }
   }
   /**
-   * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (an addition to DESIGN §8, default ten
+   * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (docs/operators.md#limits, default ten
    * times the personal limit) is what all people of one organisation share. `authFailuresPerAddressPerMinute`
    * (also an addition) is how many failed authentications one client address may cause before its requests
    * are refused unverified.

@@ -1,5 +1,5 @@
 /**
- * Case numbers (案号) under the SPC rules in force since 2016, amended 2018 (DESIGN §1):
+ * Case numbers (案号) under the SPC rules in force since 2016, amended 2018 (docs/architecture.md#case-numbers):
  *
  *   （2023）黑0103民初45号 = （year）+ court code + [specialised-trial code] + case-type code + serial + 号
  *
@@ -98,7 +98,7 @@ export function categoryOf(typeCode: string): CaseCategory {
   return 'other'
 }
 
-/** Trial files and enforcement files often live in different systems (DESIGN §4, adapter `stores`). */
+/** Trial files and enforcement files often live in different systems (docs/architecture.md#adapters-and-routing, adapter `stores`). */
 export function storeForTypeCode(code: string): FileStore | undefined {
   if (civil.has(code)) return 'trial'
   if (enforcement.has(code)) return 'execution'

@@ -1,4 +1,4 @@
-/** The directory file (DESIGN §8, a contract): courts, procuratorates and other organisations. */
+/** The directory file (docs/operators.md#directory-file, a contract): courts, procuratorates and other organisations. */
 export type CourtLevel = 'high' | 'intermediate' | 'basic'
 export type ProcuratorateLevel = 'provincial' | 'city' | 'district'
 export type OrgKind = 'court' | 'procuratorate' | 'operator' | 'audit'

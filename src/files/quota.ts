@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../storage/sqlite.js'
 
 /**
- * The daily document quota (`limits.documentsPerDay`, DESIGN §4) against bulk reading: every document read,
+ * The daily document quota (`limits.documentsPerDay`, docs/architecture.md#grants) against bulk reading: every document read,
  * re-reads included, counts for the person (org + sub) on the calendar day in China Standard Time.
  */
 

@@ -29,7 +29,7 @@ interface ReadContext {
 }
 
 /**
- * Reads through a grant (DESIGN §3): decide → intent logged durably → court adapter → stream → outcome.
+ * Reads through a grant (docs/architecture.md#read-path): decide → intent logged durably → court adapter → stream → outcome.
  * Nothing is requested from a court before its intent entry is committed, and every read ends in exactly
  * one outcome entry, whatever happens to the transfer.
  */

@@ -852,7 +852,7 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
-        /** @description One access-log entry (DESIGN §6, a contract). Fields that do not apply are left out. Its leaf bytes are the entry as RFC 8785 canonical JSON. */
+        /** @description One access-log entry (docs/architecture.md#entry-format, a contract). Fields that do not apply are left out. Its leaf bytes are the entry as RFC 8785 canonical JSON. */
         AccessLogEntry: {
             /** @description The entry format version. */
             v: number;

@@ -1,5 +1,5 @@
 /**
- * Members of a grant are colleagues of the creator's procuratorate (DESIGN §4). A member is written as a
+ * Members of a grant are colleagues of the creator's procuratorate (docs/architecture.md#grants). A member is written as a
  * bare `sub`, meaning a person of the creator's organisation, or qualified as `ORG/sub`. Qualifying exists
  * so that a client can say which organisation it means and be told no, rather than have a colleague of
  * another procuratorate silently turned into someone else who happens to share the `sub`: everything before

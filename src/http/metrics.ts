@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-/** The gateway's Prometheus metrics (DESIGN §9), on a registry of its own so tests can build many apps. */
+/** The gateway's Prometheus metrics (docs/operators.md#metrics-and-alerts), on a registry of its own so tests can build many apps. */
 export function createMetrics() {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })

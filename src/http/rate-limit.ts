@@ -27,7 +27,7 @@ export interface RateLimitOptions {
 type Scope = 'user' | 'organisation'
 
 /**
- * Per-person and per-organisation request limits (DESIGN §3: after authentication, before the route). A
+ * Per-person and per-organisation request limits (docs/architecture.md#request-pipeline: after authentication, before the route). A
  * refusal is 429 problem+json `RATE_LIMITED` with `Retry-After`, and is written to the access log. Routes
  * marked `public` (health, readiness, metrics, keys, the API description) are never limited: load balancers
  * and adapters fetching the JWKS must always get through.

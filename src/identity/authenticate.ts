@@ -26,7 +26,7 @@ declare module 'fastify' {
 /** Every algorithm an issuer may be configured with; `none` and HMAC are deliberately absent. */
 export const SUPPORTED_ALGORITHMS: readonly Algorithm[] = ['ES256', 'EdDSA', 'RS256']
 
-/** DESIGN §2: which kinds of organisation each role belongs to. */
+/** docs/architecture.md#roles: which kinds of organisation each role belongs to. */
 export const ROLE_ORG_KINDS: Readonly<Record<Role, readonly OrgKind[]>> = {
   prosecutor: ['procuratorate'],
   approver: ['procuratorate'],

@@ -24,7 +24,7 @@ export interface DevIssuer {
   /** RFC 7638 thumbprint of the public key: stable for a key file, different for every new key. */
   readonly kid: string
   issuerConfig(): InMemoryIssuerConfig
-  /** A signed EdDSA JWT carrying the claims of DESIGN §8. */
+  /** A signed EdDSA JWT carrying the claims of docs/architecture.md#tokens. */
   mint(options: MintOptions): string
 }
 

@@ -1,5 +1,5 @@
 /**
- * Every authorisation decision of the gateway, as one pure function (DESIGN §2, §4, §9). No I/O and no clock:
+ * Every authorisation decision of the gateway, as one pure function (docs/architecture.md#roles, #grants, #security). No I/O and no clock:
  * the caller passes `now`, the grant it loaded and a view of the directory, so the whole rule set is testable
  * from a table and the access log can record exactly the reason code that was decided here. Route code asks
  * and acts on the answer; it never compares roles or organisations itself, so there is one rule set to read.
@@ -18,7 +18,7 @@
  * 2. Visibility: the object exists and the caller may know it does; otherwise `NOT_FOUND`.
  * 3. The caller's relation to the object (creator, member, four eyes, own court), then its state.
  *
- * The rules (DESIGN §2), each with why:
+ * The rules (docs/architecture.md#roles), each with why:
  * - grant.create: a prosecutor of a procuratorate, for a court within its jurisdiction and a civil or
  *   enforcement case type. Reading court files is the procuratorate's supervision power and nobody else's.
  * - grant.list, grant.view: prosecutors see the grants they created or are members of, approvers all grants
@@ -255,7 +255,7 @@ function isSpecialBranch(procuratorate: Procuratorate, directory: DirectoryView)
 }
 
 /**
- * Whether `procuratorate` may read files of `court` under `context.policy.jurisdiction` (DESIGN §8):
+ * Whether `procuratorate` may read files of `court` under `context.policy.jurisdiction` (docs/architecture.md#grants):
  * - `province`: any procuratorate of the directory reads any court of it (the 2020 Heilongjiang regulation).
  * - `same-level`: the counterpart court of the same level and region, and the courts below it; special courts
  *   and the courts below them only through `pairedCourts` (which also reach the courts below a paired court).
@@ -293,7 +293,7 @@ function inGrantOrg(principal: Principal, grant: Grant): boolean {
 }
 
 // `sub` alone is not an identity: subs are only unique within an organisation, so a token of another
-// organisation never counts as creator or member, whatever its `sub` (DESIGN §4).
+// organisation never counts as creator or member, whatever its `sub` (docs/architecture.md#tokens).
 function isCreator(principal: Principal, grant: Grant): boolean {
   return inGrantOrg(principal, grant) && principal.sub === grant.createdBy
 }
@@ -313,7 +313,7 @@ function statusAt(grant: Grant, now: Date): GrantStatus {
  * Whether the caller may know that `grant` exists: the approvers of its procuratorate (who decide on it), its
  * creator and its members. Exactly the grants `grant.list` shows them, so a single-grant answer never tells
  * more than the listing; to everyone else a grant is reported exactly like a missing one (object-level checks,
- * DESIGN §9), within the procuratorate too, since a colleague's grant names a case they are not working on.
+ * docs/architecture.md#security), within the procuratorate too, since a colleague's grant names a case they are not working on.
  */
 function seesGrant(principal: Principal, grant: Grant): boolean {
   if (!inGrantOrg(principal, grant)) return false
