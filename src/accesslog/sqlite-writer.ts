@@ -165,15 +165,18 @@ export class WorkerWriter {
       stderr: false,
     })
     this.#worker.unref()
-    this.#worker.on('message', (reply: { id: number; ok: boolean; message?: string; code?: string; conflict?: number }) => {
-      const waiting = this.#inFlight.get(reply.id)
-      if (!waiting) return
-      this.#inFlight.delete(reply.id)
-      if (this.#inFlight.size === 0) this.#worker.unref()
-      if (reply.ok) waiting.resolve()
-      else if (reply.conflict !== undefined) waiting.reject(new ChangeConflict(reply.conflict))
-      else waiting.reject(new WriterError(reply.message ?? 'the log writer refused the batch', reply.code))
-    })
+    this.#worker.on(
+      'message',
+      (reply: { id: number; ok: boolean; message?: string; code?: string; conflict?: number }) => {
+        const waiting = this.#inFlight.get(reply.id)
+        if (!waiting) return
+        this.#inFlight.delete(reply.id)
+        if (this.#inFlight.size === 0) this.#worker.unref()
+        if (reply.ok) waiting.resolve()
+        else if (reply.conflict !== undefined) waiting.reject(new ChangeConflict(reply.conflict))
+        else waiting.reject(new WriterError(reply.message ?? 'the log writer refused the batch', reply.code))
+      },
+    )
     let error: Error | undefined
     this.#worker.on('error', (cause) => {
       error = cause

@@ -180,7 +180,9 @@ export async function grantRoutes(
       // recovery closes it as interrupted.
       if (!(error instanceof ChangeConflict)) throw error
       const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
-      return failCreate(twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'))
+      return failCreate(
+        twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'),
+      )
     }
     return reply.code(201).send(presentGrant(grant, now()))
   })

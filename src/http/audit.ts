@@ -40,7 +40,12 @@ export async function changeWith(
     return await logFor(log, request, entry, change)
   } catch (error) {
     if (!(error instanceof ChangeConflict)) throw error
-    return denyWith(log, request, { action: entry.action, ...(entry.resource ? { resource: entry.resource } : {}) }, conflict())
+    return denyWith(
+      log,
+      request,
+      { action: entry.action, ...(entry.resource ? { resource: entry.resource } : {}) },
+      conflict(),
+    )
   }
 }
 

@@ -47,7 +47,12 @@ export function sqliteSteps(change: StateChange): SqliteStep[] {
     }
     case 'grant.replace': {
       const { grant, expected } = change
-      const params = { id: grant.id, status: grant.status, doc: JSON.stringify(grant), expected: JSON.stringify(expected) }
+      const params = {
+        id: grant.id,
+        status: grant.status,
+        doc: JSON.stringify(grant),
+        expected: JSON.stringify(expected),
+      }
       return [{ sql: SQL.replaceGrant, params, expect: 'changed' }]
     }
     case 'adapter.register': {
