@@ -116,7 +116,10 @@ export class SqliteLogStore implements LogStore {
 
   #changeStatement(sql: string): Statement {
     let statement = this.#changeStatements.get(sql)
-    if (!statement) this.#changeStatements.set(sql, (statement = this.#db.prepare(sql)))
+    if (!statement) {
+      statement = this.#db.prepare(sql)
+      this.#changeStatements.set(sql, statement)
+    }
     return statement
   }
 
