@@ -75,7 +75,7 @@ export function principalFromClaims(
   const { sub, org: orgCode, roles, name } = claims
   if (typeof sub !== 'string' || sub.length === 0) return fail('the token has no subject')
   if (sub.length > MAX_SUB_LENGTH) return fail('the token subject is too long')
-  if (!isIdentifier(sub)) return fail('the token subject contains control or format characters')
+  if (!isIdentifier(sub)) return fail('the token subject contains control characters or format characters')
 
   if (typeof orgCode !== 'string' || orgCode.length === 0) return fail('the token names no organisation')
   const org = findOrg(orgCode)
