@@ -197,9 +197,10 @@ export class WorkerWriter {
   }
 
   /**
-   * Resolves once the batch and the state changes its leaves carry are committed (synchronous=FULL: fsync'd).
-   * Rejects with a ChangeConflict when a change's condition did not hold, or when the batch was refused
-   * (nothing written either way) or the worker died first (then it may or may not be in the file: the caller re-reads the size).
+   * Resolves once the batch and the state changes its leaves carry are committed (synchronous=FULL:
+   * fsync'd). Rejects with a ChangeConflict when a change's condition did not hold, or when the batch was
+   * refused (nothing written either way), or when the worker died first (then the batch, changes and all,
+   * may or may not be in the file: the caller re-reads the size).
    */
   append(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
     if (!this.alive) return Promise.reject(this.#dead ?? new WriterError('the log writer is closed'))
