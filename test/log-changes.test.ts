@@ -121,3 +121,47 @@ t.test('an entry the log cannot serialise takes its change with it', async (t) =
   t.equal(new SqliteGrantStore(db).get('g1'), undefined, 'the grant was not opened')
   t.equal(log.size(), 0)
 })
+
+t.test('a writer lost before or after its commit: the change and its entry are both there, or neither', async (t) => {
+  const path = join(t.testdir(), 'gateway.db')
+  const db = openSqlite(path)
+  const store = new SqliteLogStore(db)
+  const log = new TransparencyLog({
+    store,
+    origin: ORIGIN,
+    signingKey: privateKey,
+    publicKey,
+    checkpointIntervalMs: 50,
+  })
+  t.teardown(async () => {
+    await log.close()
+    db.close()
+  })
+  const grants = new SqliteGrantStore(db)
+  await log.append(event(0)) // starts the writer thread
+
+  let crashed = store.crashWriter('before')
+  await t.rejects(log.append(event(1, 'g1'), { kind: 'grant.open', grant: grantOf('g1') }), {
+    code: 'ACCESS_LOG_UNAVAILABLE',
+  })
+  await crashed
+  t.equal(grants.get('g1'), undefined, 'lost before its commit: no grant')
+  t.equal(log.query({ grant: 'g1' }, -1, 10).length, 0, 'and no entry')
+
+  t.equal(await log.append(event(2)), 1, 'a new writer takes over')
+  crashed = store.crashWriter('after')
+  await t.rejects(log.append(event(3, 'g2'), { kind: 'grant.open', grant: grantOf('g2') }), {
+    code: 'ACCESS_LOG_UNAVAILABLE',
+  })
+  await crashed
+  t.same(grants.get('g2'), grantOf('g2'), 'lost after its commit: the grant is open')
+  t.same(
+    log.query({ grant: 'g2' }, -1, 10).map((logged) => logged.entry.detail),
+    [{ n: 3 }],
+    'and its entry is in the log',
+  )
+  t.equal(await log.append(event(4)), 3, 'the log goes on after the committed entry')
+  await log.close()
+  const check = checkLogDatabase(new Database(path, { readonly: true }), KEY_TEXT)
+  t.match(check, { ok: true, size: 4, problems: [] })
+})
