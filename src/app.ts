@@ -8,6 +8,8 @@ import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import addressLimit from './http/address-limit.js'
+import { GatewayError } from './http/errors.js'
+import { findUnloggable, isIdentifier } from './http/loggable-input.js'
 import problemPlugin from './http/problem-plugin.js'
 import rateLimits from './http/rate-limit.js'
 import { requestIdFrom } from './http/request-id.js'
@@ -57,6 +59,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     identity: services.config.identity,
     findOrg: (code: string) => services.directory.org(code),
     ...(options.devIssuer ? { devIssuer: options.devIssuer } : {}),
+  })
+  // Input the access log could not hold is refused before any route decides or changes anything (one place
+  // for every route: bodies, queries, path parameters and the request id all reach the log).
+  app.addHook('preValidation', async (request) => {
+    const found = findUnloggable({ params: request.params, query: request.query, body: request.body })
+    const problem =
+      found ?? (isIdentifier(request.id) ? undefined : { path: 'x-request-id', problem: 'is not an identifier' })
+    if (problem) {
+      throw new GatewayError('VALIDATION_FAILED', `${problem.path} ${problem.problem}`, {
+        extra: { field: problem.path },
+      })
+    }
   })
   // After identity: the limits count people and organisations, so they need the principal.
   const { requestsPerMinute, organisationRequestsPerMinute } = services.config.limits

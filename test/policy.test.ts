@@ -1,3 +1,4 @@
+import { seedGrants } from './helpers/seed.js'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { Config } from '../src/config/types.js'
@@ -1314,7 +1315,7 @@ t.test('a listing shows exactly what the single-object question allows', async (
   const db = openSqlite(':memory:')
   t.teardown(() => db.close())
   const store = new SqliteGrantStore(db)
-  for (const g of GRANTS) store.insert(g)
+  seedGrants(db, GRANTS)
   for (const p of EVERYONE) {
     const c = context('province')
     const grants = decide(p, 'grant.list', {}, undefined, at, c)

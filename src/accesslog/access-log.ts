@@ -7,6 +7,7 @@ import { leafHash } from './merkle/hash.js'
 import { consistencyProof, Frontier, inclusionProof, rootHash } from './merkle/tree.js'
 import { signNote, verifierKey } from './note.js'
 import { formatReceipt } from './receipt.js'
+import { ChangeConflict, type StateChange } from '../storage/state-change.js'
 import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
 
 export interface LoggedEntry {
@@ -19,9 +20,15 @@ export interface LoggedEntry {
  * The access log as the rest of the gateway sees it. `append` resolves to the entry's index only once the
  * entry is durable, and rejects with ACCESS_LOG_UNAVAILABLE when it cannot be written: callers must not
  * serve anything then (fail closed).
+ *
+ * A change of state is made only through `append(entry, change)`: the change is applied in the same
+ * transaction as the entry that records it, so both are durable or neither is in force. When it resolves,
+ * both are durable and visible to reads. When it rejects with a ChangeConflict (the change's condition did
+ * not hold), neither was written. When it rejects with ACCESS_LOG_UNAVAILABLE, neither was written — except
+ * if the store was lost after committing, when both were (the caller cannot tell which, but never only one).
  */
 export interface AccessLog {
-  append(input: EntryInput): Promise<number>
+  append(input: EntryInput, change?: StateChange): Promise<number>
   size(): number
   get(index: number): LoggedEntry | undefined
   query(filter: EntryFilter, after: number, limit: number): LoggedEntry[]
@@ -47,6 +54,7 @@ export interface TransparencyLogOptions {
 
 interface Pending {
   entry: Entry
+  change: StateChange | undefined
   resolve: (index: number) => void
   reject: (error: unknown) => void
 }
@@ -101,6 +109,11 @@ export class TransparencyLog implements AccessLog {
   #epoch = 0
   /** Set after a failure: the tip must be rebuilt from the store before the next batch. */
   #stale = false
+  /**
+   * The epoch that ended with a ChangeConflict: its batches failed only because of one entry, so the other
+   * entries of those batches are sequenced again rather than refused.
+   */
+  #retryEpoch: number | undefined
   #pending: Pending[] = []
   #flushScheduled = false
   #unsent: Prepared[] = []
@@ -141,11 +154,11 @@ export class TransparencyLog implements AccessLog {
     this.#checkpointTimer.unref()
   }
 
-  append(input: EntryInput): Promise<number> {
+  append(input: EntryInput, change?: StateChange): Promise<number> {
     if (this.#closed) return Promise.reject(new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log is closed'))
     const entry = { v: ENTRY_VERSION, time: this.#now().toISOString(), ...input } as Entry
     return new Promise((resolve, reject) => {
-      this.#pending.push({ entry, resolve, reject })
+      this.#pending.push({ entry, change, resolve, reject })
       this.#scheduleFlush()
     })
   }
@@ -210,7 +223,7 @@ export class TransparencyLog implements AccessLog {
       }
       const hash = leafHash(leaf)
       const index = base + records.length
-      records.push({ index, leaf, leafHash: hash, meta: metaOf(entry) })
+      records.push({ index, leaf, leafHash: hash, meta: metaOf(entry), change: item.change })
       for (const node of frontier.append(hash)) nodes.push(node)
       accepted.push(item)
       previous = hash
@@ -259,14 +272,26 @@ export class TransparencyLog implements AccessLog {
       // Every batch prepared on top of this one is refused too; the tip is rebuilt from the store. (A
       // success of an older epoch cannot happen — the store refuses a batch that does not start at its
       // size — but would only mean a resync, never a fork.)
+      const refused = current ? [...group, ...this.#unsent] : group
+      if (current) this.#unsent = []
+      const conflicting = current && failure instanceof ChangeConflict ? itemAt(group, failure.index) : undefined
+      if (current) this.#retryEpoch = conflicting ? group[0]!.epoch : undefined
+      const retry = conflicting !== undefined || (!current && group[0]!.epoch === this.#retryEpoch)
+      this.#epoch++
+      this.#stale = true
       const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be written', {
         cause: failure ?? new Error('a batch committed after an earlier one failed'),
       })
-      const refused = current ? [...group, ...this.#unsent] : group
-      if (current) this.#unsent = []
-      this.#epoch++
-      this.#stale = true
-      for (const batch of refused) for (const item of batch.items) item.reject(error)
+      const again: Pending[] = []
+      for (const batch of refused) {
+        for (const item of batch.items) {
+          if (item === conflicting) item.reject(failure)
+          else if (retry) again.push(item)
+          else item.reject(error)
+        }
+      }
+      // Only one entry's change conflicted: the others are sequenced again, ahead of newer appends.
+      if (again.length > 0) this.#pending = [...again, ...this.#pending]
     }
     if (this.#pending.length > 0) this.#scheduleFlush()
     this.#wakeDrainWaiters()
@@ -388,6 +413,15 @@ export class TransparencyLog implements AccessLog {
     })()
     return this.#closing
   }
+}
+
+/** The item of `group` whose entry was sequenced at `index`. */
+function itemAt(group: Prepared[], index: number): Pending | undefined {
+  for (const batch of group) {
+    const base = batch.frontier.size - batch.records.length
+    if (index >= base && index < batch.frontier.size) return batch.items[index - base]
+  }
+  return undefined
 }
 
 function metaOf(entry: Entry): LeafRecord['meta'] {

@@ -1,4 +1,7 @@
+import type { Statement } from 'better-sqlite3'
+import { sqliteSteps } from '../storage/sqlite-changes.js'
 import type { SqliteDatabase } from '../storage/sqlite.js'
+import { ChangeConflict } from '../storage/state-change.js'
 import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
 import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
 
@@ -53,6 +56,7 @@ export class SqliteLogStore implements LogStore {
   readonly #statements
   readonly #appendBatch: (leaves: LeafRecord[], nodes: TreeNode[]) => void
   readonly #threaded: boolean
+  readonly #changeStatements = new Map<string, Statement>()
   #writer: WorkerWriter | undefined
   #closed = false
   #size: number
@@ -94,8 +98,29 @@ export class SqliteLogStore implements LogStore {
           intent: meta.intent ?? null,
         })
       }
+      // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
+      for (const record of leaves) {
+        if (!record.change) continue
+        for (const step of sqliteSteps(record.change)) {
+          const statement = this.#changeStatement(step.sql)
+          const held =
+            step.expect === 'found'
+              ? statement.get(step.params) !== undefined
+              : statement.run(step.params).changes === 1
+          if (!held) throw new ChangeConflict(record.index)
+        }
+      }
       for (const node of nodes) this.#statements.insertNode.run(node.level, node.index, node.hash)
     })
+  }
+
+  #changeStatement(sql: string): Statement {
+    let statement = this.#changeStatements.get(sql)
+    if (!statement) {
+      statement = this.#db.prepare(sql)
+      this.#changeStatements.set(sql, statement)
+    }
+    return statement
   }
 
   size(): number {

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
+import { type SqliteStep, sqliteSteps } from '../storage/sqlite-changes.js'
+import { ChangeConflict } from '../storage/state-change.js'
 import type { LeafRecord, TreeNode } from './store.js'
 
 /**
@@ -46,6 +48,12 @@ const insertNode = db.prepare(nodeSql(1))
 const insertNodes = db.prepare(nodeSql(ROWS))
 const META = ${META_FIELDS}
 let size = sizeOf.get()
+const statements = new Map()
+const prepared = (sql) => {
+  let statement = statements.get(sql)
+  if (!statement) statements.set(sql, (statement = db.prepare(sql)))
+  return statement
+}
 const view = (bytes, start, end) => Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)
 const body = (m) => {
   let start = 0
@@ -62,6 +70,14 @@ const body = (m) => {
     }
   }
   for (let k = 0; k < params.length; k += META + 3) insertLeaf.run(params.slice(k, k + META + 3))
+  // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
+  for (const change of m.changes) {
+    for (const step of change.steps) {
+      const statement = prepared(step.sql)
+      const held = step.expect === 'found' ? statement.get(step.params) !== undefined : statement.run(step.params).changes === 1
+      if (!held) throw Object.assign(new Error('a change conflicts with one made meanwhile'), { conflictAt: change.at })
+    }
+  }
   params = []
   for (let i = 0; i < m.nodeLevels.length; i++) {
     params.push(m.nodeLevels[i], m.nodeIndexes[i], view(m.nodeHashes, i * 32, i * 32 + 32))
@@ -94,7 +110,8 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, ok: true })
   } catch (error) {
     try { size = sizeOf.get() } catch {}
-    parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code })
+    const conflict = error && error.conflictAt !== undefined ? m.first + error.conflictAt : undefined
+    parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code, conflict })
   }
 })
 `
@@ -148,14 +165,18 @@ export class WorkerWriter {
       stderr: false,
     })
     this.#worker.unref()
-    this.#worker.on('message', (reply: { id: number; ok: boolean; message?: string; code?: string }) => {
-      const waiting = this.#inFlight.get(reply.id)
-      if (!waiting) return
-      this.#inFlight.delete(reply.id)
-      if (this.#inFlight.size === 0) this.#worker.unref()
-      if (reply.ok) waiting.resolve()
-      else waiting.reject(new WriterError(reply.message ?? 'the log writer refused the batch', reply.code))
-    })
+    this.#worker.on(
+      'message',
+      (reply: { id: number; ok: boolean; message?: string; code?: string; conflict?: number }) => {
+        const waiting = this.#inFlight.get(reply.id)
+        if (!waiting) return
+        this.#inFlight.delete(reply.id)
+        if (this.#inFlight.size === 0) this.#worker.unref()
+        if (reply.ok) waiting.resolve()
+        else if (reply.conflict !== undefined) waiting.reject(new ChangeConflict(reply.conflict))
+        else waiting.reject(new WriterError(reply.message ?? 'the log writer refused the batch', reply.code))
+      },
+    )
     let error: Error | undefined
     this.#worker.on('error', (cause) => {
       error = cause
@@ -176,8 +197,10 @@ export class WorkerWriter {
   }
 
   /**
-   * Resolves once the batch is committed (synchronous=FULL: fsync'd). Rejects when it was refused (nothing
-   * written) or the worker died first (then it may or may not be in the file: the caller re-reads the size).
+   * Resolves once the batch and the state changes its leaves carry are committed (synchronous=FULL:
+   * fsync'd). Rejects with a ChangeConflict when a change's condition did not hold, or when the batch was
+   * refused (nothing written either way), or when the worker died first (then the batch, changes and all,
+   * may or may not be in the file: the caller re-reads the size).
    */
   append(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
     if (!this.alive) return Promise.reject(this.#dead ?? new WriterError('the log writer is closed'))
@@ -218,8 +241,10 @@ export class WorkerWriter {
       nodeIndexes[i] = node.index
       node.hash.copy(nodeHashes, i * 32)
     }
-    for (const record of leaves) {
+    const changes: Array<{ at: number; steps: SqliteStep[] }> = []
+    for (const [at, record] of leaves.entries()) {
       if (record.leafHash.length !== 32) return Promise.reject(new WriterError('a leaf hash is not 32 bytes'))
+      if (record.change) changes.push({ at, steps: sqliteSteps(record.change) })
     }
     const id = this.#nextId++
     return new Promise<void>((resolve, reject) => {
@@ -237,6 +262,7 @@ export class WorkerWriter {
         nodeLevels,
         nodeIndexes,
         nodeHashes,
+        changes,
       })
     })
   }

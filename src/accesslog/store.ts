@@ -1,3 +1,5 @@
+import type { StateChange } from '../storage/state-change.js'
+
 /**
  * Storage of the access log: leaves, complete-subtree hashes and signed checkpoints.
  *
@@ -12,6 +14,8 @@ export interface LeafRecord {
   leafHash: Buffer
   /** Columns the auditor filters on, copied from the entry. */
   meta: LeafMeta
+  /** The state change this entry records, applied in the same transaction as the leaf (see appendBatch). */
+  change?: StateChange | undefined
 }
 
 export interface LeafMeta {
@@ -55,7 +59,13 @@ export interface LogStore {
   /** Number of leaves committed durably (never counts a batch still in flight). */
   size(): number
   /**
-   * Appends `leaves` and the subtree `nodes` they complete, as one atomic transaction. Batches may be sent
+   * Appends `leaves` and the subtree `nodes` they complete, and applies the state change each leaf carries
+   * (in leaf order, each seeing the ones before it), as one atomic transaction: a change is durable exactly
+   * when its leaf is. If the condition of a change does not hold, the whole transaction is rolled back and
+   * the promise rejects with a ChangeConflict naming that leaf's index; the caller may send the other leaves
+   * again. In the transaction the leaves are written before the changes and the tree nodes after them, so a
+   * fault while writing either (a trigger, a full disk) undoes a change not yet made or one already made.
+   * Batches may be sent
    * before the previous ones have committed (pipelining); they commit strictly in the order of the calls,
    * and a batch commits only if its first index is exactly the number of leaves committed before it — so
    * when a batch fails, every batch sent after it that was built on top of it is refused as well, and the
@@ -76,7 +86,7 @@ export interface LogStore {
   readLeaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }>
   /** Leaves matching `filter` with index > `after`, ascending, at most `limit`. */
   query(filter: EntryFilter, after: number, limit: number): Array<{ index: number; leaf: Buffer }>
-  /** Indexes of intents that no outcome refers to (left open by a crash). */
+  /** Indexes of intents that no outcome refers to (left open by a crash or a failed append). */
   openIntents(): number[]
   /** Stores a signed checkpoint durably; a second one of the same size is ignored. */
   putCheckpoint(checkpoint: StoredCheckpoint): void

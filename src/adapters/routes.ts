@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
-import { denyWith, logFor } from '../http/audit.js'
+import { changeWith, denyWith } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, inCourtScope, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
+import type { StateChange } from '../storage/state-change.js'
 import { runConformance } from './conformance.js'
 import type { ResponseValidators } from './responses.js'
 import { claims, conflicts, servingAdapter } from './routing.js'
@@ -14,6 +15,9 @@ import type { Adapter, Store } from './types.js'
 type AdapterCreate = components['schemas']['AdapterCreate']
 type AdapterUpdate = components['schemas']['AdapterUpdate']
 const STORES: Store[] = ['trial', 'execution']
+
+/** The registrations of `all` other than `id`. */
+const othersThan = (all: Adapter[], id: string) => all.filter((adapter) => adapter.id !== id)
 
 /** The public view of a registration: the CA certificate is configuration, not something to echo around. */
 function present(adapter: Adapter) {
@@ -106,14 +110,25 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     )
   }
 
-  const changed = (request: FastifyRequest, action: Action, adapter: Adapter, detail: Record<string, unknown>) =>
-    logFor(log, request, {
-      action,
-      resource: { court: adapter.court, adapter: adapter.id },
-      phase: 'event',
-      decision: 'allow',
-      detail,
-    })
+  /**
+   * Makes `change` (to `adapter`) in the transaction that logs it; refused and logged with `conflict` (by
+   * default: changed meanwhile) when a registration it relied on changed meanwhile, changing nothing.
+   */
+  const changed = (
+    request: FastifyRequest,
+    action: Action,
+    adapter: Adapter,
+    detail: Record<string, unknown>,
+    change: StateChange,
+    conflict = () => new GatewayError('CONFLICT', `adapter ${adapter.id} changed meanwhile; reload it and try again`),
+  ) =>
+    changeWith(
+      log,
+      request,
+      { action, resource: { court: adapter.court, adapter: adapter.id }, phase: 'event', decision: 'allow', detail },
+      change,
+      conflict,
+    )
 
   specRoute(app, spec, 'createAdapter', async (request, reply) => {
     const body = request.body as AdapterCreate
@@ -139,12 +154,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       createdAt: at,
       updatedAt: at,
     }
-    adapters.insert(adapter)
-    await changed(request, 'adapter.register', adapter, {
-      baseUrl: adapter.baseUrl,
-      covers: adapter.covers,
-      stores: adapter.stores,
-    })
+    await changed(
+      request,
+      'adapter.register',
+      adapter,
+      { baseUrl: adapter.baseUrl, covers: adapter.covers, stores: adapter.stores },
+      { kind: 'adapter.register', adapter },
+    )
     return reply.code(201).send(present(adapter))
   })
 
@@ -194,23 +210,28 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       )
     }
     // The checks awaited the network: the registration may have changed and another adapter may have been
-    // activated meanwhile, so both are read again, and nothing awaits from the check to the update.
+    // activated meanwhile, so both are read again; and the activation only commits if every registration
+    // read here is still as read (another activation may commit between this check and the commit).
     const current = load(id)
     const late = conflictOf(current)
     if (late) await denyWith(log, request, { action: 'adapter.activate', resource }, late)
-    const before = servers(current, adapters.list())
+    const all = adapters.list()
+    const before = servers(current, all)
     const at = now().toISOString()
     const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at }
-    adapters.update(active)
+    const after = all.map((adapter) => (adapter.id === active.id ? active : adapter))
     // The courts and stores this activation takes over, and from whom, so the log shows every change of hands.
     const takesOver = before
       .filter((pair) => pair.adapter !== active.id)
-      .filter((pair) => servingAdapter(adapters.list(), pair.court, pair.store, directory)?.id === active.id)
-    await changed(request, 'adapter.activate', active, {
-      from: current.status,
-      checks: checks.map((c) => c.name),
-      takesOver: grouped(takesOver, 'from'),
-    })
+      .filter((pair) => servingAdapter(after, pair.court, pair.store, directory)?.id === active.id)
+    await changed(
+      request,
+      'adapter.activate',
+      active,
+      { from: current.status, checks: checks.map((c) => c.name), takesOver: grouped(takesOver, 'from') },
+      { kind: 'adapter.replace', adapter: active, expected: current, unchanged: othersThan(all, id) },
+      () => conflictOf(load(id)) ?? new GatewayError('CONFLICT', `adapter ${id} changed meanwhile; try again`),
+    )
     return reply.send(present(active))
   })
 
@@ -219,18 +240,25 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     await decidedAdapter(request, id, 'adapter.suspend')
     // Read again after the await, so a change made meanwhile (an activation, say) is not written back over.
     const adapter = load(id)
-    const served = servers(adapter, adapters.list()).filter((pair) => pair.adapter === adapter.id)
+    const all = adapters.list()
+    const served = servers(adapter, all).filter((pair) => pair.adapter === adapter.id)
     const at = now().toISOString()
     const suspended: Adapter = { ...adapter, status: 'suspended', suspendedAt: at, updatedAt: at }
-    adapters.update(suspended)
     // Who serves what it served: the next covering adapter, if any (docs/architecture.md#adapters-and-routing, changes without gaps). A group
     // without `adapter` is a gap; entries leave out what does not apply rather than write null (docs/architecture.md#entry-format).
-    const all = adapters.list()
+    // The entry names them, so the suspension commits only if no registration changed meanwhile.
+    const after = all.map((other) => (other.id === id ? suspended : other))
     const handedTo = grouped(
-      served.map(({ court, store }) => ({ court, store, adapter: servingAdapter(all, court, store, directory)?.id })),
+      served.map(({ court, store }) => ({ court, store, adapter: servingAdapter(after, court, store, directory)?.id })),
       'adapter',
     )
-    await changed(request, 'adapter.suspend', suspended, { from: adapter.status, handedTo })
+    await changed(
+      request,
+      'adapter.suspend',
+      suspended,
+      { from: adapter.status, handedTo },
+      { kind: 'adapter.replace', adapter: suspended, expected: adapter, unchanged: othersThan(all, id) },
+    )
     return present(suspended)
   })
 
@@ -255,15 +283,20 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       status: 'pending',
       updatedAt: at,
     }
-    adapters.update(updated)
     const { caCertificate: _ca, ...fields } = body
-    await changed(request, 'adapter.update', updated, {
-      from: adapter.status,
-      changed: Object.keys(body),
-      ...fields,
-      ...(baseUrl !== undefined ? { baseUrl } : {}),
-      ...(body.caCertificate !== undefined ? { caCertificateChanged: true } : {}),
-    })
+    await changed(
+      request,
+      'adapter.update',
+      updated,
+      {
+        from: adapter.status,
+        changed: Object.keys(body),
+        ...fields,
+        ...(baseUrl !== undefined ? { baseUrl } : {}),
+        ...(body.caCertificate !== undefined ? { caCertificateChanged: true } : {}),
+      },
+      { kind: 'adapter.replace', adapter: updated, expected: adapter },
+    )
     return present(updated)
   })
 

@@ -4,11 +4,12 @@ import { resolveAdapter } from '../adapters/resolve.js'
 import type { ResponseValidators } from '../adapters/responses.js'
 import { normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import type { components } from '../generated/gateway.js'
-import { denyWith, logFor } from '../http/audit.js'
+import { changeWith, denyWith, logFor } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
+import { ChangeConflict } from '../storage/state-change.js'
 import { normaliseMembers } from './members.js'
 import { effectiveStatus, type Grant, type GrantStatus } from './types.js'
 
@@ -139,10 +140,6 @@ export async function grantRoutes(
     } catch (error) {
       return failCreate(error as GatewayError)
     }
-    // The case check awaited the court, so a twin request may have opened the same grant meanwhile. Checked
-    // again with no await between the check and the insert, so of concurrent twins exactly one opens it.
-    const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
-    if (twin) return failCreate(duplicateGrant(twin.id))
     const createdAt = now()
     const days = body.days ?? services.config.policy.grantDays
     const grant: Grant = {
@@ -159,17 +156,34 @@ export async function grantRoutes(
       createdAt: createdAt.toISOString(),
       expiresAt: new Date(createdAt.getTime() + days * DAY_MS).toISOString(),
     }
-    grants.insert(grant)
-    await logFor(log, request, {
-      action,
-      resource: grantResource(grant),
-      purpose: { supervisionCase: grant.supervisionCase },
-      phase: 'outcome',
-      decision: 'allow',
-      intent,
-      outcome: { result: 'completed', durationMs: Date.now() - started },
-      detail: { status: grant.status, volumes: grant.volumes, expiresAt: grant.expiresAt, members: grant.members },
-    })
+    // The grant opens in the transaction that logs the outcome. The case check awaited the court, so a twin
+    // request may have opened the same grant meanwhile: the change's condition refuses a second open grant.
+    try {
+      await logFor(
+        log,
+        request,
+        {
+          action,
+          resource: grantResource(grant),
+          purpose: { supervisionCase: grant.supervisionCase },
+          phase: 'outcome',
+          decision: 'allow',
+          intent,
+          outcome: { result: 'completed', durationMs: Date.now() - started },
+          detail: { status: grant.status, volumes: grant.volumes, expiresAt: grant.expiresAt, members: grant.members },
+        },
+        { kind: 'grant.open', grant },
+      )
+    } catch (error) {
+      // Any other failure leaves the intent open rather than log a second outcome: if the outcome was
+      // committed after all (a writer lost after its commit) it already closes it; if not, the restart's
+      // recovery closes it as interrupted.
+      if (!(error instanceof ChangeConflict)) throw error
+      const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+      return failCreate(
+        twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'),
+      )
+    }
     return reply.code(201).send(presentGrant(grant, now()))
   })
 
@@ -201,8 +215,9 @@ export async function grantRoutes(
   })
 
   /**
-   * Replaces `grant` by `updated` only if nobody changed it meanwhile (compare-and-swap on its status), then
-   * logs the change with who made it; a lost race is refused and logged, and changes nothing.
+   * Replaces `grant` by `updated` in the transaction that logs the change with who made it, only if nobody
+   * changed the grant meanwhile (compare-and-swap on the whole grant); a lost race is refused and logged,
+   * and changes nothing.
    */
   async function store(
     request: FastifyRequest,
@@ -211,25 +226,23 @@ export async function grantRoutes(
     updated: Grant,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    if (!grants.update(updated, grant.status)) {
-      await denyWith(
-        log,
-        request,
-        { action, resource: grantResource(grant) },
-        new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
-      )
-    }
-    await logFor(log, request, {
-      action,
-      resource: grantResource(updated),
-      purpose: {
-        supervisionCase: updated.supervisionCase,
-        ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
+    await changeWith(
+      log,
+      request,
+      {
+        action,
+        resource: grantResource(updated),
+        purpose: {
+          supervisionCase: updated.supervisionCase,
+          ...(updated.approvedBy ? { approvedBy: updated.approvedBy } : {}),
+        },
+        phase: 'event',
+        decision: 'allow',
+        detail,
       },
-      phase: 'event',
-      decision: 'allow',
-      detail,
-    })
+      { kind: 'grant.replace', grant: updated, expected: grant },
+      () => new GatewayError('INVALID_TRANSITION', 'the grant changed meanwhile; reload it and try again'),
+    )
   }
 
   /** approve, reject and revoke: a decided, compare-and-swapped transition, logged with who did it. */

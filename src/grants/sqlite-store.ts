@@ -3,40 +3,26 @@ import type { GrantFilter, GrantStore } from './store.js'
 import type { Grant } from './types.js'
 
 const SQL = {
-  insert: `INSERT INTO grants (id, org, created_by, court, case_no, supervision_case, status, created_at, doc)
-    VALUES (@id, @org, @createdBy, @court, @caseNo, @supervisionCase, @status, @createdAt, @doc)`,
   get: 'SELECT doc FROM grants WHERE id = ?',
-  update: 'UPDATE grants SET status = @status, doc = @doc WHERE id = @id AND status = @expected',
   findOpen: `SELECT doc FROM grants WHERE created_by = ? AND org = ? AND case_no = ? AND supervision_case = ?
     AND status IN ('pending', 'active')`,
 } as const
 
+/** Grants in the gateway's SQLite file; their writes are in storage/sqlite-changes.ts. */
 export class SqliteGrantStore implements GrantStore {
   readonly #db: SqliteDatabase
-  readonly #insert
   readonly #get
-  readonly #update
   readonly #findOpen
 
   constructor(db: SqliteDatabase) {
     this.#db = db
-    this.#insert = db.prepare(SQL.insert)
     this.#get = db.prepare(SQL.get).pluck()
-    this.#update = db.prepare(SQL.update)
     this.#findOpen = db.prepare(SQL.findOpen).pluck()
-  }
-
-  insert(grant: Grant): void {
-    this.#insert.run({ ...grant, doc: JSON.stringify(grant) })
   }
 
   get(id: string): Grant | undefined {
     const doc = this.#get.get(id) as string | undefined
     return doc ? (JSON.parse(doc) as Grant) : undefined
-  }
-
-  update(grant: Grant, expected: Grant['status']): boolean {
-    return this.#update.run({ id: grant.id, status: grant.status, doc: JSON.stringify(grant), expected }).changes === 1
   }
 
   list(filter: GrantFilter, limit: number): Grant[] {

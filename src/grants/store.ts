@@ -8,13 +8,14 @@ export interface GrantFilter {
 }
 
 /**
- * Grant storage. Every call is atomic and durable on return. Not-found is `undefined`, never a throw.
+ * Reading grants. Reads see every committed change; not-found is `undefined`, never a throw.
+ *
+ * There are no write methods on purpose: a grant is opened or changed only through AccessLog.append with a
+ * StateChange (`grant.open`, `grant.replace`), which applies it in the same transaction as the log entry
+ * recording it, so no grant change is ever in force without its entry.
  */
 export interface GrantStore {
-  insert(grant: Grant): void
   get(id: string): Grant | undefined
-  /** Replaces the grant only if its stored status is still `expected` (a compare-and-swap); false if not. */
-  update(grant: Grant, expected: Grant['status']): boolean
   list(filter: GrantFilter, limit: number): Grant[]
   /** Open (pending or active, not yet expired at `now`) grants of one person for one case and supervision case. */
   findOpen(createdBy: string, org: string, caseNo: string, supervisionCase: string, now: Date): Grant | undefined

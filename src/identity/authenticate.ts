@@ -7,6 +7,7 @@ import type { Org, OrgKind } from '../directory/types.js'
 import { GatewayError, isGatewayError } from '../http/errors.js'
 import type { DevIssuer } from './dev-issuer.js'
 import { JwksSource } from './jwks.js'
+import { isIdentifier, isWellFormed } from '../http/loggable-input.js'
 import { type Principal, ROLES, type Role } from './principal.js'
 
 declare module 'fastify' {
@@ -40,7 +41,9 @@ export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600
 
 const MAX_SUB_LENGTH = 128
 const MAX_NAME_LENGTH = 256
-// Control characters in `sub` or `name` could forge lines in logs and exports that print them.
+// Token claims are checked here, at authentication: a `sub` with control or format characters (or a `name`
+// with controls) could forge or hide text in logs and exports that print them, and a lone surrogate cannot
+// be logged at all. Such a token speaks for nobody (401), whatever the request.
 const CONTROL_CHARS = /\p{Cc}/u
 
 export interface IdentityOptions {
@@ -75,7 +78,7 @@ export function principalFromClaims(
   const { sub, org: orgCode, roles, name } = claims
   if (typeof sub !== 'string' || sub.length === 0) return fail('the token has no subject')
   if (sub.length > MAX_SUB_LENGTH) return fail('the token subject is too long')
-  if (CONTROL_CHARS.test(sub)) return fail('the token subject contains control characters')
+  if (!isIdentifier(sub)) return fail('the token subject contains control characters or format characters')
 
   if (typeof orgCode !== 'string' || orgCode.length === 0) return fail('the token names no organisation')
   const org = findOrg(orgCode)
@@ -90,7 +93,7 @@ export function principalFromClaims(
   if (misfit !== undefined) return fail(`the role ${misfit} does not fit organisations of kind ${org.kind}`)
 
   if (name !== undefined) {
-    if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH || CONTROL_CHARS.test(name)) {
+    if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH || CONTROL_CHARS.test(name) || !isWellFormed(name)) {
       return fail('the token name claim is invalid')
     }
   }

@@ -1,0 +1,61 @@
+/**
+ * What the access log can hold, checked on client input before anything changes. An entry is RFC 8785
+ * canonical JSON, which has no representation for a lone UTF-16 surrogate; and identifiers end up in log
+ * columns, exports and terminals, where control and format characters (bidi overrides, zero-width marks)
+ * could forge or hide text. Input that breaks either rule is refused with a 400 up front, rather than failing
+ * the log append after the decision, or entering the log in a form a reader is misled by.
+ */
+
+/**
+ * Never in an identifier: controls (C0, DEL, C1), format characters (bidi marks, embeddings, overrides and
+ * isolates, zero-width characters, the BOM, tags), line and paragraph separators, and lone surrogates.
+ */
+const NOT_IN_IDENTIFIER = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u
+/** With the `u` flag a surrogate pair is one code point: only a lone surrogate matches. */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** Whether `text` is well-formed Unicode (no lone surrogate), so that the log can serialise it. */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text)
+}
+
+/** Whether `text` may be an identifier (an id, a case number, a court code, a person). */
+export function isIdentifier(text: string): boolean {
+  return !NOT_IN_IDENTIFIER.test(text)
+}
+
+/** Request fields that hold prose, not identifiers: any well-formed text, line breaks and all. */
+export const FREE_TEXT_FIELDS: ReadonlySet<string> = new Set(['reason', 'note', 'description', 'caCertificate'])
+
+export interface Unloggable {
+  /** Where, as a dotted path of keys (a key that is itself the problem is not echoed). */
+  path: string
+  problem: string
+}
+
+/**
+ * A string in `value` (a parsed JSON body, the query, the path parameters) that the log cannot hold, or
+ * undefined if there is none. Every string must be well-formed; every string and key must also be an
+ * identifier unless its key is one of FREE_TEXT_FIELDS. Iterative, so a deeply nested body cannot exhaust
+ * the stack.
+ */
+export function findUnloggable(value: unknown, root = ''): Unloggable | undefined {
+  const stack: Array<{ value: unknown; path: string; freeText: boolean }> = [{ value, path: root, freeText: false }]
+  while (stack.length > 0) {
+    const { value: item, path, freeText } = stack.pop()!
+    if (typeof item === 'string') {
+      if (!isWellFormed(item)) return { path, problem: 'is not well-formed Unicode (a lone surrogate)' }
+      if (!freeText && !isIdentifier(item)) {
+        return { path, problem: 'contains a control or format character, which an identifier may not' }
+      }
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) stack.push({ value: item[i], path: `${path}[${i}]`, freeText })
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (!isIdentifier(key)) return { path, problem: 'has a field name with a control, format or lone surrogate' }
+        stack.push({ value: child, path: path ? `${path}.${key}` : key, freeText: FREE_TEXT_FIELDS.has(key) })
+      }
+    }
+  }
+  return undefined
+}
