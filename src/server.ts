@@ -66,6 +66,7 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,
+    minimumBytesPerSecond: config.adapters.minimumBytesPerSecond,
     allowHttp: config.adapters.allowHttp,
     allowedNetworks,
     breaker: config.adapters.breaker,

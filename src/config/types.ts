@@ -27,7 +27,10 @@ export interface Config {
     allowHttp: boolean
     /** CIDR blocks adapter addresses must fall in, checked at connect time; empty = any address. */
     allowedNetworks: string[]
+    /** Idle timeout (connect, headers, silence between chunks). */
     timeoutMs: number
+    /** With timeoutMs, bounds a whole transfer: timeoutMs + bytes / minimumBytesPerSecond. */
+    minimumBytesPerSecond: number
     signingKeyFile: string
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }
