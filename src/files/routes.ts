@@ -240,7 +240,8 @@ export async function fileRoutes(
     }
     if (!upstream || transfer.end) {
       upstream?.body.destroy()
-      return finish(request, reply, context, action, transfer, undefined)
+      await finish(request, reply, context, action, transfer, undefined)
+      return reply
     }
 
     noStore(reply, context.intent)
@@ -278,7 +279,7 @@ export async function fileRoutes(
     action: Action,
     transfer: DocumentTransfer,
     sent: { status: number; bytes: number; sha256?: string } | undefined,
-  ): Promise<FastifyReply> {
+  ): Promise<void> {
     transfer.dispose()
     const end = transfer.end!
     const failure = failureOf(end, context.adapter)
@@ -294,13 +295,11 @@ export async function fileRoutes(
       },
       failure?.code,
     )
-    if (sent || end.kind === 'completed') return reply
-    if (end.kind === 'client-gone') {
-      reply.hijack()
-      reply.raw.destroy()
-      return reply
-    }
-    throw failure
+    if (sent) return
+    if (failure) throw failure
+    // The client has gone before anything was sent: there is nobody to answer.
+    reply.hijack()
+    reply.raw.destroy()
   }
 
   /**
