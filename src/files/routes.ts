@@ -227,9 +227,11 @@ export async function fileRoutes(
 
     const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
     const raw = reply.raw
-    raw.on('close', () => {
+    const clientGone = () => {
       if (!raw.writableFinished) transfer.stop('client-gone')
-    })
+    }
+    raw.on('close', clientGone)
+    if (raw.destroyed) clientGone()
     const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
     let upstream: AdapterResponse | undefined
     try {
@@ -238,6 +240,7 @@ export async function fileRoutes(
     } catch (error) {
       transfer.settle({ kind: 'failed', error })
     }
+    if (raw.destroyed) clientGone()
     if (!upstream || transfer.end) {
       upstream?.body.destroy()
       await finish(request, reply, context, action, transfer, undefined)

@@ -179,7 +179,8 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     }
     switch (document.id as DocumentBehaviour) {
       case 'honest': {
-        if (req.headers['if-none-match'] === document.etag) return void res.writeHead(304, { etag: document.etag }).end()
+        if (req.headers['if-none-match'] === document.etag)
+          return void res.writeHead(304, { etag: document.etag }).end()
         const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
         if (range) {
           const [first, last] = [Number(range[1]), Math.min(Number(range[2]), bytes.length - 1)]
@@ -192,7 +193,10 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
         return void res.end()
       }
       case 'wrong-digest':
-        res.writeHead(200, { ...headers, 'repr-digest': `sha-256=:${createHash('sha256').update('other').digest('base64')}:` })
+        res.writeHead(200, {
+          ...headers,
+          'repr-digest': `sha-256=:${createHash('sha256').update('other').digest('base64')}:`,
+        })
         write(bytes)
         return void res.end()
       case 'wrong-bytes': {
