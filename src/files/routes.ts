@@ -182,23 +182,17 @@ export async function fileRoutes(
     const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
 
     // The volume a document belongs to comes from the court's catalogue, never from the client.
-    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
-    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
-    const document = volume?.documents.find((d) => d.id === documentId)
-    if (!volume || !document) {
-      await outcome(request, context, action, { result: 'failed', status: 404 }, 'NOT_FOUND')
-      throw new GatewayError('NOT_FOUND', 'no such document in this case')
-    }
-    context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
-    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-    if (!decision.allow) {
-      await outcome(request, context, action, { result: 'failed', status: 403 }, decision.reason)
-      throw new GatewayError(decision.reason, decision.message)
-    }
     const refuse = async (failure: GatewayError): Promise<never> => {
       await outcome(request, context, action, { result: 'failed', status: failure.status }, failure.code)
       throw failure
     }
+    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
+    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
+    const document = volume?.documents.find((d) => d.id === documentId)
+    if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
+    context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
+    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
+    if (!decision.allow) return refuse(new GatewayError(decision.reason, decision.message))
     const mediaType = servedMediaType(document.mediaType)
     if (!mediaType) {
       return refuse(
@@ -221,7 +215,7 @@ export async function fileRoutes(
       bytes: range ? rangeLength(range) : document.size,
     }
     // Only what the gateway checked goes to the court: one satisfiable range, normalised.
-    const forwarded: Record<string, string> = { accept: mediaType }
+    const forwarded: Record<string, string> = { accept: '*/*' }
     if (range) forwarded.range = `bytes=${range.first}-${range.last}`
     if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
@@ -256,17 +250,19 @@ export async function fileRoutes(
       await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 })
       return reply.code(304).send()
     }
+    // A court may answer a Range with the whole document (RFC 9110 §14.2): then it is checked as a whole.
+    const whole = upstream.status === 200
     reply
       .code(upstream.status)
       .header('content-type', mediaType)
       .header('x-content-type-options', 'nosniff')
-      .header('content-length', String(expected.bytes))
+      .header('content-length', String(whole ? document.size : expected.bytes))
       .header('accept-ranges', 'bytes')
       .header('repr-digest', reprDigest(document.sha256))
-    if (upstream.status === 206) reply.header('content-range', contentRange(range!, document.size))
+    if (!whole) reply.header('content-range', contentRange(range!, document.size))
     const guard = new DigestGuard({
-      sha256: upstream.status === 200 ? document.sha256 : undefined,
-      bytes: upstream.status === 200 ? document.size : expected.bytes,
+      sha256: whole ? document.sha256 : undefined,
+      bytes: whole ? document.size : expected.bytes,
     })
     return streamDocument(request, reply, context, action, upstream.body, guard, transfer)
   })
