@@ -243,18 +243,22 @@ t.test(
     const before = court.requests.length
     const leaving = new AbortController()
     const pending = request(`${h.url}${documentPath('hang-before-headers')}`, {
-      headers: { authorization: `Bearer ${prosecutor}`, 'x-request-id': 'leaves-early' },
+      headers: { authorization: `Bearer ${prosecutor}` },
       dispatcher: agent,
       signal: leaving.signal,
     })
-    await until(() => (court.requests.length > before ? true : undefined))
+    const unanswered = await until(() => court.requests[before])
     leaving.abort()
     await t.rejects(pending, 'the client has gone')
-    const early = await loggedRead(grant.id, 'leaves-early')
-    t.equal(early.outcomes.length, 1, 'an early hang-up has exactly one outcome')
-    t.equal(early.outcomes[0]?.entry.outcome.result, 'aborted')
-    t.equal(early.outcomes[0]?.entry.reason, undefined, 'not logged as a court failure')
-    const unanswered = court.requests.at(-1)!
+    // No response, so no request id: the court's signed token names the intent.
+    const early = await until(async () => {
+      const page = await call('GET', `/v1/audit/entries?grant=${grant.id}&limit=1000`, { token: auditor })
+      const outcomes = (page.json.items as Array<{ entry: any }>).filter((i) => i.entry.intent === unanswered.intent)
+      return outcomes.length > 0 ? outcomes : undefined
+    })
+    t.equal(early.length, 1, 'an early hang-up has exactly one outcome')
+    t.equal(early[0]?.entry.outcome.result, 'aborted')
+    t.equal(early[0]?.entry.reason, undefined, 'not logged as a court failure')
     await until(() => (unanswered.closed ? true : undefined))
 
     // Revoking a grant stops the read streaming through it.
@@ -276,6 +280,13 @@ t.test(
     await judge('a normal read afterwards', grant.id, after, { status: 200, result: 'completed' }, honest)
     t.equal(createHash('sha256').update(after.bytes).digest('hex'), court.documents.get('honest')!.sha256)
     t.same(fatal, [], 'no uncaughtException or unhandledRejection')
+    for (const id of [grant.id, doomed.id]) {
+      const page = await call('GET', `/v1/audit/entries?grant=${id}&limit=1000`, { token: auditor })
+      const items = page.json.items as Array<{ index: number; entry: any }>
+      const intents = items.filter((i) => i.entry.phase === 'intent' && i.entry.action !== 'grant.create')
+      const unclosed = intents.filter((intent) => items.filter((i) => i.entry.intent === intent.index).length !== 1)
+      t.same(unclosed, [], `every read through grant ${id} has exactly one outcome (${intents.length} reads)`)
+    }
 
     await agent.close()
     await until(() => (court.openConnections() === 0 ? true : undefined))

@@ -75,6 +75,8 @@ export interface ServedDocument {
 /** One document request as the court saw it: whether the gateway closed the connection, bytes written. */
 export interface DocumentRequest {
   id: string
+  /** The access-log index of the read's intent, from the gateway's signed token (`log`). */
+  intent: number
   range: string | undefined
   closed: boolean
   sent: number
@@ -120,8 +122,10 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     const url = new URL(req.url ?? '/', 'http://court')
     if (url.pathname === '/v1/health') return send(res, 200, { status: 'ok' })
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+    let intent: number
     try {
-      await jwtVerify(token ?? '', keys, { issuer: GATEWAY_ISSUER, audience: '黑01' })
+      const { payload } = await jwtVerify(token ?? '', keys, { issuer: GATEWAY_ISSUER, audience: '黑01' })
+      intent = payload.log as number
     } catch {
       return send(res, 401, { title: 'unauthenticated' })
     }
@@ -131,7 +135,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     if (match[2] === '/volumes') return answerJson(res, catalogue())
     const document = documents.get(decodeURIComponent(match[3]!))
     if (!document) return send(res, 404, { title: 'no such document' })
-    const seen: DocumentRequest = { id: document.id, range: req.headers.range, closed: false, sent: 0 }
+    const seen: DocumentRequest = { id: document.id, intent, range: req.headers.range, closed: false, sent: 0 }
     requests.push(seen)
     res.on('close', () => {
       seen.closed = true
