@@ -16,6 +16,8 @@ export const DOCUMENT_BEHAVIOURS = [
   'wrong-bytes',
   /** The document and then more, chunked (no Content-Length to refuse up front). */
   'too-long',
+  /** Half the document, chunked, ended cleanly as if it were all. */
+  'too-short',
   /** A Content-Length larger than the catalogue's size, and that many bytes. */
   'wrong-length',
   /** Bytes without end, as fast as the gateway takes them. */
@@ -214,6 +216,10 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
         res.writeHead(200, headers)
         write(bytes)
         write(Buffer.alloc(1000, 0x41))
+        return void res.end()
+      case 'too-short':
+        res.writeHead(200, headers)
+        write(half)
         return void res.end()
       case 'wrong-length':
         res.writeHead(200, { ...headers, 'content-length': bytes.length + 10 })
