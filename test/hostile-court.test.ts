@@ -68,6 +68,7 @@ t.test(
     await registerAdapter(setup, court.url)
     const grant = await openGrant(setup)
     const doomed = await openGrant(setup, 'prosecutor', { supervisionCase: '哈检民监〔2024〕99号' })
+    const late = await openGrant(setup, 'prosecutor', { supervisionCase: '哈检民监〔2024〕98号' })
     await setupAgent.close()
     const auditor = tokenOf(h, 'auditor')
     const prosecutor = tokenOf(h, 'prosecutor')
@@ -157,7 +158,7 @@ t.test(
       ['wrong-bytes', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
       ['too-long', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
       ['too-short', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
-    ['wrong-length', { status: 502, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED' }],
+      ['wrong-length', { status: 502, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED' }],
       ['endless', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
       ['unrequested-206', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],
       ['wrong-range', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }, { range: 'bytes=0-9' }],
@@ -276,12 +277,23 @@ t.test(
       cut: true,
     })
 
+    // Revoked while the gateway fetched the catalogue, before the transfer began: the court is not asked.
+    court.beforeNextCatalogue(() => call('POST', `/v1/grants/${late.id}/revoke`, { token: prosecutor, body: {} }))
+    const asked2 = court.requests.length
+    const lateRead = await read(documentPath('honest', late.id))
+    await judge('revoked before the transfer', late.id, lateRead, {
+      status: 403,
+      result: 'revoked',
+      code: 'GRANT_NOT_ACTIVE',
+    })
+    t.equal(court.requests.length, asked2, 'the court is not asked for the document of a revoked grant')
+
     // The same process still serves a normal read, and nothing escaped as an uncaught error.
     const after = await read(documentPath('honest'))
     await judge('a normal read afterwards', grant.id, after, { status: 200, result: 'completed' }, honest)
     t.equal(createHash('sha256').update(after.bytes).digest('hex'), court.documents.get('honest')!.sha256)
     t.same(fatal, [], 'no uncaughtException or unhandledRejection')
-    for (const id of [grant.id, doomed.id]) {
+    for (const id of [grant.id, doomed.id, late.id]) {
       const page = await call('GET', `/v1/audit/entries?grant=${id}&limit=1000`, { token: auditor })
       const items = page.json.items as Array<{ index: number; entry: any }>
       const intents = items.filter((i) => i.entry.phase === 'intent' && i.entry.action !== 'grant.create')

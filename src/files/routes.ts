@@ -220,6 +220,9 @@ export async function fileRoutes(
     if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
     const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
+    // A revocation that became durable while the catalogue was fetched did not see this transfer registered;
+    // one after the registration stops it. Checked in that order, no revocation slips between the two.
+    if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
     const raw = reply.raw
     const clientGone = () => {
       if (!raw.writableFinished) transfer.stop('client-gone')

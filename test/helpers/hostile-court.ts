@@ -100,6 +100,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     documents.set(id, { id, mediaType, bytes, sha256, etag: `"${sha256.slice(0, 16)}"` })
   }
   let json: JsonBehaviour = 'honest'
+  let beforeCatalogue: (() => Promise<unknown>) | undefined
   const requests: DocumentRequest[] = []
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
@@ -134,7 +135,12 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     const match = /^\/v1\/cases\/([^/]+)(\/volumes|\/documents\/([^/]+))?$/.exec(url.pathname)
     if (!match || decodeURIComponent(match[1]!) !== HOSTILE_CASE) return send(res, 404, { title: 'no such case' })
     if (!match[2]) return answerJson(res, caseSummary())
-    if (match[2] === '/volumes') return answerJson(res, catalogue())
+    if (match[2] === '/volumes') {
+      const hook = beforeCatalogue
+      beforeCatalogue = undefined
+      await hook?.()
+      return answerJson(res, catalogue())
+    }
     const document = documents.get(decodeURIComponent(match[3]!))
     if (!document) return send(res, 404, { title: 'no such document' })
     const seen: DocumentRequest = { id: document.id, intent, range: req.headers.range, closed: false, sent: 0 }
@@ -337,6 +343,10 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     redirectConnections: () => redirectConnections,
     setJson(next: JsonBehaviour) {
       json = next
+    },
+    /** Runs `hook` before the court answers its next catalogue request (once). */
+    beforeNextCatalogue(hook: () => Promise<unknown>) {
+      beforeCatalogue = hook
     },
   }
 }
