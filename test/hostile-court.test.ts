@@ -49,13 +49,13 @@ t.test(
       process.off('unhandledRejection', record)
     })
 
-    // timeoutMs bounds silence (hangs end in 0.5 s); 1 KiB/s makes the 256-byte drip's deadline 0.75 s while
+    // timeoutMs bounds silence (hangs end in 1 s); 1 KiB/s makes the 256-byte drip's deadline 1.25 s while
     // the drip itself would take 10 s. The breaker is kept out of the way: each fault here is judged alone.
     const h = await startGateway(t, {
       adapters: {
         allowHttp: true,
         allowedNetworks: ['127.0.0.0/8'],
-        timeoutMs: 500,
+        timeoutMs: 1000,
         minimumBytesPerSecond: 1024,
         breaker: { failures: 1000 },
         signingKeyFile: `${t.testdirName}/adapter.pem`,
