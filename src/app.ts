@@ -5,6 +5,7 @@ import { auditRoutes } from './accesslog/routes.js'
 import type { ResponseValidators } from './adapters/responses.js'
 import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
+import { ActiveTransfers } from './files/transfers.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import addressLimit from './http/address-limit.js'
@@ -85,7 +86,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, { mode: 'static', specification: { document: services.spec as never } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
 
-  const shared = { ...services, inflight, ready: () => !closing }
+  // Document reads in flight, by grant: a revocation stops the ones already streaming through it.
+  const transfers = new ActiveTransfers()
+  const shared = { ...services, inflight, transfers, ready: () => !closing }
   await app.register(async (scope) => {
     await grantRoutes(scope, shared)
     await fileRoutes(scope, shared)

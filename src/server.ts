@@ -72,6 +72,7 @@ export async function createGateway(
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,
+    minimumBytesPerSecond: config.adapters.minimumBytesPerSecond,
     allowHttp: config.adapters.allowHttp,
     addresses: new AddressPolicy(config.adapters.allowedNetworks),
     ...(options.resolve ? { resolve: options.resolve } : {}),

@@ -118,6 +118,9 @@ export const configSchema = {
           items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' },
         },
         timeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+        // A transfer of N bytes gets timeoutMs + N / minimumBytesPerSecond in all. The floor keeps an operator
+        // from turning the deadline into none (1 KiB/s still bounds a 100 MB document to about a day).
+        minimumBytesPerSecond: { type: 'integer', minimum: 1024, default: 32768 },
         signingKeyFile: { type: 'string', minLength: 1 },
         healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
         breaker: {

@@ -34,7 +34,10 @@ export interface Config {
      * means any address but loopback and link-local ones (src/adapters/addresses.ts).
      */
     allowedNetworks: string[]
+    /** Idle timeout (connect, headers, silence between chunks). */
     timeoutMs: number
+    /** With timeoutMs, bounds a whole transfer: timeoutMs + bytes / minimumBytesPerSecond. */
+    minimumBytesPerSecond: number
     signingKeyFile: string
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }

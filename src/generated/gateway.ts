@@ -202,7 +202,7 @@ export interface paths {
         };
         /**
          * Read a document
-         * @description The document's bytes, streamed from the court's adapter while their SHA-256 is checked against the catalogue. Whether the document belongs to the main or the sub-volume is decided from the court's catalogue, never from the request. `Range` and `If-None-Match` pass through to the adapter. The intent entry is durably logged before the court is contacted (its index is `Access-Log-Index`); if the log cannot be written nothing is served. A transfer cut mid-way is cut for the client too, never a short body that looks complete.
+         * @description The document's bytes, streamed from the court's adapter while their SHA-256 is checked against the catalogue. Whether the document belongs to the main or the sub-volume is decided from the court's catalogue, never from the request. `Range` and `If-None-Match` pass through to the adapter. The intent entry is durably logged before the court is contacted (its index is `Access-Log-Index`); if the log cannot be written nothing is served. A transfer cut mid-way is cut for the client too, never a short body that looks complete. The body is served as the catalogue's media type (PDF, OFD or a common image type; any other is refused with `DOCUMENT_TYPE_NOT_SERVED`) with `X-Content-Type-Options: nosniff`, never with the court's own `Content-Type`. Only a single byte range is passed on; a court answer the request could not have caused (a `206` without a `Range` or for another range, a body longer than catalogued) is refused. A transfer slower overall than `adapters.minimumBytesPerSecond` is cut, as is one through a grant revoked meanwhile (outcome `revoked`).
          */
         get: operations["getGrantDocument"];
         put?: never;
@@ -642,7 +642,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
+            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
             detail?: string;
             instance?: string;
         } & {
@@ -888,8 +888,11 @@ export interface components {
             /** @description For an outcome, the index of its intent entry. */
             intent?: number;
             outcome?: {
-                /** @enum {string} */
-                result?: "completed" | "aborted" | "interrupted" | "failed";
+                /**
+                 * @description `aborted`: the client left; `revoked`: the grant was revoked during the read; `interrupted`: the gateway stopped (crash) before the outcome.
+                 * @enum {string}
+                 */
+                result?: "completed" | "aborted" | "revoked" | "interrupted" | "failed";
                 status?: number;
                 bytes?: number;
                 sha256?: string;
@@ -1023,7 +1026,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The court's adapter answered wrongly or sent bytes that failed their digest (`ADAPTER_BAD_RESPONSE`, `DOCUMENT_INTEGRITY_FAILED`). */
+        /** @description The court's adapter answered wrongly or sent bytes that failed their digest (`ADAPTER_BAD_RESPONSE`, `DOCUMENT_INTEGRITY_FAILED`), or the catalogue names a media type the gateway does not serve (`DOCUMENT_TYPE_NOT_SERVED`). */
         BadGateway: {
             headers: {
                 [name: string]: unknown;
@@ -1082,6 +1085,8 @@ export interface components {
         ContentRange: string;
         /** @description The number of bytes in the body. */
         ContentLength: string;
+        /** @description Always `nosniff`, so a browser renders the document only as its catalogued media type. */
+        ContentTypeOptions: "nosniff";
         /** @description Seconds to wait before trying again. */
         RetryAfter: string;
     };
@@ -1423,6 +1428,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     "Content-Length": components["headers"]["ContentLength"];
+                    "X-Content-Type-Options": components["headers"]["ContentTypeOptions"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1439,6 +1445,7 @@ export interface operations {
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     "Content-Range": components["headers"]["ContentRange"];
                     "Content-Length": components["headers"]["ContentLength"];
+                    "X-Content-Type-Options": components["headers"]["ContentTypeOptions"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -8,6 +8,7 @@ import { changeWith, denyWith, logFor } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, type Resource } from '../policy/decide.js'
+import type { ActiveTransfers } from '../files/transfers.js'
 import type { Services } from '../services.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import { normaliseMembers } from './members.js'
@@ -26,7 +27,7 @@ export function presentGrant(
 
 export async function grantRoutes(
   app: FastifyInstance,
-  services: Services & { validators: ResponseValidators },
+  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
 ): Promise<void> {
   const { spec, grants, log, policy, now } = services
 
@@ -260,6 +261,8 @@ export async function grantRoutes(
         to: updated.status,
         ...(updated.decisionNote ? { note: updated.decisionNote } : {}),
       })
+      // Once the revocation is durable, reads already streaming through the grant stop too.
+      if (updated.status === 'revoked') services.transfers.revoke(updated.id)
       return presentGrant(updated, now())
     })
   }

@@ -28,6 +28,7 @@ export const ERRORS = {
   INTERNAL: { status: 500, title: 'Internal server error' },
   ADAPTER_BAD_RESPONSE: { status: 502, title: 'The court adapter gave an invalid response' },
   DOCUMENT_INTEGRITY_FAILED: { status: 502, title: 'The document failed its integrity check' },
+  DOCUMENT_TYPE_NOT_SERVED: { status: 502, title: 'The document is of a media type the gateway does not serve' },
   ADAPTER_UNAVAILABLE: { status: 503, title: 'The court adapter is unavailable' },
   ACCESS_LOG_UNAVAILABLE: { status: 503, title: 'The access log cannot be written' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The gateway storage is unavailable' },
