@@ -7,7 +7,10 @@ import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
-import problemPlugin from './http/problem-plugin.js'
+import { pathMatcher } from './http/openapi.js'
+import problemPlugin, { clientErrorHandler, sendProblem, toGatewayError } from './http/problem-plugin.js'
+import { responseConformance } from './http/response-conformance.js'
+import { specValidatorCompiler } from './http/validator-compiler.js'
 import rateLimits from './http/rate-limit.js'
 import identityPlugin from './identity/authenticate.js'
 import type { DevIssuer } from './identity/dev-issuer.js'
@@ -19,6 +22,29 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Reads that are still streaming or logging their outcome; close waits for them. */
   inflight?: Set<Promise<unknown>>
+}
+
+/**
+ * Checks every answer against the spec as it is sent, and logs those that depart from it (staging): about
+ * 20 µs per JSON answer, see bench/response-conformance.ts. Streamed bodies are checked by status and headers.
+ */
+function checkResponses(app: FastifyInstance, spec: Services['spec']): void {
+  const conformance = responseConformance(spec)
+  app.addHook('onSend', async (request, reply, payload) => {
+    const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : payload == null ? '' : undefined
+    const headers = reply.getHeaders()
+    // Fastify sets Content-Length after onSend; the spec's is the length of what is sent.
+    if (body !== undefined && headers['content-length'] === undefined) headers['content-length'] = Buffer.byteLength(body)
+    const violations = conformance.check({
+      method: request.method,
+      path: request.url.split('?', 1)[0]!,
+      status: reply.statusCode,
+      headers,
+      body,
+    })
+    if (violations.length > 0) request.log.error({ violations }, 'answer departs from openapi/gateway.yaml')
+    return payload
+  })
 }
 
 /** The largest JSON body the API accepts; every request body of the spec is far smaller. */
@@ -34,12 +60,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
-    // Unknown fields must be refused, not silently dropped: the spec's additionalProperties:false means it.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, strict: false } },
     routerOptions: { maxParamLength: 200 },
+    // Refusals by Node's parser and Fastify's router are problem+json too.
+    clientErrorHandler,
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, toGatewayError(error)),
   })
+  app.setValidatorCompiler(specValidatorCompiler())
+  // JSON is the only request body the API takes: any other media type is 415, not a string for validation.
+  app.removeContentTypeParser('text/plain')
 
-  await app.register(problemPlugin)
+  const knownPath = pathMatcher(services.spec)
+  await app.register(problemPlugin, {
+    allowedMethods: (path) => {
+      const methods = knownPath(path)?.methods
+      return methods && (methods.includes('GET') ? [...methods, 'HEAD'] : methods)
+    },
+  })
+  if (services.config.server.validateResponses) checkResponses(app, services.spec)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -141,7 +141,10 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
         log,
         request,
         { action: 'adapter.register', resource: { court: body.court } },
-        new GatewayError('NOT_FOUND', `court ${body.court} is not in the directory`),
+        // A 400 naming the field, as for grants: the URL exists, the body names something that does not.
+        new GatewayError('VALIDATION_FAILED', `court ${body.court} is not in the directory`, {
+          extra: { field: 'court' },
+        }),
       )
     }
     await allowed(request, 'adapter.register', { court: body.court, covers: body.covers ?? [] })
@@ -167,7 +170,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       covers: adapter.covers,
       stores: adapter.stores,
     })
-    return reply.code(201).send(present(adapter))
+    return reply.code(201).header('location', `/v1/adapters/${adapter.id}`).send(present(adapter))
   })
 
   specRoute(app, spec, 'listAdapters', async (request) => {

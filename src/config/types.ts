@@ -10,7 +10,8 @@ export interface IssuerConfig {
 }
 
 export interface Config {
-  server: { host: string; port: number }
+  /** `validateResponses`: check every answer against the spec and log departures (for staging). */
+  server: { host: string; port: number; validateResponses: boolean }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
   redis?: { url: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }

@@ -170,7 +170,7 @@ export async function grantRoutes(
       outcome: { result: 'completed', durationMs: Date.now() - started },
       detail: { status: grant.status, volumes: grant.volumes, expiresAt: grant.expiresAt, members: grant.members },
     })
-    return reply.code(201).send(presentGrant(grant, now()))
+    return reply.code(201).header('location', `/v1/grants/${grant.id}`).send(presentGrant(grant, now()))
   })
 
   specRoute(app, spec, 'listGrants', async (request) => {
