@@ -34,7 +34,8 @@ function checkResponses(app: FastifyInstance, spec: Services['spec']): void {
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : payload == null ? '' : undefined
     const headers = reply.getHeaders()
     // Fastify sets Content-Length after onSend; the spec's is the length of what is sent.
-    if (body !== undefined && headers['content-length'] === undefined) headers['content-length'] = Buffer.byteLength(body)
+    if (body !== undefined && headers['content-length'] === undefined)
+      headers['content-length'] = Buffer.byteLength(body)
     const violations = conformance.check({
       method: request.method,
       path: request.url.split('?', 1)[0]!,

@@ -19,7 +19,9 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
       const accessLog = await withDeadline(log.writable(), READINESS_PROBE_MS)
       const serving = services.ready()
       const ready = serving && accessLog
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { accessLog, serving } })
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { accessLog, serving } })
     },
     open,
   )

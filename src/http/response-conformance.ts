@@ -57,7 +57,9 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
       const checked = isJson(mediaType) || mediaType.startsWith('text/')
       content.set(
         mediaType,
-        checked && media['schema'] !== undefined ? ajv.compile(inlineSchema(spec, media['schema']) as object) : undefined,
+        checked && media['schema'] !== undefined
+          ? ajv.compile(inlineSchema(spec, media['schema']) as object)
+          : undefined,
       )
     }
     const headers = new Map<string, CompiledHeader>()
@@ -65,7 +67,8 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
       const header = deref(spec, rawHeader, `${what} header ${name}`)
       headers.set(name.toLowerCase(), {
         required: header['required'] === true,
-        validate: header['schema'] === undefined ? undefined : ajv.compile(inlineSchema(spec, header['schema']) as object),
+        validate:
+          header['schema'] === undefined ? undefined : ajv.compile(inlineSchema(spec, header['schema']) as object),
       })
     }
     return { content, headers }
@@ -99,7 +102,9 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
         ? (responses.get(status) ?? responses.get(`${status[0]}XX`) ?? responses.get('default') ?? protocol.get(status))
         : (unrouted.get(status) ?? protocol.get(status))
       if (!declared) {
-        return [`${where}: status ${status} is not listed for ${found ? `${method} ${found.template}` : 'this request'}`]
+        return [
+          `${where}: status ${status} is not listed for ${found ? `${method} ${found.template}` : 'this request'}`,
+        ]
       }
       return checkResponse(declared, response, response.method === 'HEAD').map((violation) => `${where}: ${violation}`)
     },
