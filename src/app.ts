@@ -7,7 +7,7 @@ import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { opsRoutes } from './http/ops-routes.js'
-import { pathMatcher } from './http/openapi.js'
+import { pathMatcher, routeSchema } from './http/openapi.js'
 import problemPlugin, { clientErrorHandler, sendProblem, toGatewayError } from './http/problem-plugin.js'
 import { responseConformance } from './http/response-conformance.js'
 import { specValidatorCompiler } from './http/validator-compiler.js'
@@ -101,6 +101,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     // The docs UI and its assets are public; every other route states `public` itself or is authenticated.
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true }
+    // The page itself is an operation of the spec: it validates its request like every other.
+    if (route.url === '/docs' && route.method === 'GET') route.schema = routeSchema(services.spec, 'getDocs').schema
   })
   await app.register(swagger, { mode: 'static', specification: { document: services.spec as never } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })

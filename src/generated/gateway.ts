@@ -966,7 +966,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). */
+        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). Every operation refuses query parameters it does not declare. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -1546,6 +1546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courts"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1569,6 +1570,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdapterList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1789,6 +1791,7 @@ export interface operations {
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     listAuditEntries: {
@@ -1914,6 +1917,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1938,6 +1942,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -2045,6 +2050,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     readyz: {
@@ -2065,6 +2071,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not ready. */
             503: {
                 headers: {
@@ -2094,6 +2101,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     getOpenApiDocument: {
@@ -2116,6 +2124,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     getDocs: {
@@ -2136,6 +2145,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
 }

@@ -254,8 +254,9 @@ function bodySchema(spec: OpenApiSpec, found: FoundOperation): JsonSchema | unde
   if (!isObject(json) || json['schema'] === undefined) return undefined
   const schema = inlineSchema(spec, json['schema'])
   if (requestBody['required'] === true) return schema
-  // Fastify validates a missing body as null, which an optional body must accept.
-  return { anyOf: [{ type: 'null' }, schema] }
+  // Fastify validates a missing body as null, which an optional body must accept. Not `anyOf`: a sent body's
+  // errors would then start with "must be null" rather than name the field at fault.
+  return { if: { type: 'null' }, then: true, else: schema }
 }
 
 /** The Fastify route (method, URL and validation schemas) of one operation. */

@@ -37,7 +37,7 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
     open,
   )
 
-  app.get('/openapi.json', { config: { public: true } }, async () => spec)
+  specRoute(app, spec, 'getOpenApiDocument', async () => spec, open)
 }
 
 /** Longer than the log writer's busy timeout (1 s), so a lock held briefly by a checkpoint still passes. */
