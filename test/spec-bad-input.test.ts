@@ -104,7 +104,7 @@ function mutations(part: Part, schema: Schema, valid: Record<string, unknown>): 
   return result
 }
 
-/** An optional body is `if null then true else schema` for Fastify; the object is what a client sends. */
+/** An optional body is `if null, else schema` for Fastify; the object is what a client sends. */
 function objectSchema(schema: JsonSchema | undefined): Schema | undefined {
   if (schema === undefined || typeof schema === 'boolean') return undefined
   return (schema['else'] as Schema | undefined) ?? schema

@@ -10,7 +10,6 @@ import { createGateway } from '../src/server.js'
 import {
   MAIN_GRANT,
   httpCaller,
-  openGrant,
   PEOPLE,
   registerAdapter,
   startAdapter,

@@ -256,7 +256,7 @@ function bodySchema(spec: OpenApiSpec, found: FoundOperation): JsonSchema | unde
   if (requestBody['required'] === true) return schema
   // Fastify validates a missing body as null, which an optional body must accept. Not `anyOf`: a sent body's
   // errors would then start with "must be null" rather than name the field at fault.
-  return { if: { type: 'null' }, then: true, else: schema }
+  return { if: { type: 'null' }, else: schema }
 }
 
 /** The Fastify route (method, URL and validation schemas) of one operation. */
