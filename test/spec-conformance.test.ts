@@ -2,14 +2,17 @@ import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import { buildCourtAdapter } from '../examples/court-adapter/app.js'
+import { shippedCasesDir } from '../examples/court-adapter/paths.js'
 import { loadSpec } from '../src/http/openapi.js'
 import { MAX_URI_LENGTH } from '../src/http/problem-plugin.js'
 import { type ObservedResponse, responseConformance } from '../src/http/response-conformance.js'
 import { GATEWAY_SPEC } from '../src/paths.js'
-import { createGateway } from '../src/server.js'
+import { createGateway, GATEWAY_ISSUER } from '../src/server.js'
 import {
   MAIN_GRANT,
   httpCaller,
+  openGrant,
   PEOPLE,
   registerAdapter,
   startAdapter,
@@ -300,3 +303,42 @@ function rawRequest(url: string, bytes: string): Promise<string> {
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')))
   })
 }
+
+t.test("the gateway holds a court's document answers to the adapter contract", async (t) => {
+  const h = await startGateway(t)
+  const adapter = await buildCourtAdapter({
+    casesDir: shippedCasesDir(),
+    courts: ['黑01', '黑0103'],
+    gatewayIssuer: GATEWAY_ISSUER,
+    jwks: new URL(`${h.url}/.well-known/jwks.json`),
+  })
+  // A court that sends the right bytes with headers the contract refuses.
+  let fault: 'none' | 'no-digest' | 'weak-etag' = 'none'
+  adapter.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.includes('/documents/')) {
+      if (fault === 'no-digest') reply.removeHeader('repr-digest')
+      if (fault === 'weak-etag') reply.header('etag', 'W/"x"')
+    }
+    return payload
+  })
+  await adapter.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => adapter.close())
+  await registerAdapter(h, `http://127.0.0.1:${(adapter.server.address() as { port: number }).port}`)
+  const { id } = await openGrant(h)
+  const prosecutor = tokenOf(h, 'prosecutor')
+  const read = () => h.call('GET', `/v1/grants/${id}/documents/main-05-judgment`, { token: prosecutor })
+
+  t.equal((await read()).status, 200, 'a conforming answer is served')
+  for (const [what, header] of [
+    ['no-digest', /required header repr-digest is missing/],
+    ['weak-etag', /header etag: \/ must match pattern/],
+  ] as const) {
+    fault = what
+    const refused = await read()
+    t.equal(refused.status, 502, what)
+    t.equal(refused.json.code, 'ADAPTER_BAD_RESPONSE', what)
+    t.match(refused.json.detail, header, `${what}: the problem says what was wrong`)
+  }
+  fault = 'none'
+  t.equal((await read()).status, 200, 'the gateway still serves the court once it conforms again')
+})

@@ -198,7 +198,17 @@ export async function fileRoutes(
     const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
     const upstream = await guarded(request, context, action, async () => {
       const response = await client.get(context.adapter, path, context.claims, forwarded)
-      if (response.status === 200 || response.status === 206 || response.status === 304) return response
+      if (response.status === 200 || response.status === 206 || response.status === 304) {
+        try {
+          validators.documentHeaders(path, response.status, response.headers, context.adapter)
+        } catch (error) {
+          // Destroying the body makes it emit an error: handled here, so it can never end the process.
+          response.body.on('error', () => {})
+          response.body.destroy()
+          throw error
+        }
+        return response
+      }
       response.body.resume()
       if (response.status === 404) throw new GatewayError('NOT_FOUND', 'the court adapter has no such document')
       if (response.status === 416) {

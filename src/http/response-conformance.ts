@@ -48,7 +48,10 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
   const cached = cache.get(spec)
   if (cached) return cached
   const ajv = new Ajv2020({ strict: false, allErrors: false })
+  // A header is text: `Content-Length: 12` is the integer its schema declares (OpenAPI's simple style).
+  const headerAjv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: true })
   addFormats.default(ajv)
+  addFormats.default(headerAjv)
   const compileResponse = (raw: unknown, what: string): CompiledResponse => {
     const response = deref(spec, raw, what)
     const content = new Map<string, ValidateFunction | undefined>()
@@ -68,7 +71,9 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
       headers.set(name.toLowerCase(), {
         required: header['required'] === true,
         validate:
-          header['schema'] === undefined ? undefined : ajv.compile(inlineSchema(spec, header['schema']) as object),
+          header['schema'] === undefined
+            ? undefined
+            : headerAjv.compile(inlineSchema(spec, header['schema']) as object),
       })
     }
     return { content, headers }
