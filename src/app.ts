@@ -25,8 +25,9 @@ export interface AppOptions {
 }
 
 /**
- * Checks every answer against the spec as it is sent, and logs those that depart from it (staging): about
- * 20 µs per JSON answer, see bench/response-conformance.ts. Streamed bodies are checked by status and headers.
+ * Checks every answer against the spec as it is sent, and logs those that depart from it (staging). It costs
+ * 10-20 µs for a small JSON answer and about 0.8 ms for a 28 KB list (bench/response-conformance.ts), and
+ * 0.7 s at start-up: off by default. Streamed bodies are checked by status and headers only.
  */
 function checkResponses(app: FastifyInstance, spec: Services['spec']): void {
   const conformance = responseConformance(spec)

@@ -200,7 +200,7 @@ t.test('Prism reports a departure: the check above can fail', async (t) => {
   // The same document, except that the health answer's only allowed status is one the gateway never sends.
   const altered = join(t.testdir(), 'gateway.yaml')
   const original = readFileSync(GATEWAY_SPEC, 'utf8')
-  const changed = original.replace(/(    Health:\n(?:.*\n)*?\s+enum: )\[ok\]/, '$1[fine]')
+  const changed = original.replace(/( {4}Health:\n(?:.*\n)*?\s+enum: )\[ok\]/, '$1[fine]')
   t.not(changed, original, 'the health schema was altered')
   writeFileSync(altered, changed)
   const prism = await startPrism(t, h.url, altered)

@@ -52,28 +52,32 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
   const headerAjv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: true })
   addFormats.default(ajv)
   addFormats.default(headerAjv)
+  // Most responses share a few schemas (Problem above all): each distinct one is compiled once.
+  const compiled = new Map<string, ValidateFunction>()
+  const compile = (instance: Ajv2020, raw: unknown): ValidateFunction => {
+    const schema = inlineSchema(spec, raw)
+    const key = `${instance === headerAjv ? 'header' : 'body'} ${JSON.stringify(schema)}`
+    let validate = compiled.get(key)
+    if (!validate) {
+      validate = instance.compile(schema as object)
+      compiled.set(key, validate)
+    }
+    return validate
+  }
   const compileResponse = (raw: unknown, what: string): CompiledResponse => {
     const response = deref(spec, raw, what)
     const content = new Map<string, ValidateFunction | undefined>()
     for (const [mediaType, rawMedia] of Object.entries((response['content'] ?? {}) as Record<string, unknown>)) {
       const media = deref(spec, rawMedia, `${what} ${mediaType}`)
       const checked = isJson(mediaType) || mediaType.startsWith('text/')
-      content.set(
-        mediaType,
-        checked && media['schema'] !== undefined
-          ? ajv.compile(inlineSchema(spec, media['schema']) as object)
-          : undefined,
-      )
+      content.set(mediaType, checked && media['schema'] !== undefined ? compile(ajv, media['schema']) : undefined)
     }
     const headers = new Map<string, CompiledHeader>()
     for (const [name, rawHeader] of Object.entries((response['headers'] ?? {}) as Record<string, unknown>)) {
       const header = deref(spec, rawHeader, `${what} header ${name}`)
       headers.set(name.toLowerCase(), {
         required: header['required'] === true,
-        validate:
-          header['schema'] === undefined
-            ? undefined
-            : headerAjv.compile(inlineSchema(spec, header['schema']) as object),
+        validate: header['schema'] === undefined ? undefined : compile(headerAjv, header['schema']),
       })
     }
     return { content, headers }
