@@ -1,11 +1,11 @@
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../examples/court-adapter/paths.js'
 import { loadSpec } from '../src/http/openapi.js'
-import { MAX_URI_LENGTH } from '../src/http/problem-plugin.js'
+import { clientErrorHandler, MAX_URI_LENGTH } from '../src/http/problem-plugin.js'
 import { type ObservedResponse, responseConformance } from '../src/http/response-conformance.js'
 import { GATEWAY_SPEC } from '../src/paths.js'
 import { createGateway, GATEWAY_ISSUER } from '../src/server.js'
@@ -266,6 +266,23 @@ t.test('the mismatches found against the spec are fixed', async (t) => {
   t.match(raw, /^HTTP\/1\.1 400 /)
   t.match(raw, /\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/)
   t.match(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)), { status: 400, code: 'VALIDATION_FAILED' })
+})
+
+t.test("refusals of Node's HTTP parser are problem+json with a stable code", async (t) => {
+  for (const [nodeCode, status, code] of [
+    ['ERR_HTTP_REQUEST_TIMEOUT', 408, 'REQUEST_TIMEOUT'],
+    ['HPE_HEADER_OVERFLOW', 431, 'HEADERS_TOO_LARGE'],
+    ['HPE_INVALID_METHOD', 400, 'VALIDATION_FAILED'],
+  ] as const) {
+    const server = createServer((socket) =>
+      clientErrorHandler(Object.assign(new Error('refused'), { code: nodeCode }), socket),
+    )
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const raw = await rawRequest(`http://127.0.0.1:${(server.address() as { port: number }).port}`, 'x')
+    t.match(raw, new RegExp(`^HTTP/1\\.1 ${status} `), nodeCode)
+    t.match(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)), { status, code }, nodeCode)
+  }
 })
 
 t.test('/readyz is unavailable while the access log cannot be written', async (t) => {
