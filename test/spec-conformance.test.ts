@@ -1,14 +1,17 @@
 import { connect, createServer } from 'node:net'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../examples/court-adapter/paths.js'
+import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
 import { loadSpec } from '../src/http/openapi.js'
 import { clientErrorHandler, MAX_URI_LENGTH } from '../src/http/problem-plugin.js'
 import { type ObservedResponse, responseConformance } from '../src/http/response-conformance.js'
 import { GATEWAY_SPEC } from '../src/paths.js'
 import { createGateway, GATEWAY_ISSUER } from '../src/server.js'
+import { openSqlite } from '../src/storage/sqlite.js'
 import {
   MAIN_GRANT,
   httpCaller,
@@ -274,9 +277,11 @@ t.test("refusals of Node's HTTP parser are problem+json with a stable code", asy
     ['HPE_HEADER_OVERFLOW', 431, 'HEADERS_TOO_LARGE'],
     ['HPE_INVALID_METHOD', 400, 'VALIDATION_FAILED'],
   ] as const) {
-    const server = createServer((socket) =>
-      clientErrorHandler(Object.assign(new Error('refused'), { code: nodeCode }), socket),
-    )
+    const server = createServer((socket) => {
+      // Node's HTTP server listens for the error the handler destroys its socket with; so does this one.
+      socket.on('error', () => {})
+      clientErrorHandler(Object.assign(new Error('refused'), { code: nodeCode }), socket)
+    })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     t.teardown(() => server.close())
     const raw = await rawRequest(`http://127.0.0.1:${(server.address() as { port: number }).port}`, 'x')
@@ -320,6 +325,22 @@ function rawRequest(url: string, bytes: string): Promise<string> {
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')))
   })
 }
+
+t.test('the log store probe, on the writer thread and inline', async (t) => {
+  for (const writer of ['thread', 'inline'] as const) {
+    const path = join(t.testdir(), `${writer}.db`)
+    const store = new SqliteLogStore(openSqlite(path), { writer })
+    await t.resolves(store.probe(), `${writer}: writable`)
+    const other = new Database(path)
+    other.exec('BEGIN IMMEDIATE')
+    await t.rejects(store.probe(), { code: 'SQLITE_BUSY' }, `${writer}: locked by another connection`)
+    other.exec('ROLLBACK')
+    other.close()
+    await t.resolves(store.probe(), `${writer}: writable again`)
+    await store.close()
+    await t.rejects(store.probe(), /closed/, `${writer}: closed`)
+  }
+})
 
 t.test("the gateway holds a court's document answers to the adapter contract", async (t) => {
   const h = await startGateway(t)
