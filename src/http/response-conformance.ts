@@ -7,8 +7,9 @@ import { deref, eachOperation, inlineSchema, type OpenApiSpec, pathMatcher } fro
  * media type one its response lists, the headers it marks required are there and every documented header
  * fits its schema, and a JSON or text body fits the response's schema. Problems must carry the status they
  * are sent with. Answers decided before routing (`x-protocol-responses`) may come to any request; a request
- * that matches no operation (unknown path, method not allowed) gets one of `x-unrouted-responses`. Used by the tests on every response they receive, and by the
- * gateway itself behind `server.validateResponses` (for staging).
+ * that matches no operation (unknown path, method not allowed) gets one of `x-unrouted-responses`. Used by
+ * the tests on every response they receive, by the gateway itself behind `server.validateResponses` (for
+ * staging), and with openapi/adapter.yaml on the answers of courts.
  */
 
 export interface ObservedResponse {
@@ -39,6 +40,7 @@ interface CompiledResponse {
 
 type Responses = Map<string, CompiledResponse>
 
+/** The API reference's scripts and styles (served by @fastify/swagger-ui), which no spec describes. */
 const PATHS_OUTSIDE_THE_CONTRACT = /^\/docs\//
 
 const cache = new WeakMap<OpenApiSpec, ResponseConformance>()
