@@ -164,6 +164,7 @@ t.test('every constraint of every operation, broken once, is a 400 naming the fi
   const before = await snapshot()
 
   let sent = 0
+  const kinds = new Set<string>()
   for (const operation of operations(spec)) {
     const route = routeSchema(spec, operation.operationId)
     const base = valid[operation.operationId] ?? {}
@@ -188,6 +189,7 @@ t.test('every constraint of every operation, broken once, is a 400 naming the fi
       all.push(...candidates)
     }
     for (const mutation of all) {
+      kinds.add(mutation.constraint)
       const parts = { ...base, [mutation.part]: mutation.value } as Partial<Record<Part, Record<string, unknown>>>
       let path = operation.path
       for (const [name, value] of Object.entries(parts.params ?? {}))
@@ -213,5 +215,20 @@ t.test('every constraint of every operation, broken once, is a 400 naming the fi
     }
   }
   t.ok(sent > 150, `${sent} bad requests sent`)
+  for (const kind of [
+    'required',
+    'type',
+    'enum',
+    'pattern',
+    'maxLength',
+    'minimum',
+    'maximum',
+    'additionalProperties',
+  ]) {
+    t.ok(
+      [...kinds].some((constraint) => constraint.split(' ').includes(kind)),
+      `the spec's ${kind} constraints were broken`,
+    )
+  }
   t.same(await snapshot(), before, 'nothing changed: the same log size, grants and adapters')
 })
