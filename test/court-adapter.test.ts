@@ -11,6 +11,9 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { buildCourtAdapter, decideRange, normaliseCaseNo } from '../examples/court-adapter/app.js'
 import { writeCases } from '../examples/court-adapter/make-cases.js'
+import { loadSpec } from '../src/http/openapi.js'
+import { responseConformance } from '../src/http/response-conformance.js'
+import { ADAPTER_SPEC } from '../src/paths.js'
 import { typeScriptLoader } from './helpers/harness.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -27,6 +30,7 @@ interface Response {
 }
 
 let port = 0
+const adapterContract = responseConformance(loadSpec(ADAPTER_SPEC))
 
 /** node:http rather than fetch: fetch normalises `..` and `%2e%2e` away, and those must reach the server. */
 function send(rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Response> {
@@ -34,7 +38,13 @@ function send(rawPath: string, headers: Record<string, string> = {}, method = 'G
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, method, headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('end', () => {
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }
+        // Every answer of the reference adapter is held to openapi/adapter.yaml, whatever the test asked.
+        const violations = adapterContract.check({ method, path: rawPath.split('?', 1)[0]!, ...answer })
+        if (violations.length > 0) reject(new Error(`the adapter answered off its contract:\n${violations.join('\n')}`))
+        else resolve(answer)
+      })
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -572,7 +582,16 @@ t.test('main.ts starts the adapter and logs reads without the token', async (t) 
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
   const child = spawn(
     process.execPath,
-    [...typeScriptLoader(), 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
+    [
+      ...typeScriptLoader(),
+      'examples/court-adapter/main.ts',
+      '--port',
+      '0',
+      '--courts',
+      '黑01',
+      '--gateway-jwks',
+      jwksUrl,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

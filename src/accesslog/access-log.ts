@@ -30,6 +30,11 @@ export interface LoggedEntry {
 export interface AccessLog {
   append(input: EntryInput, change?: StateChange): Promise<number>
   size(): number
+  /**
+   * Whether an append could be made durable now (the log is open and its store can take the write lock),
+   * writing nothing: what readiness reports.
+   */
+  writable(): Promise<boolean>
   get(index: number): LoggedEntry | undefined
   query(filter: EntryFilter, after: number, limit: number): LoggedEntry[]
   leaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }>
@@ -355,6 +360,16 @@ export class TransparencyLog implements AccessLog {
   /** Entries durably committed (an append in flight is not counted until it has resolved). */
   size(): number {
     return this.#durable.size
+  }
+
+  async writable(): Promise<boolean> {
+    if (this.#closed) return false
+    try {
+      await this.#store.probe()
+      return true
+    } catch {
+      return false
+    }
   }
 
   get(index: number): LoggedEntry | undefined {

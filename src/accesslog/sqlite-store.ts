@@ -156,6 +156,17 @@ export class SqliteLogStore implements LogStore {
     )
   }
 
+  async probe(): Promise<void> {
+    if (this.#closed) throw new Error('the log store is closed')
+    if (!this.#threaded) {
+      this.#db.exec('BEGIN IMMEDIATE')
+      this.#db.exec('ROLLBACK')
+      return
+    }
+    if (!this.#writer?.alive) this.#writer = new WorkerWriter({ path: this.#db.name })
+    await this.#writer.probe()
+  }
+
   #refreshSize(): void {
     try {
       this.#size = this.#statements.size.get() as number

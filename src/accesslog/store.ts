@@ -78,6 +78,11 @@ export interface LogStore {
    * the committed size, which may include the lost batch.
    */
   appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void>
+  /**
+   * Resolves when the next batch could be written now (the write lock can be taken, the writer runs),
+   * writing nothing; rejects otherwise. For readiness checks: it waits behind batches already sent.
+   */
+  probe(): Promise<void>
   /** The hash of a complete subtree; throws if it is not stored (a corrupt or truncated log). */
   readNode(level: number, index: number): Buffer
   /** The exact leaf bytes at `index`, or undefined past the end. */

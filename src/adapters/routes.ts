@@ -161,7 +161,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       { baseUrl: adapter.baseUrl, covers: adapter.covers, stores: adapter.stores },
       { kind: 'adapter.register', adapter },
     )
-    return reply.code(201).send(present(adapter))
+    return reply.code(201).header('location', `/v1/adapters/${adapter.id}`).send(present(adapter))
   })
 
   specRoute(app, spec, 'listAdapters', async (request) => {

@@ -23,6 +23,8 @@ export const configSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        /** Check every answer against openapi/gateway.yaml and log departures (staging; costs CPU). */
+        validateResponses: { type: 'boolean', default: false },
       },
     },
     metrics: {

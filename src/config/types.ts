@@ -12,7 +12,8 @@ export interface IssuerConfig {
 }
 
 export interface Config {
-  server: { host: string; port: number }
+  /** `validateResponses`: check every answer against the spec and log departures (for staging). */
+  server: { host: string; port: number; validateResponses: boolean }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }

@@ -232,7 +232,9 @@ export async function fileRoutes(
     let upstream: AdapterResponse | undefined
     try {
       upstream = await client.get(context.adapter, path, context.claims, forwarded, { signal: transfer.signal })
-      checkUpstream(upstream, expected, context.adapter)
+      checkUpstream(upstream, expected, context.adapter, () =>
+        validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
+      )
     } catch (error) {
       transfer.settle({ kind: 'failed', error })
     }
@@ -358,13 +360,21 @@ const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
 /**
  * Refuses (destroying the body) every court answer the client's request could not have caused, or that
  * announces other bytes than the catalogue's: a 206 without a Range we sent or for another range, a 304
- * without If-None-Match, a length or a digest that is not the catalogue's.
+ * without If-None-Match, a length or a digest that is not the catalogue's, and headers off the adapter
+ * contract (`checkContract`, which throws ADAPTER_BAD_RESPONSE).
  */
-function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: Adapter): void {
+function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: Adapter, checkContract: () => void): void {
   const { status, headers } = upstream
   const refuse = (failure: GatewayError): never => {
     upstream.body.destroy()
     throw failure
+  }
+  if (status === 200 || status === 206 || status === 304) {
+    try {
+      checkContract()
+    } catch (error) {
+      refuse(error as GatewayError)
+    }
   }
   const bad = (what: string) => refuse(new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} ${what}`))
   if (status === 404) refuse(new GatewayError('NOT_FOUND', 'the court adapter has no such document'))

@@ -248,7 +248,7 @@ export interface paths {
         put?: never;
         /**
          * Register an adapter
-         * @description A court-admin registers the adapter of their own court. `covers` lists lower courts in that court's jurisdiction that the same adapter serves; `stores` defaults to both `trial` and `execution`. The adapter starts `pending` and serves nothing until an operator activates it. `baseUrl` must be https unless the gateway allows http, and its address must lie in the allowed networks.
+         * @description A court-admin registers the adapter of their own court. `covers` lists lower courts in that court's jurisdiction that the same adapter serves; `stores` defaults to both `trial` and `execution`. The adapter starts `pending` and serves nothing until an operator activates it. `baseUrl` must be https unless the gateway allows http, and its address must lie in the allowed networks. A `court` that is not in the directory is `400 VALIDATION_FAILED` (the problem's `field` is `court`).
          */
         post: operations["createAdapter"];
         delete?: never;
@@ -568,7 +568,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 when the store and the access log can be written; 503 otherwise, so a load balancer sends no traffic.
+         * @description 200 when the store and the access log can be written; 503 otherwise, so a load balancer sends no traffic. The check takes the database's write lock and lets it go, writing nothing; it answers within 3 seconds.
          */
         get: operations["readyz"];
         put?: never;
@@ -642,7 +642,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
+            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
             detail?: string;
             instance?: string;
         } & {
@@ -937,14 +937,19 @@ export interface components {
         Readiness: {
             /** @enum {string} */
             status: "ready" | "unavailable";
-            /** @description Each dependency and whether it is usable. */
-            checks?: {
+            /** @description Each condition of readiness and whether it holds. */
+            checks: {
+                /** @description An access-log entry could be written now: the log's writer takes the database's write lock (the grants and adapters share that database). */
+                accessLog: boolean;
+                /** @description False once the gateway is shutting down. */
+                serving: boolean;
+            } & {
                 [key: string]: boolean;
             };
         };
     };
     responses: {
-        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). */
+        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). Every operation refuses query parameters it does not declare. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -973,6 +978,43 @@ export interface components {
         };
         /** @description No such resource, or none the caller may know of (`NOT_FOUND`). */
         NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The path exists but not with this method (`METHOD_NOT_ALLOWED`); `Allow` lists its methods. */
+        MethodNotAllowed: {
+            headers: {
+                Allow: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request was not received in time (`REQUEST_TIMEOUT`); the connection is closed. */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request target is longer than 8 KiB (`URI_TOO_LONG`). */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request line and headers exceed 16 KiB (`HEADERS_TOO_LARGE`); the connection is closed. */
+        HeadersTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1141,7 +1183,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The grant's URL. */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1491,6 +1533,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courts"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1514,6 +1557,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdapterList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1537,7 +1581,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The adapter's URL. */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1734,6 +1778,7 @@ export interface operations {
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     listAuditEntries: {
@@ -1859,6 +1904,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1883,6 +1929,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1990,6 +2037,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     readyz: {
@@ -2010,6 +2058,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not ready. */
             503: {
                 headers: {
@@ -2041,6 +2090,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     getDocs: {
@@ -2061,6 +2111,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
 }

@@ -185,7 +185,7 @@ export async function grantRoutes(
         twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'),
       )
     }
-    return reply.code(201).send(presentGrant(grant, now()))
+    return reply.code(201).header('location', `/v1/grants/${grant.id}`).send(presentGrant(grant, now()))
   })
 
   specRoute(app, spec, 'listGrants', async (request) => {

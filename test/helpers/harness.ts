@@ -6,7 +6,9 @@ import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
 import { parseConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
 import { GATEWAY_ISSUER, createGateway } from '../../src/server.js'
-import { PROJECT_ROOT } from '../../src/paths.js'
+import { GATEWAY_SPEC, PROJECT_ROOT } from '../../src/paths.js'
+import { loadSpec } from '../../src/http/openapi.js'
+import { responseConformance } from '../../src/http/response-conformance.js'
 import type { Role } from '../../src/identity/principal.js'
 import type { Resolver } from '../../src/adapters/addresses.js'
 
@@ -61,6 +63,8 @@ export interface Harness {
 /**
  * A small HTTP client for a gateway at `url`: JSON bodies, bearer tokens, every response read whole.
  * `dispatcher` picks the connection pool per call (a test that kills the server needs fresh sockets).
+ * Every answer is checked against openapi/gateway.yaml (status, media type, headers, body): an answer off
+ * the spec fails the calling test right there.
  */
 export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness['call'] {
   return async (method, path, options = {}) => {
@@ -85,6 +89,14 @@ export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness[
     } catch {
       json = undefined
     }
+    const violations = responseConformance(loadSpec(GATEWAY_SPEC)).check({
+      method,
+      path: new URL(path, url).pathname,
+      status: response.statusCode,
+      headers: response.headers,
+      body: bytes,
+    })
+    if (violations.length > 0) throw new Error(`the gateway answered off its spec:\n${violations.join('\n')}`)
     return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
   }
 }
