@@ -40,6 +40,8 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   if (config.storage.kind !== 'sqlite') {
     throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
   }
+  // First, so that a bad directory file stops the start before any file or database is opened.
+  const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
   const db = openSqlite(config.storage.path)
   const metrics = createMetrics()
@@ -60,7 +62,6 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   })
   await closeInterruptedIntents(log, logStore.openIntents())
 
-  const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
   const allowedNetworks = allowList(config.adapters.allowedNetworks)
   const adapterClient = new AdapterClient({

@@ -130,7 +130,18 @@ const LEGACY_PROCEDURE: Record<string, Record<string, string>> = {
     他: '民他',
     破: '破',
   },
-  执: { '': '执', 恢: '执恢', 保: '执保', 异: '执异', 复: '执复', 监: '执监', 协: '执协', 他: '执他', 督: '执督', 请: '执请' },
+  执: {
+    '': '执',
+    恢: '执恢',
+    保: '执保',
+    异: '执异',
+    复: '执复',
+    监: '执监',
+    协: '执协',
+    他: '执他',
+    督: '执督',
+    请: '执请',
+  },
   破: { '': '破', 申: '破申', 终: '破终', 监: '破监' },
   刑: { 初: '刑初', 终: '刑终', 再: '刑再', 申: '刑申', 监: '刑监', 提: '刑再' },
   行: { 初: '行初', 终: '行终', 再: '行再', 申: '行申', 监: '行监', 提: '行再' },
@@ -279,7 +290,12 @@ function parseNational(year: number, body: string[]): CaseNumber {
  * which is what the court's files are filed under. Zero-padded serials (第00047号) occur in real files and are
  * accepted; the normal form drops the padding.
  */
-function parseLegacy(year: number, body: string[], lettersEnd: number, legacyCourts: LegacyCourts = new Map()): CaseNumber {
+function parseLegacy(
+  year: number,
+  body: string[],
+  lettersEnd: number,
+  legacyCourts: LegacyCourts = new Map(),
+): CaseNumber {
   const letters = body.slice(0, lettersEnd)
   const bad = letters.find((ch) => !HAN.test(ch))
   if (bad !== undefined) invalid(`unexpected character "${bad}" in a number of the pre-2016 form`)
@@ -304,10 +320,15 @@ function parseLegacy(year: number, body: string[], lettersEnd: number, legacyCou
   }
   const written = letters.join('')
   const known = [...legacyCourts.keys()]
-    .filter((abbreviation) => written.startsWith(abbreviation) && abbreviation.length < written.length)
+    .filter((abbreviation) => written.startsWith(abbreviation))
     .sort((a, b) => b.length - a.length)[0]
   if (known === undefined) invalid(`"${written}" does not start with the abbreviation of a court in the directory`)
-  invalid(`unknown case type "${written.slice(known.length)}" after the court abbreviation "${known}"`)
+  const rest = written.slice(known.length)
+  invalid(
+    rest === ''
+      ? `missing case type after the court abbreviation "${known}"`
+      : `unknown case type "${rest}" after the court abbreviation "${known}"`,
+  )
 }
 
 function legacyTypeCode(text: string): string | undefined {

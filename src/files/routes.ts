@@ -38,6 +38,7 @@ export async function fileRoutes(
   services: Services & { validators: ResponseValidators; inflight: Set<Promise<unknown>> },
 ): Promise<void> {
   const { spec, grants, log, policy, now, validators } = services
+  const legacyCourts = services.directory.legacyCourts()
   const client: AdapterClient = services.adapterClient
 
   async function begin(
@@ -59,7 +60,7 @@ export async function fileRoutes(
     // decide() allows no read without a grant.
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
+    const store = storeForTypeCode(parseCaseNumber(grant.caseNo, { legacyCourts }).typeCode)
     const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })
