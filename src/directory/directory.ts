@@ -225,7 +225,7 @@ function validateShape(data: unknown): DirectoryFile {
   validator ??= new Ajv({ allErrors: false, strict: true, strictRequired: false }).compile(
     JSON.parse(readFileSync(DIRECTORY_SCHEMA, 'utf8')),
   )
-  if (!validator(data)) throw new Error(describe(validator.errors?.[0], data))
+  if (!validator(data)) throw new Error(describe(validator.errors![0]!, data))
   const file = structuredClone(data) as DirectoryFile & { $schema?: string }
   return {
     courts: file.courts.map(freeze),
@@ -240,28 +240,29 @@ function freeze<T extends object>(entry: T): T {
   return Object.freeze(entry)
 }
 
-/** `courts[1] "黑01": missing key "region"`, from Ajv's `/courts/1` and the entry's own code. */
-function describe(error: ErrorObject | undefined, data: unknown): string {
-  if (error === undefined) return 'the directory is invalid'
-  const [list, index, key, ...rest] = error.instancePath.split('/').slice(1)
+/**
+ * `courts[1] "黑01": missing key "region"`, from Ajv's `/courts/1` and the entry's own code. Entries are flat, so
+ * a missing or unknown key is always one of the entry (or of the file), and any other error names its key.
+ */
+function describe(error: ErrorObject, data: unknown): string {
+  const [list, index, ...key] = error.instancePath.split('/').slice(1)
   let where = 'the directory'
-  if (list !== undefined && index !== undefined) {
-    const code = (data as Record<string, Record<string, { code?: unknown }>>)[list]?.[index]?.code
+  if (index !== undefined) {
+    const code = (data as Record<string, Record<string, { code?: unknown }>>)[list!]?.[index]?.code
     where = `${list}[${index}]${typeof code === 'string' ? ` "${code}"` : ''}`
   } else if (list !== undefined) {
-    where = `the directory: key "${list}"`
+    key.unshift(list)
   }
-  const path = [key, ...rest].filter((part) => part !== undefined).join('.')
-  const subject = path === '' ? where : `${where}: key "${path}"`
   const params = error.params as Record<string, unknown>
+  const subject = key.length === 0 ? where : `${where}: key "${key.join('.')}"`
   switch (error.keyword) {
     case 'required':
-      return `${where}${path === '' ? '' : `.${path}`}: missing key "${params.missingProperty}"`
+      return `${where}: missing key "${params.missingProperty}"`
     case 'additionalProperties':
-      return `${where}${path === '' ? '' : `.${path}`}: unknown key "${params.additionalProperty}"`
+      return `${where}: unknown key "${params.additionalProperty}"`
     case 'enum':
       return `${subject} must be one of ${(params.allowedValues as string[]).join(', ')}`
     default:
-      return `${subject} ${error.message ?? 'is invalid'}`
+      return `${subject} ${error.message}`
   }
 }
