@@ -226,7 +226,7 @@ function validateShape(data: unknown): DirectoryFile {
     JSON.parse(readFileSync(DIRECTORY_SCHEMA, 'utf8')),
   )
   if (!validator(data)) throw new Error(describe(validator.errors![0]!, data))
-  const file = structuredClone(data) as DirectoryFile & { $schema?: string }
+  const file = structuredClone(data) as DirectoryFile
   return {
     courts: file.courts.map(freeze),
     procuratorates: file.procuratorates.map(freeze),
