@@ -47,6 +47,8 @@ export async function createGateway(
   if (config.storage.kind !== 'sqlite') {
     throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
   }
+  // First, so that a bad directory file stops the start before any file or database is opened.
+  const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
   const db = openSqlite(config.storage.path)
   const metrics = createMetrics()
@@ -67,7 +69,6 @@ export async function createGateway(
   })
   await closeInterruptedIntents(log, logStore.openIntents())
 
-  const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
   const adapterClient = new AdapterClient({
     signer,

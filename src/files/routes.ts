@@ -44,6 +44,7 @@ export async function fileRoutes(
   },
 ): Promise<void> {
   const { spec, grants, log, policy, now, validators, transfers } = services
+  const legacyCourts = services.directory.legacyCourts()
   const client: AdapterClient = services.adapterClient
 
   async function begin(
@@ -65,7 +66,7 @@ export async function fileRoutes(
     // decide() allows no read without a grant.
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
+    const store = storeForTypeCode(parseCaseNumber(grant.caseNo, { legacyCourts }).typeCode)
     const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })

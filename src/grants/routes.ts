@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { resolveAdapter } from '../adapters/resolve.js'
 import type { ResponseValidators } from '../adapters/responses.js'
-import { normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
+import { type LegacyCourts, normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import type { components } from '../generated/gateway.js'
 import { changeWith, denyWith, logFor } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
@@ -30,6 +30,7 @@ export async function grantRoutes(
   services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
 ): Promise<void> {
   const { spec, grants, log, policy, now } = services
+  const legacyCourts = services.directory.legacyCourts()
 
   /**
    * Loads the grant `id` and asks decide() whether the caller may do `action` to it; a refusal is logged and
@@ -57,7 +58,7 @@ export async function grantRoutes(
     const base = { action, resource: { court: body.court, caseNo: body.caseNo } }
     let caseNo: ReturnType<typeof parseCaseNumber>
     try {
-      caseNo = parseCaseNumber(body.caseNo)
+      caseNo = parseCaseNumber(body.caseNo, { legacyCourts })
     } catch (error) {
       return denyWith(log, request, base, error as GatewayError)
     }
@@ -135,7 +136,7 @@ export async function grantRoutes(
       )
       // The court must answer with this very case, in the contract's shape, before a grant names it.
       const checked = services.validators.caseSummary(summary, adapter)
-      if (checked.court !== body.court || !sameCaseNumber(checked.caseNo, caseNo.text)) {
+      if (checked.court !== body.court || !sameCaseNumber(checked.caseNo, caseNo.text, legacyCourts)) {
         throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered with another case`)
       }
     } catch (error) {
@@ -295,9 +296,9 @@ export async function grantRoutes(
 }
 
 /** Whether an adapter's case number is `expected` once normalised; an unparsable one is simply not it. */
-function sameCaseNumber(text: string, expected: string): boolean {
+function sameCaseNumber(text: string, expected: string, legacyCourts: LegacyCourts): boolean {
   try {
-    return normaliseCaseNumber(text) === expected
+    return normaliseCaseNumber(text, { legacyCourts }) === expected
   } catch {
     return false
   }
