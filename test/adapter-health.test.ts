@@ -3,12 +3,12 @@ import { CircuitBreaker } from '../src/adapters/breaker.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import {
   eventually,
-  httpCaller,
   registerAdapter,
   startAdapter,
   startGateway,
   tokenOf,
   openGrant,
+  scrapeMetrics,
 } from './helpers/harness.js'
 
 t.test('the breaker opens after N failures, stays open for the cooldown, and one probe decides', async (t) => {
@@ -100,7 +100,7 @@ t.test(
       404,
       "another court's admin learns nothing",
     )
-    const metrics = await httpCaller(h.metricsUrl!)('GET', '/metrics')
+    const metrics = await scrapeMetrics(h)
     t.match(metrics.text, new RegExp(`gateway_adapter_breaker_open\\{adapter="${id}"\\} 0`))
   },
 )

@@ -60,6 +60,14 @@ export interface Harness {
   config: Config
 }
 
+/** Scrapes the metrics listener, which is an operations port outside the API and its spec. */
+export async function scrapeMetrics(
+  h: Harness,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  const response = await request(`${h.metricsUrl}/metrics`)
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+}
+
 /**
  * A small HTTP client for a gateway at `url`: JSON bodies, bearer tokens, every response read whole.
  * `dispatcher` picks the connection pool per call (a test that kills the server needs fresh sockets).
