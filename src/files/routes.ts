@@ -11,7 +11,7 @@ import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import { adapterUnavailable, grantResource } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
 import type { OutcomeResult } from '../accesslog/entry.js'
-import { denyWith, logFor } from '../http/audit.js'
+import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
@@ -61,7 +61,7 @@ export async function fileRoutes(
     const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
     if (!decision.allow) {
       const about = { ...(found ? grantResource(found) : { grant: id }), ...(document ? { document } : {}) }
-      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, refusal(decision))
     }
     // decide() allows no read without a grant.
     const grant = found!
@@ -192,7 +192,7 @@ export async function fileRoutes(
     if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
     context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
     const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-    if (!decision.allow) return refuse(new GatewayError(decision.reason, decision.message))
+    if (!decision.allow) return refuse(refusal(decision))
     const mediaType = servedMediaType(document.mediaType)
     if (!mediaType) {
       return refuse(
@@ -387,7 +387,8 @@ function checkUpstream(
   if (status === 404) refuse(new GatewayError('NOT_FOUND', 'the court adapter has no such document'))
   if (status === 304) {
     if (!expected.ifNoneMatch) bad('answered 304 to a request without If-None-Match')
-    return contract()
+    contract()
+    return
   }
   if (status === 206) {
     const range = expected.range
