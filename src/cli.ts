@@ -9,7 +9,6 @@ import { ConfigError, loadConfig } from './config/load.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
-import { serve } from './server.js'
 
 const USAGE = `court-file-gateway — audited access for procuratorates to court case files
 
@@ -66,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const config = loadConfig(configPath(values.config))
+      // Loaded here, not at the top: the server's dependencies take most of a second to load, which every
+      // other command would pay for nothing.
+      const { serve } = await import('./server.js')
       await serve(config)
       return -1 // keeps running until a signal
     }

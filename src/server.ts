@@ -70,6 +70,7 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     allowedNetworks,
     breaker: config.adapters.breaker,
     metrics,
+    now: () => now().getTime(),
   })
   const adapterStore = new SqliteAdapterStore(db)
   const health = new HealthMonitor(adapterClient, adapterStore)

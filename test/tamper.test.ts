@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -15,30 +13,18 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
-import { type Harness, startGateway, testConfig, tokenOf, typeScriptLoader } from './helpers/harness.js'
+import { cli as runCli } from './helpers/children.js'
+import { type Harness, startGateway, testConfig, tokenOf } from './helpers/harness.js'
+import { waitFor } from './helpers/wait.js'
+
+/** Runs `court-file-gateway …` as a person would. */
+const cli = (...args: string[]) => runCli(args)
 
 /** What the helpers need of a test (the shape harness.ts asks for). */
 type Tap = { testdir(): string; teardown(fn: () => unknown): void }
 
 const FILES = ['gateway.db', 'gateway.db-wal', 'log.pem', 'adapter.pem', 'dev.pem']
 const STACK = /\n\s+at /
-
-/** Runs `court-file-gateway …` as a person would, with the sources through tsx. */
-async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Without tap's NODE_OPTIONS: its coverage and module hooks would make every start several times slower.
-  const { NODE_OPTIONS: _, ...env } = process.env
-  const child = spawn(process.execPath, [...typeScriptLoader(), 'src/cli.ts', ...args], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk) => (stdout += chunk))
-  child.stderr.on('data', (chunk) => (stderr += chunk))
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
-}
 
 function readingOf(n: number): EntryInput {
   return {
@@ -78,7 +64,11 @@ async function populate(t: Tap) {
         })
       }),
     )
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    // Each burst ends under its own signed checkpoint, however slow the machine.
+    const size = h.gateway.log.size()
+    await waitFor(() => (h.gateway.log.latestCheckpoint().size === size ? true : undefined), {
+      what: `a checkpoint of size ${size}`,
+    })
   }
   await h.gateway.close()
   const db = new Database(join(dir, 'gateway.db'), { readonly: true })
@@ -478,11 +468,11 @@ t.test('tampering with the stored log', async (t) => {
         /verify needs either --checkpoint and --export, or --receipt and --entry/,
       ],
     ]
-    // Two at a time: each run starts Node and tsx.
-    for (let i = 0; i < cases.length; i += 2) {
-      const runs = await Promise.all(cases.slice(i, i + 2).map(([, args]) => cli('verify', ...args)))
-      for (const [j, run] of runs.entries()) {
-        const [name, , code, message] = cases[i + j]!
+    // Four at a time: each run is a process start.
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4)
+      const runs = await Promise.all(batch.map(([, args]) => cli('verify', ...args)))
+      for (const [[name, , code, message], run] of batch.map((c, j) => [c, runs[j]!] as const)) {
         t.equal(run.code, code, `${name}: exit ${code}`)
         t.match(code === 0 ? run.stdout : run.stderr, message, `${name}: says what happened`)
         t.notMatch(run.stderr, STACK, `${name}: no stack trace`)
