@@ -14,10 +14,12 @@ import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { loadSpec } from './http/openapi.js'
-import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
-import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
+import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
+import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { BlockList } from 'node:net'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
@@ -131,14 +133,48 @@ export const LOGGER_OPTIONS = {
   redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
 }
 
-/** Serves until SIGTERM/SIGINT, then shuts down gracefully (in-flight streams finish, the log is flushed). */
+/** What a started gateway runs with, for the one start-up log line an operator reads first. */
+export function startupSummary(config: Config, gateway: Pick<Gateway, 'log' | 'devIssuer'>, address: string) {
+  return {
+    version: packageVersion(),
+    listen: address,
+    storage: config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.kind,
+    issuers: [...config.identity.issuers.map((issuer) => issuer.issuer), ...(gateway.devIssuer ? [DEV_ISSUER] : [])],
+    devIssuer: gateway.devIssuer !== undefined,
+    accessLog: { origin: config.accessLog.origin, verifierKey: gateway.log.verifierKey() },
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+}
+
+/**
+ * Serves until SIGTERM/SIGINT, then shuts down gracefully (in-flight streams finish, the log is flushed). A
+ * gateway that cannot start rejects, after closing what it had opened, so that `serve` exits non-zero: a
+ * supervisor must never read a failed start (a port in use, say) as a clean stop.
+ */
 export async function serve(config: Config): Promise<Gateway> {
   const gateway = await createGateway(config, { logger: LOGGER_OPTIONS })
+  let address: string
+  try {
+    address = await gateway.app.listen({ host: config.server.host, port: config.server.port })
+  } catch (error) {
+    await gateway.close()
+    throw new Error(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`)
+  }
   closeWithGrace({ delay: 30_000 }, async ({ err, signal }) => {
     if (err) gateway.app.log.error({ err }, 'shutting down after an error')
     else gateway.app.log.info({ signal }, 'shutting down')
     await gateway.close()
   })
-  await gateway.app.listen({ host: config.server.host, port: config.server.port })
+  const summary = startupSummary(config, gateway, address)
+  gateway.app.log.info(summary, 'court-file-gateway started')
+  if (summary.devIssuer) {
+    gateway.app.log.warn(
+      { devIssuer: DEV_ISSUER },
+      'DEVELOPMENT ISSUER ON: anyone holding its key mints tokens for any person and role; never in production',
+    )
+  }
   return gateway
 }
