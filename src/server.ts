@@ -39,9 +39,6 @@ export interface Gateway {
  * crash are closed as `interrupted` before any request is taken.
  */
 export async function createGateway(config: Config, options: { logger?: boolean | object; now?: () => Date } = {}) {
-  if (config.storage.kind !== 'sqlite') {
-    throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
-  }
   const dev = config.dev?.issuer === true
   const db = openSqlite(config.storage.path)
   const metrics = createMetrics()
@@ -138,7 +135,7 @@ export function startupSummary(config: Config, gateway: Pick<Gateway, 'log' | 'd
   return {
     version: packageVersion(),
     listen: address,
-    storage: config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : config.storage.kind,
+    storage: `sqlite:${config.storage.path}`,
     issuers: [...config.identity.issuers.map((issuer) => issuer.issuer), ...(gateway.devIssuer ? [DEV_ISSUER] : [])],
     devIssuer: gateway.devIssuer !== undefined,
     accessLog: { origin: config.accessLog.origin, verifierKey: gateway.log.verifierKey() },

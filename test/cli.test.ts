@@ -62,7 +62,22 @@ t.test('serve refuses a bad configuration with a message naming the key', async 
       server: { port: 'x' },
     }),
   )
-  const result = await cli(['serve', '--config', config])
+  const unsupported = join(t.testdirName, 'redis.json')
+  writeFileSync(
+    unsupported,
+    JSON.stringify({
+      identity: { audience: 'a', issuers: [] },
+      accessLog: { origin: 'o', signingKeyFile: 'k' },
+      adapters: { signingKeyFile: 'k' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+    }),
+  )
+  const [result, redis] = await Promise.all([
+    cli(['serve', '--config', config]),
+    cli(['serve', '--config', unsupported]),
+  ])
+  t.equal(redis.code, 2, 'a setting this version would ignore stops the start')
+  t.match(redis.stderr, /config key "redis": not supported by this version/)
   t.equal(result.code, 2)
   t.match(result.stderr, /"server\.port": must be integer/)
   t.match(result.stderr, /"accessLog\.signingKeyFile": is required/)

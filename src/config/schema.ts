@@ -25,26 +25,9 @@ export const configSchema = {
     storage: {
       type: 'object',
       default: { kind: 'sqlite', path: '../data/gateway.db' },
-      oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'path'],
-          properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
-        },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'url'],
-          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
-        },
-      ],
-    },
-    redis: {
-      type: 'object',
       additionalProperties: false,
-      required: ['url'],
-      properties: { url: { type: 'string', pattern: '^rediss?://' } },
+      required: ['kind', 'path'],
+      properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
     },
     identity: {
       type: 'object',

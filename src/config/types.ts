@@ -11,8 +11,7 @@ export interface IssuerConfig {
 
 export interface Config {
   server: { host: string; port: number }
-  storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
-  redis?: { url: string }
+  storage: { kind: 'sqlite'; path: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
   /** Path of the directory file (courts, procuratorates, organisations). */
   directory: string
