@@ -154,6 +154,8 @@ main(process.argv.slice(2)).then(
     const usage = error instanceof UsageError || error instanceof ConfigError
     const badFlag = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
     console.error(`court-file-gateway: ${(error as Error).message}`)
-    process.exitCode = usage || badFlag ? 2 : 1
+    // Exit now: a gateway that failed half-way through starting may hold timers that would keep the process
+    // running, and a supervisor must see the failure. (stderr to a file or pipe is written synchronously.)
+    process.exit(usage || badFlag ? 2 : 1)
   },
 )

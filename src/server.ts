@@ -21,6 +21,7 @@ import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BlockList } from 'node:net'
+import { createSecureContext } from 'node:tls'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
 export const GATEWAY_ISSUER = 'court-file-gateway'
@@ -39,6 +40,8 @@ export interface Gateway {
  * crash are closed as `interrupted` before any request is taken.
  */
 export async function createGateway(config: Config, options: { logger?: boolean | object; now?: () => Date } = {}) {
+  // Read before anything is opened: a missing file must not leave a database and timers behind.
+  const https = config.server.tls && readTls(config.server.tls)
   const dev = config.dev?.issuer === true
   const db = openSqlite(config.storage.path)
   const metrics = createMetrics()
@@ -77,6 +80,8 @@ export async function createGateway(config: Config, options: { logger?: boolean 
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile) : undefined
   const inflight = new Set<Promise<unknown>>()
   const app = await buildApp({
+    https,
+    trustProxy: config.server.trustProxy,
     services: {
       config,
       directory,
@@ -111,6 +116,27 @@ export async function createGateway(config: Config, options: { logger?: boolean 
     return closed
   }
   return { app, log, devIssuer, close } satisfies Gateway
+}
+
+/** The certificate chain and key of `server.tls`, checked to be a usable pair. */
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const cert = readSetting(tls.certFile, 'server.tls.certFile')
+  const key = readSetting(tls.keyFile, 'server.tls.keyFile')
+  try {
+    createSecureContext({ cert, key })
+  } catch (error) {
+    throw new Error(`server.tls: the certificate and key are not a usable pair: ${(error as Error).message}`)
+  }
+  return { cert, key }
+}
+
+/** A file a setting names, or an error naming the setting. */
+function readSetting(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new Error(`cannot read ${setting} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
 }
 
 /** One BlockList of all allowed networks (each already validated by the config loader). */

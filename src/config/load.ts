@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BlockList } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
@@ -63,11 +63,19 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.policy.grantDays > config.policy.maxGrantDays) {
     throw new ConfigError('config key "policy.grantDays": must not exceed policy.maxGrantDays')
   }
+  for (const [i, proxy] of config.server.trustProxy.entries()) {
+    if (isIP(proxy) === 0 && !parseNetwork(proxy)) {
+      throw new ConfigError(`config key "server.trustProxy.${i}": not an IP address or CIDR block`)
+    }
+  }
   for (const [i, network] of config.adapters.allowedNetworks.entries()) {
     if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
   }
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
   config.directory = at(config.directory)
+  if (config.server.tls) {
+    config.server.tls = { certFile: at(config.server.tls.certFile), keyFile: at(config.server.tls.keyFile) }
+  }
   if (config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
   config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)

@@ -10,7 +10,14 @@ export interface IssuerConfig {
 }
 
 export interface Config {
-  server: { host: string; port: number }
+  server: {
+    host: string
+    port: number
+    /** PEM files of the certificate chain and its private key: the gateway serves HTTPS itself. */
+    tls?: { certFile: string; keyFile: string }
+    /** Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
+    trustProxy: string[]
+  }
   storage: { kind: 'sqlite'; path: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
   /** Path of the directory file (courts, procuratorates, organisations). */
