@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { decodeJwt } from 'jose'
 import t from 'tap'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { cli } from './helpers/children.js'
+// The binary (dist/src/cli.js) where its own wiring matters: exit statuses, output streams, no stack traces;
+// the commands in-process (the same code, without a process start) where only what they do matters.
+import { cli, cliInProcess } from './helpers/children.js'
 
 const STACK = /\n\s+at /
 const PRODUCTION_EXAMPLE = join(PROJECT_ROOT, 'config', 'production.example.json')
@@ -31,11 +33,20 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
       dev: { issuer: true, keyFile: 'dev.pem' },
     }),
   )
-  // Independent runs go in parallel: each is a process start.
   const [result, badRole, production] = await Promise.all([
-    cli(['token', '--sub', 'zhang.wei', '--org', '230100', '--roles', 'prosecutor,approver', '--config', config]),
-    cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config]),
-    cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', PRODUCTION_EXAMPLE]),
+    cliInProcess([
+      'token',
+      '--sub',
+      'zhang.wei',
+      '--org',
+      '230100',
+      '--roles',
+      'prosecutor,approver',
+      '--config',
+      config,
+    ]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', PRODUCTION_EXAMPLE]),
   ])
   t.equal(result.code, 0, result.stderr)
   const claims = decodeJwt(result.stdout.trim())
@@ -87,10 +98,10 @@ t.test('serve refuses a bad configuration with a message naming the key', async 
 t.test('usage errors', async (t) => {
   const [none, unknown, keygen, badFlag, verify] = await Promise.all([
     cli([]),
-    cli(['frobnicate']),
-    cli(['keygen']),
+    cliInProcess(['frobnicate']),
+    cliInProcess(['keygen']),
     cli(['serve', '--no-such-flag']),
-    cli(['verify', '--key', '/nonexistent/key']),
+    cliInProcess(['verify', '--key', '/nonexistent/key']),
   ])
   t.equal(none.code, 2)
   t.match(none.stdout, /^court-file-gateway — /, 'the usage')

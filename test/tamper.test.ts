@@ -13,12 +13,12 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
-import { cli as runCli } from './helpers/children.js'
+import { cliInProcess, cli as runCli } from './helpers/children.js'
 import { type Harness, startGateway, testConfig, tokenOf } from './helpers/harness.js'
 import { waitFor } from './helpers/wait.js'
 
-/** Runs `court-file-gateway …` as a person would. */
-const cli = (...args: string[]) => runCli(args)
+/** `court-file-gateway verify …` as a person runs it, in this process (test/cli.test.ts runs the binary). */
+const verify = (...args: string[]) => cliInProcess(['verify', ...args])
 
 /** What the helpers need of a test (the shape harness.ts asks for). */
 type Tap = { testdir(): string; teardown(fn: () => unknown): void }
@@ -226,8 +226,8 @@ t.test('tampering with the stored log', async (t) => {
     await h.gateway.close()
 
     const [db, exported] = await Promise.all([
-      cli('verify', '--db', join(dir, 'gateway.db'), '--key', files.files.key),
-      cli('verify', '--key', files.files.key, '--checkpoint', files.files.checkpoint, '--export', files.files.export),
+      verify('--db', join(dir, 'gateway.db'), '--key', files.files.key),
+      verify('--key', files.files.key, '--checkpoint', files.files.checkpoint, '--export', files.files.export),
     ])
     t.equal(db.code, 1, 'verify --db fails')
     t.match(db.stderr, new RegExp(`entry ${k}: its bytes were altered`))
@@ -268,8 +268,8 @@ t.test('tampering with the stored log', async (t) => {
         }),
       )
       const [started, checked] = await Promise.all([
-        cli('serve', '--config', serve),
-        cli('verify', '--db', join(edge, 'gateway.db')),
+        runCli(['serve', '--config', serve]),
+        verify('--db', join(edge, 'gateway.db')),
       ])
       t.equal(started.code, 1, '`serve` exits')
       t.match(started.stderr, /stored tree does not match the signed checkpoint/)
@@ -363,7 +363,7 @@ t.test('tampering with the stored log', async (t) => {
       /does not match the signed checkpoint/,
       'a wrong latest root stops the gateway',
     )
-    const byCli = await cli('verify', '--db', join(rootChanged, 'gateway.db'))
+    const byCli = await verify('--db', join(rootChanged, 'gateway.db'))
     t.equal(byCli.code, 1)
     t.match(byCli.stderr, new RegExp(`checkpoint of size ${older}:`))
   })
@@ -468,15 +468,11 @@ t.test('tampering with the stored log', async (t) => {
         /verify needs either --checkpoint and --export, or --receipt and --entry/,
       ],
     ]
-    // Four at a time: each run is a process start.
-    for (let i = 0; i < cases.length; i += 4) {
-      const batch = cases.slice(i, i + 4)
-      const runs = await Promise.all(batch.map(([, args]) => cli('verify', ...args)))
-      for (const [[name, , code, message], run] of batch.map((c, j) => [c, runs[j]!] as const)) {
-        t.equal(run.code, code, `${name}: exit ${code}`)
-        t.match(code === 0 ? run.stdout : run.stderr, message, `${name}: says what happened`)
-        t.notMatch(run.stderr, STACK, `${name}: no stack trace`)
-      }
+    for (const [name, args, code, message] of cases) {
+      const run = await verify(...args)
+      t.equal(run.code, code, `${name}: exit ${code}`)
+      t.match(code === 0 ? run.stdout : run.stderr, message, `${name}: says what happened`)
+      t.notMatch(run.stderr, STACK, `${name}: no stack trace`)
     }
   })
 })

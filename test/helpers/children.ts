@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { exitCodeOf, runCommand } from '../../src/commands.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 
 /**
@@ -49,6 +50,24 @@ export async function runBuilt(script: string, args: string[], options: ChildOpt
   child.stderr!.on('data', (chunk) => (stderr += chunk))
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
   return { code, signal, stdout, stderr }
+}
+
+/**
+ * A command of `court-file-gateway` run in this process (src/commands.ts, what the binary runs): the same
+ * output and exit status, without a process start. The binary's own wiring is tested through `cli`.
+ */
+export async function cliInProcess(args: string[]): Promise<Finished> {
+  const out: string[] = []
+  const err: string[] = []
+  const io = { out: (line: string) => out.push(`${line}\n`), err: (line: string) => err.push(`${line}\n`) }
+  let code: number
+  try {
+    code = await runCommand(args, io)
+  } catch (error) {
+    io.err(`court-file-gateway: ${(error as Error).message}`)
+    code = exitCodeOf(error)
+  }
+  return { code, signal: null, stdout: out.join(''), stderr: err.join('') }
 }
 
 /** `court-file-gateway …` as an operator runs it. */
