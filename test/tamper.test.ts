@@ -207,10 +207,8 @@ t.test('tampering with the stored log', async (t) => {
     const files = await download(h, dir)
     const verdict = verifyExport({ exportText: files.exported, checkpointText: files.checkpoint, keyText: files.key })
     t.match(verdict, { ok: false }, 'the export does not verify')
-    t.ok(
-      verdict.ok === false && (verdict.index === k || verdict.index === k + 1),
-      `and names entry ${k} (or the one after)`,
-    )
+    // Entry k's own prev is intact; the prev of entry k + 1 no longer matches it, which names entry k.
+    t.match(verdict, { ok: false, index: k }, `and names entry ${k}`)
     const entry = await h.call('GET', `/v1/audit/entries/${k}`, { token: tokenOf(h, 'auditor') })
     t.equal(entry.json.entry.actor.sub, 'someone.else')
     const receipt = await h.call('GET', `/v1/audit/entries/${k}/receipt`, { token: tokenOf(h, 'auditor') })
@@ -233,7 +231,7 @@ t.test('tampering with the stored log', async (t) => {
     t.match(db.stderr, new RegExp(`entry ${k}: its bytes were altered`))
     t.match(db.stderr, new RegExp(`first bad index: ${k}\\n`))
     t.equal(exported.code, 1, 'verify --export fails')
-    t.match(exported.stderr, new RegExp(`first bad index: (${k}|${k + 1})\\n`))
+    t.match(exported.stderr, new RegExp(`first bad index: ${k}\\n`))
   })
 
   t.test(
@@ -332,7 +330,19 @@ t.test('tampering with the stored log', async (t) => {
       'even without the key',
     )
     // The gateway serves the altered note (its tree still matches the stored root); no one can verify it.
-    const h = await startGateway(t, {}, textChanged)
+    // No new checkpoint while the files are downloaded (the auditor's own requests grow the log): the one served
+    // must be the altered one, however slowly the requests go.
+    const h = await startGateway(
+      t,
+      {
+        accessLog: {
+          origin: 'test.gateway/log',
+          signingKeyFile: join(textChanged, 'log.pem'),
+          checkpointIntervalMs: 3_600_000,
+        },
+      },
+      textChanged,
+    )
     const files = await download(h, textChanged)
     t.ok(files.checkpoint.includes(fake))
     t.match(verifyExport({ exportText: files.exported, checkpointText: files.checkpoint, keyText: files.key }), {
