@@ -13,7 +13,11 @@ interface ProfileNode {
 }
 const [file, topText] = process.argv.slice(2)
 if (file === undefined) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]')
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
 const byId = new Map(profile.nodes.map((node) => [node.id, node]))
 const self = new Map<string, number>()
 let total = 0
@@ -22,7 +26,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   const delta = profile.timeDeltas[i] ?? 0
   total += delta
   const { functionName, url, lineNumber } = node.callFrame
-  const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src|bench)\//, '$1/')}:${lineNumber + 1}`
+  const where =
+    url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src|bench)\//, '$1/')}:${lineNumber + 1}`
   const key = `${functionName || '(anonymous)'}${where}`
   self.set(key, (self.get(key) ?? 0) + delta)
 }

@@ -410,7 +410,9 @@ http {
   }
 
   const fmt = (n: number, digits = 0) =>
-    Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—'
+    Number.isFinite(n)
+      ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : '—'
   console.log('| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | errors | load avg |')
   console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --- |')
   for (const [kind, title] of kinds) {
@@ -492,7 +494,9 @@ http {
     )
   }
 
-  console.log('\nStart to /readyz (spawn of `node --import tsx bench/gateway-server.ts` to the first 200; fresh database):\n')
+  console.log(
+    '\nStart to /readyz (spawn of `node --import tsx bench/gateway-server.ts` to the first 200; fresh database):\n',
+  )
   console.log('| path | spawn → /readyz ms | of which import (tsx transpiles) ms | createGateway ms | listen ms |')
   console.log('| --- | --: | --: | --: | --: |')
   for (const g of gateways) {

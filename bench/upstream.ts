@@ -125,7 +125,12 @@ const server = createServer((req, res) => {
     res.writeHead(200, documentHeaders(SMALL_BYTES, documents['bench-20k'].sha256))
     return res.end(small)
   }
-  const big = rest === '/documents/bench-stream' ? 'bench-stream' : rest === '/documents/bench-parallel' ? 'bench-parallel' : undefined
+  const big =
+    rest === '/documents/bench-stream'
+      ? 'bench-stream'
+      : rest === '/documents/bench-parallel'
+        ? 'bench-parallel'
+        : undefined
   if (big !== undefined) {
     const { size, sha256 } = documents[big]
     res.writeHead(200, documentHeaders(size, sha256))
