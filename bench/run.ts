@@ -5,6 +5,7 @@
  *   npm run bench -- --quick           # under two minutes: 2 s per run, 128 MiB stream, 32 × 16 MiB
  *   npm run bench -- --baseline <rev>  # adds a gateway row for the commit <rev> (before/after in one run)
  *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
+ *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *
  * Every path reads the same bytes from one plain upstream (bench/upstream.ts): straight from it, through
  * nginx (one worker, a generated configuration), through a bare Fastify + undici proxy (bench/bare-proxy.ts)
@@ -62,18 +63,22 @@ function ensureTool(binary: string, pkg: string): void {
   }
 }
 
+/** A JSON line a child printed; each child prints its own fields (see its file). */
+// biome-ignore lint/suspicious/noExplicitAny: the children's lines are read field by field, as documented there
+type Line = Record<string, any>
+
 /** Spawns a child and resolves with the JSON of its first `lines` stdout lines. */
 function start(
   command: string,
   argv: string[],
   lines = 1,
   options: { cwd?: string } = {},
-): Promise<{ child: ChildProcess; out: Array<Record<string, any>>; spawnedAt: number }> {
+): Promise<{ child: ChildProcess; out: Line[]; spawnedAt: number }> {
   const spawnedAt = performance.now()
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], cwd: options.cwd ?? ROOT })
   children.push(child)
   return new Promise((resolvePromise, reject) => {
-    const out: Array<Record<string, any>> = []
+    const out: Line[] = []
     let buffer = ''
     const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start in 120 s`)), 120_000)
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)))
@@ -279,7 +284,7 @@ async function startGateway(label: string, root: string, upstreamOrigin: string,
   // Readiness is probed as soon as the server says it listens, before the bench's own set-up requests.
   const probe = new Promise<void>((resolvePromise) => {
     const watch = (child: ChildProcess) =>
-      child.once('line', async (line: Record<string, any>) => {
+      child.once('line', async (line: Line) => {
         const response = await request(`${line.listening}/readyz`)
         await response.body.dump()
         readyAt = performance.now()
@@ -393,10 +398,12 @@ http {
   }
 
   const results = new Map<string, WrkResult>()
-  const kinds = [
-    ['catalogue', 'catalogue (GET …/volumes)'],
-    ['small', '20 KB document'],
-  ] as const
+  const kinds = (
+    [
+      ['catalogue', 'catalogue (GET …/volumes)'],
+      ['small', '20 KB document'],
+    ] as const
+  ).filter(([kind]) => args.only === undefined || args.only === kind)
   for (const [kind] of kinds) {
     for (const connections of CONNECTIONS) {
       for (const target of targets) {
@@ -444,6 +451,8 @@ http {
   console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
   console.log('| path | rate /s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors | load avg |')
   console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
+  // --only is for profiling one kind of request: the rest of the bench would dilute the profile.
+  if (args.only !== undefined) return
   for (const g of gateways) {
     const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
     const rate = Math.max(1, Math.round(max / 2))
