@@ -17,7 +17,18 @@
  * on them.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -191,6 +202,25 @@ function wrk(target: Target, url: string, connections: number, seconds: number):
   }
 }
 
+/**
+ * fsync latency of a 4 KiB append in the bench's temporary folder (the disk the gateway's log is on): every
+ * read waits for one (the intent's group commit), so on a busy disk this bounds the gateway's latency.
+ */
+function fsyncLatency(samples = 50): string {
+  const file = join(work, 'fsync.probe')
+  const fd = openSync(file, 'w')
+  const times: number[] = []
+  for (let i = 0; i < samples; i++) {
+    writeSync(fd, Buffer.alloc(4096, i))
+    const t0 = performance.now()
+    fsyncSync(fd)
+    times.push(performance.now() - t0)
+  }
+  closeSync(fd)
+  times.sort((a, b) => a - b)
+  return `fsync of 4 KiB p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms`
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -313,7 +343,8 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown'
   console.log(`# npm run bench${QUICK ? ' --quick' : ''} — ${new Date().toISOString()}`)
   console.log(`machine: ${cpus().length} CPUs, ${cpu}; node ${process.version}; load average at start ${load()}`)
-  console.log(`wrk: 1 thread, ${SECONDS} s per run, connections ${CONNECTIONS.join(', ')}\n`)
+  console.log(`wrk: 1 thread, ${SECONDS} s per run, connections ${CONNECTIONS.join(', ')}`)
+  console.log(`disk at start: ${fsyncLatency()}\n`)
 
   say('starting the upstream')
   const up = await start(node, [...tsx, join(ROOT, 'bench/upstream.ts'), String(STREAM_BYTES), String(PARALLEL_BYTES)])
@@ -512,7 +543,8 @@ http {
     const s = g.info.startup
     console.log(`| ${g.label} | ${fmt(g.startToReadyMs)} | ${s.importMs} | ${s.createGatewayMs} | ${s.listenMs} |`)
   }
-  console.log(`\nload average at the end ${load()}; ${((performance.now() - began) / 1000).toFixed(0)} s in all`)
+  console.log(`\ndisk at the end: ${fsyncLatency()}`)
+  console.log(`load average at the end ${load()}; ${((performance.now() - began) / 1000).toFixed(0)} s in all`)
 }
 
 try {
