@@ -3,7 +3,8 @@
  *
  *   npm run bench                      # full: 8 s per wrk run, 1 GiB stream, 32 × 64 MiB
  *   npm run bench -- --quick           # under two minutes: 2 s per run, 128 MiB stream, 32 × 16 MiB
- *   npm run bench -- --baseline <rev>  # adds a gateway row for the commit <rev> (before/after in one run)
+ *   npm run bench -- --baseline <rev>  # adds a gateway row for the commit <rev> (before/after in one run);
+ *                                      # several, comma-separated, give one row each
  *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *
@@ -405,8 +406,8 @@ http {
 
   say('starting the gateway(s)')
   const gateways = [await startGateway('gateway', ROOT, upstreamOrigin, args.profile)]
-  if (args.baseline !== undefined) {
-    gateways.push(await startGateway(`gateway@${args.baseline}`, await baselineTree(args.baseline), upstreamOrigin))
+  for (const rev of args.baseline?.split(',') ?? []) {
+    gateways.push(await startGateway(`gateway@${rev}`, await baselineTree(rev), upstreamOrigin))
   }
   const token = gateways[0]!.info.token as string
   const plain = (name: string, origin: string, pids: number[]): Target => ({

@@ -95,6 +95,7 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
   counter.flush()
   t.equal(stored.count(reader, '2024-05-01'), 4, 'the batch wrote the count')
   t.equal(stored.count('230100:li.na', '2024-05-01'), 1)
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to synchronous=FULL')
 
   // A batch never lowers a stored count (say, one written by an earlier run that counted further).
   stored.take(reader, '2024-05-01', 10)

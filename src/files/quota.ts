@@ -114,7 +114,7 @@ const MAX_HELD_COUNTS = 10_000
  */
 export class BatchedDocumentReadCounter implements DocumentReadCounter {
   readonly #stored: SqliteDocumentReadCounter
-  readonly #write
+  readonly #write: (rows: Array<[string, string, number]>) => void
   readonly #logged = new Map<string, number>()
   readonly #counts = new Map<string, number>()
   readonly #dirty = new Set<string>()
@@ -129,9 +129,21 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
       `INSERT INTO document_reads (reader, day, count) VALUES (?, ?, ?)
        ON CONFLICT (reader, day) DO UPDATE SET count = max(count, excluded.count)`,
     )
-    this.#write = db.transaction((rows: Array<[string, string, number]>) => {
+    const transaction = db.transaction((rows: Array<[string, string, number]>) => {
       for (const row of rows) upsert.run(...row)
     })
+    // Without an fsync: a batch lost with the machine is rebuilt from the log (see above), and an fsync here
+    // would stall the event loop for as long as the disk takes. better-sqlite3 is synchronous, so no other
+    // transaction of this connection runs while the setting is lowered; a later FULL commit syncs these pages.
+    this.#write = (rows: Array<[string, string, number]>) => {
+      const previous = db.pragma('synchronous', { simple: true }) as number
+      db.pragma('synchronous = NORMAL')
+      try {
+        transaction(rows)
+      } finally {
+        db.pragma(`synchronous = ${previous}`)
+      }
+    }
     for (const { reader, day } of options.logged ?? []) {
       const key = keyOf(reader, day)
       this.#logged.set(key, (this.#logged.get(key) ?? 0) + 1)
