@@ -572,16 +572,7 @@ t.test('main.ts starts the adapter and logs reads without the token', async (t) 
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
   const child = spawn(
     process.execPath,
-    [
-      ...typeScriptLoader(),
-      'examples/court-adapter/main.ts',
-      '--port',
-      '0',
-      '--courts',
-      '黑01',
-      '--gateway-jwks',
-      jwksUrl,
-    ],
+    [...typeScriptLoader(), 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

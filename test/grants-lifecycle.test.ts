@@ -492,7 +492,11 @@ t.test('bad input when opening a grant changes nothing', async (t) => {
   const twins = await Promise.all(
     Array.from({ length: 5 }, () => prosecutor.post('/v1/grants', { ...body, supervisionCase: 'B-3' })),
   )
-  t.same(twins.map((r) => r.status).sort(), [201, 409, 409, 409, 409], twins.map((r) => r.text).join('\n'))
+  t.same(
+    twins.map((r) => r.status).sort(),
+    [201, 409, 409, 409, 409],
+    twins.map((r) => r.text).join('\n'),
+  )
   t.ok(twins.filter((r) => r.status === 409).every((r) => r.json.code === 'DUPLICATE_GRANT'))
   // Once the first is revoked, it can be opened again.
   t.equal((await prosecutor.post(`/v1/grants/${first.id}/revoke`, {})).status, 200)

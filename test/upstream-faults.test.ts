@@ -89,9 +89,7 @@ t.test('an adapter outside adapters.allowedNetworks is refused at connect time, 
       body: { court: '黑01', baseUrl, probeCase: '（2023）黑01民终1234号' },
     })
     t.equal(created.status, 201)
-    const activated = await h.call('POST', `/v1/adapters/${created.json.id}/activate`, {
-      token: tokenOf(h, 'operator'),
-    })
+    const activated = await h.call('POST', `/v1/adapters/${created.json.id}/activate`, { token: tokenOf(h, 'operator') })
     t.equal(activated.status, 422, baseUrl)
     t.equal(activated.json.code, 'CONFORMANCE_FAILED')
     t.match(JSON.stringify(activated.json.checks), /outside the allowed networks/, `${baseUrl}: the reason is named`)
