@@ -109,6 +109,40 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
   db.close()
 })
 
+t.test('a batch that cannot be written is kept and written with the next one', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'failing.db'))
+  t.teardown(() => db.close())
+  const errors: unknown[] = []
+  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000, onError: (e) => errors.push(e) })
+  const reader = readerKey('230100', 'zhang.wei')
+  counter.take(reader, '2024-05-01', 5)
+  const schema = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'document_reads'").pluck().get() as string
+  db.exec('DROP TABLE document_reads')
+  counter.flush()
+  t.equal(errors.length, 1, 'the failure is reported')
+  t.equal(counter.count(reader, '2024-05-01'), 1, 'the count stays in memory')
+  db.exec(schema)
+  counter.take(reader, '2024-05-01', 5)
+  counter.close()
+  t.equal(new SqliteDocumentReadCounter(db).count(reader, '2024-05-01'), 2, 'written with the next batch')
+  t.equal(errors.length, 1)
+})
+
+t.test('counts beyond the memory bound are dropped once written, and reload from the table', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'many.db'))
+  t.teardown(() => db.close())
+  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000 })
+  for (let i = 0; i <= 10_000; i++) counter.take(readerKey('230100', `p${i}`), '2024-05-01', 5)
+  counter.take(readerKey('230100', 'p0'), '2024-05-01', 5)
+  counter.flush()
+  // Changed behind the counter's back: only a count reloaded from the table can see it.
+  db.prepare("UPDATE document_reads SET count = 4 WHERE reader = ? AND day = '2024-05-01'").run(
+    readerKey('230100', 'p0'),
+  )
+  t.equal(counter.count(readerKey('230100', 'p0'), '2024-05-01'), 4, 'reloaded from the table')
+  t.same(counter.take(readerKey('230100', 'p1'), '2024-05-01', 1), { allowed: false, count: 1 })
+})
+
 t.test('cstDayStart is the midnight in China before the instant', async (t) => {
   t.equal(cstDayStart(new Date('2024-05-01T15:59:59.999Z')).toISOString(), '2024-04-30T16:00:00.000Z')
   t.equal(cstDayStart(new Date('2024-05-01T16:00:00.000Z')).toISOString(), '2024-05-01T16:00:00.000Z')
