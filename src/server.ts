@@ -62,12 +62,10 @@ export async function createGateway(config: Config, options: { logger?: boolean 
 
   // Today's served reads, from the intents the log holds durably: the floor of the quota after a crash.
   const readCounter = new BatchedDocumentReadCounter(db, {
-    logged: logStore
-      .allowedIntentsSince('document.read', cstDayStart(now()).toISOString())
-      .map((intent) => ({
-        reader: readerKey(intent.org ?? '', intent.actor ?? ''),
-        day: cstDay(new Date(intent.time)),
-      })),
+    logged: logStore.allowedIntentsSince('document.read', cstDayStart(now()).toISOString()).map((intent) => ({
+      reader: readerKey(intent.org ?? '', intent.actor ?? ''),
+      day: cstDay(new Date(intent.time)),
+    })),
     // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
     onError: (error) => process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
   })
