@@ -11,7 +11,7 @@ import { SqliteAdapterStore } from './adapters/sqlite-store.js'
 import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
-import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
+import { BatchedDocumentReadCounter, cstDay, cstDayStart, DocumentQuota, readerKey } from './files/quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
@@ -71,6 +71,16 @@ export async function createGateway(
   })
   await closeInterruptedIntents(log, logStore.openIntents())
 
+  // Today's served reads, from the intents the log holds durably: the floor of the quota after a crash.
+  const readCounter = new BatchedDocumentReadCounter(db, {
+    logged: logStore.allowedIntentsSince('document.read', cstDayStart(now()).toISOString()).map((intent) => ({
+      reader: readerKey(intent.org ?? '', intent.actor ?? ''),
+      day: cstDay(new Date(intent.time)),
+    })),
+    // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
+    onError: (error) => process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
+  })
+
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
   const adapterClient = new AdapterClient({
     signer,
@@ -104,7 +114,7 @@ export async function createGateway(
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
-      quota: new DocumentQuota(new SqliteDocumentReadCounter(db), config.limits.documentsPerDay, now),
+      quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
       now,
     },
     devIssuer,
@@ -122,6 +132,7 @@ export async function createGateway(
       await log.close()
       await health.stop()
       await adapterClient.close()
+      readCounter.close()
       db.close()
     })()
     return closed
