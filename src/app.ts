@@ -53,8 +53,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     services.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
+  // Shared limits: counted in Redis by every replica. While Redis cannot answer, request limits let requests
+  // through only if `redis.onUnavailable` says so (the document quota decides for itself, in the read route).
+  const redis = services.config.redis && services.redis
+  const shared = redis ? { client: redis, keyPrefix: services.config.redis!.keyPrefix } : undefined
+  const requestLimitsFailOpen = shared !== undefined && services.config.redis?.onUnavailable !== 'refuse'
   // Before identity: its hook must run before any token is verified.
-  await app.register(addressLimit, { failures: services.config.limits.authFailuresPerAddressPerMinute })
+  await app.register(addressLimit, {
+    failures: services.config.limits.authFailuresPerAddressPerMinute,
+    ...(shared ? { redis: shared } : {}),
+    failOpen: requestLimitsFailOpen,
+  })
   await app.register(identityPlugin, {
     identity: services.config.identity,
     findOrg: (code: string) => services.directory.org(code),
@@ -78,6 +87,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: services.log,
     perUser: requestsPerMinute,
     perOrganisation: organisationRequestsPerMinute,
+    ...(shared ? { store: { redis: shared.client, nameSpace: `${shared.keyPrefix}rate:` } } : {}),
+    failOpen: requestLimitsFailOpen,
   })
   app.addHook('onRoute', (route) => {
     // The docs UI and its assets are public; every other route states `public` itself or is authenticated.
@@ -86,13 +97,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, { mode: 'static', specification: { document: services.spec as never } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
 
-  const shared = { ...services, inflight, ready: () => !closing }
+  const routeServices = { ...services, inflight, ready: () => !closing }
   await app.register(async (scope) => {
-    await grantRoutes(scope, shared)
-    await fileRoutes(scope, shared)
-    await adapterRoutes(scope, shared)
-    await auditRoutes(scope, shared)
-    await opsRoutes(scope, shared)
+    await grantRoutes(scope, routeServices)
+    await fileRoutes(scope, routeServices)
+    await adapterRoutes(scope, routeServices)
+    await auditRoutes(scope, routeServices)
+    await opsRoutes(scope, routeServices)
   })
 
   app.addHook('preClose', async () => {

@@ -12,12 +12,14 @@ import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
 import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
+import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
+import { connectRedis, waitForRedis } from './limits/redis.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
 
@@ -83,6 +85,24 @@ export async function createGateway(
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
+  // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
+  // the first requests find a connection already made.
+  let redisDown = false
+  const redis = config.redis
+    ? connectRedis(config.redis, (error) => {
+        // Reconnection repeats the same error every few seconds: report the change, not each attempt.
+        if (!redisDown) process.emitWarning(`shared limits: Redis is unavailable: ${error.message}`)
+        redisDown = true
+      })
+    : undefined
+  redis?.on('ready', () => {
+    redisDown = false
+  })
+  if (redis && config.redis) await waitForRedis(redis, config.redis.connectTimeoutMs)
+  const readCounter =
+    redis && config.redis
+      ? new RedisDocumentReadCounter(redis, { keyPrefix: config.redis.keyPrefix, now })
+      : new SqliteDocumentReadCounter(db)
   const app = await buildApp({
     services: {
       config,
@@ -97,7 +117,8 @@ export async function createGateway(
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
-      quota: new DocumentQuota(new SqliteDocumentReadCounter(db), config.limits.documentsPerDay, now),
+      quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
+      ...(redis ? { redis } : {}),
       now,
     },
     devIssuer,
@@ -115,6 +136,7 @@ export async function createGateway(
       await log.close()
       await health.stop()
       await adapterClient.close()
+      redis?.disconnect()
       db.close()
     })()
     return closed

@@ -53,8 +53,34 @@ t.test('environment overrides port, database and Redis', async (t) => {
   })
   t.equal(config.server.port, 9999)
   t.same(config.storage, { kind: 'postgres', url: 'postgres://u@h/db' })
-  t.same(config.redis, { url: 'redis://127.0.0.1:6379' })
+  t.same(config.redis, {
+    url: 'redis://127.0.0.1:6379',
+    keyPrefix: 'gateway:',
+    onUnavailable: 'refuse',
+    connectTimeoutMs: 2000,
+    commandTimeoutMs: 500,
+  })
   t.throws(() => parseConfig(minimal, '/base', { GATEWAY_PORT: 'eighty' }), /server\.port/)
+})
+
+t.test('the redis section is accepted, and the environment replaces only its address', async (t) => {
+  const redis = {
+    url: 'redis://cache:6379',
+    keyPrefix: 'prov:',
+    onUnavailable: 'allow-requests',
+    commandTimeoutMs: 200,
+  }
+  const config = parseConfig({ ...minimal, redis }, '/base', { GATEWAY_REDIS_URL: 'rediss://other:6380' })
+  t.same(config.redis, { ...redis, url: 'rediss://other:6380', connectTimeoutMs: 2000 })
+  t.throws(() => parseConfig({ ...minimal, redis: { url: 'http://cache' } }, '/base'), /"redis\.url"/)
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://cache', onUnavailable: 'allow' } }, '/base'),
+    /"redis\.onUnavailable"/,
+  )
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://c', commandTimeoutMs: 0 } }, '/base'),
+    /commandTimeoutMs/,
+  )
 })
 
 t.test('a bad file names the key and the problem', async (t) => {

@@ -92,7 +92,8 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
       ? { kind: 'postgres', url: databaseUrl }
       : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
   }
-  if (env.GATEWAY_REDIS_URL) data.redis = { url: env.GATEWAY_REDIS_URL }
+  // Only the address: the other Redis settings of the file still apply.
+  if (env.GATEWAY_REDIS_URL) data.redis = { ...(data.redis as object | undefined), url: env.GATEWAY_REDIS_URL }
 }
 
 /** A CIDR block as a BlockList, or undefined when the text is not one. */

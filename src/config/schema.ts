@@ -56,7 +56,13 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['url'],
-      properties: { url: { type: 'string', pattern: '^rediss?://' } },
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://' },
+        keyPrefix: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'gateway:' },
+        onUnavailable: { enum: ['refuse', 'allow-requests', 'allow-all'], default: 'refuse' },
+        connectTimeoutMs: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
+        commandTimeoutMs: { type: 'integer', minimum: 10, maximum: 60000, default: 500 },
+      },
     },
     identity: {
       type: 'object',
