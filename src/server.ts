@@ -19,7 +19,7 @@ import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
-import { connectRedis, waitForRedis } from './limits/redis.js'
+import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
 
@@ -87,17 +87,7 @@ export async function createGateway(
   const inflight = new Set<Promise<unknown>>()
   // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
   // the first requests find a connection already made.
-  let redisDown = false
-  const redis = config.redis
-    ? connectRedis(config.redis, (error) => {
-        // Reconnection repeats the same error every few seconds: report the change, not each attempt.
-        if (!redisDown) process.emitWarning(`shared limits: Redis is unavailable: ${error.message}`)
-        redisDown = true
-      })
-    : undefined
-  redis?.on('ready', () => {
-    redisDown = false
-  })
+  const redis = config.redis ? connectRedis(config.redis) : undefined
   if (redis && config.redis) await waitForRedis(redis, config.redis.connectTimeoutMs)
   const readCounter =
     redis && config.redis
@@ -125,6 +115,7 @@ export async function createGateway(
     inflight,
     logger: options.logger ?? false,
   })
+  if (redis) logRedisState(redis, app.log)
   const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
   let closed: Promise<void> | undefined
   const close = () => {

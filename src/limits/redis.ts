@@ -21,7 +21,7 @@ export class LimitsUnavailableError extends Error {
  * - one retry per command at most, and reconnection in the background (capped back-off) for ever, so the
  *   limits come back by themselves when Redis does.
  */
-export function connectRedis(config: RedisConfig, onError: (error: Error) => void = () => {}): Redis {
+export function connectRedis(config: RedisConfig): Redis {
   const client = new Redis(config.url, {
     enableOfflineQueue: false,
     connectTimeout: config.connectTimeoutMs,
@@ -30,8 +30,29 @@ export function connectRedis(config: RedisConfig, onError: (error: Error) => voi
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2000),
   })
   // An 'error' event without a listener would be reported as unhandled on every reconnect attempt.
-  client.on('error', onError)
+  client.on('error', () => {})
   return client
+}
+
+/**
+ * Logs when Redis becomes unavailable and when it is back: reconnection repeats the same error every couple
+ * of seconds, so each attempt is not logged.
+ */
+export function logRedisState(
+  client: Redis,
+  log: { warn: (object: object, message: string) => void; info: (message: string) => void },
+): void {
+  let available = client.status === 'ready'
+  if (!available) log.warn({}, 'shared limits: Redis is unavailable; limited requests follow redis.onUnavailable')
+  client.on('error', (error) => {
+    if (available)
+      log.warn({ err: error }, 'shared limits: Redis is unavailable; limited requests follow redis.onUnavailable')
+    available = false
+  })
+  client.on('ready', () => {
+    if (!available) log.info('shared limits: Redis is available again')
+    available = true
+  })
 }
 
 /** Resolves once the client is connected, or after `ms` without it: a gateway starts whether Redis is there or not. */
