@@ -236,6 +236,8 @@ t.test('Redis refusing connections: document reads get 503 promptly, other route
     t.equal(refused.headers['retry-after'], '5')
     t.notMatch(refused.text, /ECONNREFUSED|127\.0\.0\.1|ioredis/, 'no internals in the answer')
     t.equal((await h.call('GET', '/v1/grants', { token: tokenOf(h, 'prosecutor') })).status, 200, 'a listing is served')
+    const unverified = await h.call('GET', '/v1/grants', { headers: { authorization: 'Bearer not-a-token' } })
+    t.equal(unverified.status, 401, 'the address limit lets a request through to authentication, which refuses it')
 
     const auditor = tokenOf(h, 'auditor')
     const denials = await h.call('GET', '/v1/audit/entries?action=document.read&decision=deny&limit=100', {
@@ -261,6 +263,8 @@ t.test('Redis refusing connections: document reads get 503 promptly, other route
       t.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8')
       t.equal(refused.json.code, 'LIMITS_UNAVAILABLE')
     }
+    const unverified = await h.call('GET', '/v1/grants', { headers: { authorization: 'Bearer not-a-token' } })
+    t.equal(unverified.json.code, 'LIMITS_UNAVAILABLE', 'the address limit, before authentication, refuses too')
     t.equal((await h.call('GET', '/.well-known/jwks.json')).status, 200, 'public routes are never limited')
     t.equal((await h.call('GET', '/readyz')).status, 503)
   })

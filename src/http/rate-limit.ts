@@ -80,7 +80,7 @@ async function rateLimits(app: FastifyInstance, options: RateLimitOptions): Prom
         result = await check(request)
       } catch (error) {
         if (!options.failOpen) throw limitsUnavailable('the request limits', error)
-        request.log.warn({ err: error }, 'request limits not counted: the shared store did not answer')
+        // Not logged per request: the Redis client logs when it becomes unavailable and when it is back.
         return
       }
       if (result.isAllowed || !result.isExceeded) continue
