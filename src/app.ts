@@ -55,13 +55,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   // Shared limits: counted in Redis by every replica. While Redis cannot answer, request limits let requests
   // through only if `redis.onUnavailable` says so (the document quota decides for itself, in the read route).
-  const redis = services.config.redis && services.redis
-  const shared = redis ? { client: redis, keyPrefix: services.config.redis!.keyPrefix } : undefined
-  const requestLimitsFailOpen = shared !== undefined && services.config.redis?.onUnavailable !== 'refuse'
+  const { redis: redisConfig } = services.config
+  const sharedLimits =
+    redisConfig && services.redis ? { client: services.redis, keyPrefix: redisConfig.keyPrefix } : undefined
+  const requestLimitsFailOpen = sharedLimits !== undefined && redisConfig?.onUnavailable !== 'refuse'
   // Before identity: its hook must run before any token is verified.
   await app.register(addressLimit, {
     failures: services.config.limits.authFailuresPerAddressPerMinute,
-    ...(shared ? { redis: shared } : {}),
+    ...(sharedLimits ? { redis: sharedLimits } : {}),
     failOpen: requestLimitsFailOpen,
   })
   await app.register(identityPlugin, {
@@ -87,7 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: services.log,
     perUser: requestsPerMinute,
     perOrganisation: organisationRequestsPerMinute,
-    ...(shared ? { store: { redis: shared.client, nameSpace: `${shared.keyPrefix}rate:` } } : {}),
+    ...(sharedLimits ? { store: { redis: sharedLimits.client, nameSpace: `${sharedLimits.keyPrefix}rate:` } } : {}),
     failOpen: requestLimitsFailOpen,
   })
   app.addHook('onRoute', (route) => {
@@ -97,13 +98,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, { mode: 'static', specification: { document: services.spec as never } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
 
-  const routeServices = { ...services, inflight, ready: () => !closing }
+  const shared = { ...services, inflight, ready: () => !closing }
   await app.register(async (scope) => {
-    await grantRoutes(scope, routeServices)
-    await fileRoutes(scope, routeServices)
-    await adapterRoutes(scope, routeServices)
-    await auditRoutes(scope, routeServices)
-    await opsRoutes(scope, routeServices)
+    await grantRoutes(scope, shared)
+    await fileRoutes(scope, shared)
+    await adapterRoutes(scope, shared)
+    await auditRoutes(scope, shared)
+    await opsRoutes(scope, shared)
   })
 
   app.addHook('preClose', async () => {

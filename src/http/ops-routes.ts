@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { redisAnswers } from '../limits/redis.js'
+import { sharedLimitsReadiness } from '../limits/redis.js'
 import { specRoute } from './spec-route.js'
 import type { Services } from '../services.js'
 
@@ -25,17 +25,14 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
       } catch {
         logOk = false
       }
-      // Shared limits: while Redis does not answer, limited requests are refused (redis.onUnavailable), so
-      // the replica is not ready unless the operator chose to serve without them.
-      const redisOk = services.redis ? await redisAnswers(services.redis) : undefined
-      const redisRequired = services.config.redis !== undefined && services.config.redis.onUnavailable !== 'allow-all'
-      const ready = services.ready() && logOk && (redisOk !== false || !redisRequired)
+      const limits = await sharedLimitsReadiness(services.redis, services.config.redis)
+      const ready = services.ready() && logOk && limits.ready
       return reply.code(ready ? 200 : 503).send({
         status: ready ? 'ready' : 'not-ready',
         checks: {
           accessLog: logOk ? 'ok' : 'unavailable',
           shuttingDown: !services.ready(),
-          ...(redisOk === undefined ? {} : { redis: redisOk }),
+          ...limits.checks,
         },
       })
     },

@@ -74,6 +74,20 @@ export async function waitForRedis(client: Redis, ms: number): Promise<boolean> 
   return ready
 }
 
+/**
+ * The shared limits' part of readiness: whether Redis answers (a check named `redis`, only when it is
+ * configured), and whether the gateway can be ready without it: while Redis is down, limited requests are
+ * refused unless `onUnavailable` is `allow-all`.
+ */
+export async function sharedLimitsReadiness(
+  client: Redis | undefined,
+  config: RedisConfig | undefined,
+): Promise<{ ready: boolean; checks: { redis?: boolean } }> {
+  if (!client || !config) return { ready: true, checks: {} }
+  const answers = await redisAnswers(client)
+  return { ready: answers || config.onUnavailable === 'allow-all', checks: { redis: answers } }
+}
+
 /** Whether Redis answers a PING now (within the command timeout). */
 export async function redisAnswers(client: Redis): Promise<boolean> {
   try {
