@@ -35,7 +35,8 @@ type RedisWithTake = Redis & {
  * - Durable as far as the Redis deployment is (its persistence settings): a Redis that restarts empty hands
  *   out fresh quotas for the rest of the day.
  * - Any Redis failure (down, unreachable, slower than the command timeout) rejects with
- *   LimitsUnavailableError; nothing is counted then.
+ *   LimitsUnavailableError. Nothing is counted then, except when Redis ran the script but answered after
+ *   the timeout: that read is refused and still counted, which errs on the side of the quota.
  */
 export class RedisDocumentReadCounter implements DocumentReadCounter {
   readonly #redis: RedisWithTake
