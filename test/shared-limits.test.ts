@@ -370,3 +370,45 @@ t.test(
     t.ok(h.gateway.app.server.listening, 'the gateway still serves')
   },
 )
+
+t.test(
+  'a Redis that stops answering (SIGSTOP): requests are refused after the command timeout, not held',
+  { skip: ownRedis },
+  async (t) => {
+    const port = await closedPort()
+    const server = await startRedis(t, port)
+    const h = await startGateway(t, {
+      redis: {
+        url: `redis://127.0.0.1:${port}`,
+        keyPrefix: uniquePrefix(),
+        onUnavailable: 'allow-requests',
+        commandTimeoutMs: 300,
+      },
+    })
+    const read = await readyToRead(t, h)
+    t.equal((await read()).status, 200)
+
+    server.kill('SIGSTOP')
+    t.teardown(() => server.kill('SIGCONT'))
+    // The connection stays open and silent: only the command timeout ends the wait.
+    const refused = await read()
+    t.equal(refused.status, 503, refused.text)
+    t.equal(refused.json.code, 'LIMITS_UNAVAILABLE')
+    const listing = await within(
+      DEADLINE_MS,
+      'listing',
+      h.call('GET', '/v1/grants', { token: tokenOf(h, 'prosecutor') }),
+    )
+    t.equal(listing.status, 200, 'request limits fail open as configured')
+    const ready = await within(DEADLINE_MS, 'readiness', h.call('GET', '/readyz'))
+    t.equal(ready.status, 503)
+    t.equal(ready.json.checks.redis, false)
+
+    server.kill('SIGCONT')
+    const served = await until(DEADLINE_MS, 'reads served again', async () => {
+      const response = await read()
+      return response.status === 200 ? response : undefined
+    })
+    t.equal(served.status, 200)
+  },
+)
