@@ -63,6 +63,9 @@ export class RedisDocumentReadCounter implements DocumentReadCounter {
     return Number((await this.#ask(() => this.#redis.get(this.#key(reader, day)))) ?? 0)
   }
 
+  /** Nothing to write: every count is in Redis already (the in-memory counter of one replica has one). */
+  close(): void {}
+
   #key(reader: string, day: string): string {
     return `${this.#prefix}${day}:${reader}`
   }
