@@ -21,10 +21,11 @@ import {
 
 /**
  * Shared limits in Redis (redis.url): several gateways count one limit, and an unreachable Redis makes no
- * request hang or crash the process. The Redis is TEST_REDIS_URL (default this machine's, 127.0.0.1:6379);
- * the restart test runs a redis-server of its own. Without them the tests say they were skipped.
+ * request hang or crash the process. The Redis is TEST_REDIS_URL, else this machine's (127.0.0.1:6379), else
+ * a redis-server this file starts; the restart tests always run one of their own. Without a Redis server or
+ * the binary, the tests that need them say they were skipped.
  */
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 /** Far beyond any answer of a healthy or refusing gateway on a loaded machine; a hang would never end. */
 const DEADLINE_MS = 15_000
 
@@ -45,14 +46,6 @@ async function redisReachable(url: string): Promise<boolean> {
     client.disconnect()
   }
 }
-
-const sharedRedis = (await redisReachable(REDIS_URL))
-  ? undefined
-  : `skipped: no Redis answers at ${REDIS_URL} (set TEST_REDIS_URL)`
-const redisServer = spawnSync('which', ['redis-server'], { encoding: 'utf8' }).stdout.trim()
-const ownRedis = redisServer ? undefined : 'skipped: no redis-server binary on PATH to start and stop'
-if (sharedRedis) t.comment(sharedRedis)
-if (ownRedis) t.comment(ownRedis)
 
 /**
  * Gateways of their own (each its own SQLite file and keys) in the test's folder: replicas. One folder per
@@ -116,6 +109,21 @@ async function readyToRead(tt: Test, h: Harness) {
       h.call('GET', `/v1/grants/${grant.id}/documents/${document}`, { token: prosecutor }),
     )
 }
+
+const redisServer = spawnSync('which', ['redis-server'], { encoding: 'utf8' }).stdout.trim()
+const ownRedis = redisServer ? undefined : 'skipped: no redis-server binary on PATH to start and stop'
+if (ownRedis) t.comment(ownRedis)
+let REDIS_URL = process.env.TEST_REDIS_URL ?? DEFAULT_REDIS_URL
+if (!process.env.TEST_REDIS_URL && redisServer && !(await redisReachable(REDIS_URL))) {
+  const port = await closedPort()
+  await startRedis(t, port)
+  REDIS_URL = `redis://127.0.0.1:${port}`
+  t.comment(`no Redis at ${DEFAULT_REDIS_URL}: the shared-Redis tests use a redis-server of their own (${REDIS_URL})`)
+}
+const sharedRedis = (await redisReachable(REDIS_URL))
+  ? undefined
+  : `skipped: no Redis answers at ${REDIS_URL} (set TEST_REDIS_URL)`
+if (sharedRedis) t.comment(sharedRedis)
 
 t.test(
   'two gateways on one Redis share a person’s request limit and the address limit',
