@@ -8,7 +8,7 @@ import type { AdapterDocument, AdapterVolume, ResponseValidators } from '../adap
 import type { RequestClaims } from '../adapters/signing.js'
 import type { Adapter } from '../adapters/types.js'
 import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
-import { adapterUnavailable, grantResource } from '../grants/routes.js'
+import { adapterUnavailable, grantResource, sameCaseNumber } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
 import type { OutcomeResult } from '../accesslog/entry.js'
 import { denyWith, logFor } from '../http/audit.js'
@@ -123,12 +123,14 @@ export async function fileRoutes(
   specRoute(app, spec, 'getGrantCase', async (request, reply) => {
     const action = 'case.read'
     const context = await begin(request, action)
-    const summary = await guarded(request, context, action, async () =>
-      validators.caseSummary(
+    const summary = await guarded(request, context, action, async () => {
+      const answer = validators.caseSummary(
         await client.getJson(context.adapter, casePath(context.grant), context.claims, 'case'),
         context.adapter,
-      ),
-    )
+      )
+      if (answer.court !== context.grant.court) anotherCase(context)
+      return ofThisCase(answer, context)
+    })
     await outcome(request, context, action, { result: 'completed', status: 200 })
     return noStore(reply, context.intent).send(summary)
   })
@@ -173,7 +175,20 @@ export async function fileRoutes(
 
   async function fetchCatalogue(context: ReadContext): Promise<{ volumes: AdapterVolume[] }> {
     const body = await client.getJson(context.adapter, `${casePath(context.grant)}/volumes`, context.claims, 'case')
-    return validators.volumes(body, context.adapter)
+    return ofThisCase(validators.volumes(body, context.adapter), context)
+  }
+
+  /**
+   * A court's answer about a case must be about the grant's case: another case's summary or catalogue shown
+   * under this grant (and logged as this case) would disclose a case nobody was granted.
+   */
+  function ofThisCase<T extends { caseNo: string }>(answer: T, context: ReadContext): T {
+    if (!sameCaseNumber(answer.caseNo, context.grant.caseNo, legacyCourts)) anotherCase(context)
+    return answer
+  }
+
+  function anotherCase(context: ReadContext): never {
+    throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${context.adapter.id} answered with another case`)
   }
 
   specRoute(app, spec, 'getGrantDocument', async (request, reply) => {
@@ -364,7 +379,12 @@ const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
  * without If-None-Match, a length or a digest that is not the catalogue's, and headers off the adapter
  * contract (`checkContract`, which throws ADAPTER_BAD_RESPONSE).
  */
-function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: Adapter, checkContract: () => void): void {
+function checkUpstream(
+  upstream: AdapterResponse,
+  expected: Expected,
+  adapter: Adapter,
+  checkContract: () => void,
+): void {
   const { status, headers } = upstream
   const refuse = (failure: GatewayError): never => {
     upstream.body.destroy()

@@ -12,6 +12,9 @@ export type TransferEnd =
   /** The court failed, or its bytes failed their checks. */
   | { kind: 'failed'; error: unknown }
 
+/** The longest delay a Node timer keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 type Stop = Extract<TransferEnd['kind'], 'client-gone' | 'revoked'>
 
 /** Why the gateway gave up a court request that was not the court's fault. */
@@ -35,9 +38,11 @@ export class DocumentTransfer {
 
   constructor(deadlineMs: number, onDispose: () => void) {
     this.#onDispose = onDispose
+    // Node fires a timer longer than 2^31 − 1 ms at once: a deadline that long is capped at about 24.8 days.
+    const ms = Math.min(deadlineMs, MAX_TIMER_MS)
     this.#timer = setTimeout(() => {
-      if (this.#settle({ kind: 'deadline' })) this.#controller.abort(new TransferDeadlineError(deadlineMs))
-    }, deadlineMs)
+      if (this.#settle({ kind: 'deadline' })) this.#controller.abort(new TransferDeadlineError(ms))
+    }, ms)
   }
 
   get signal(): AbortSignal {
