@@ -10,7 +10,7 @@ export function specRoute(
   spec: OpenApiSpec,
   operationId: string,
   handler: RouteHandlerMethod,
-  options: Partial<Pick<RouteOptions, 'config' | 'preHandler' | 'onRequest'>> = {},
+  options: Partial<Pick<RouteOptions, 'config' | 'preHandler' | 'onRequest' | 'exposeHeadRoute'>> = {},
 ): void {
   const { method, url, schema } = routeSchema(spec, operationId)
   app.route({ method: method.toUpperCase() as RouteOptions['method'], url, schema, handler, ...options })
