@@ -191,108 +191,101 @@ export async function fileRoutes(
     throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${context.adapter.id} answered with another case`)
   }
 
-  specRoute(
-    app,
-    spec,
-    'getGrantDocument',
-    async (request, reply) => {
-      const action = 'document.read'
-      const { documentId } = request.params as { documentId: string }
-      const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
+  specRoute(app, spec, 'getGrantDocument', async (request, reply) => {
+    const action = 'document.read'
+    const { documentId } = request.params as { documentId: string }
+    const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
 
-      // The volume a document belongs to comes from the court's catalogue, never from the client.
-      const refuse = async (failure: GatewayError): Promise<never> => {
-        await outcome(request, context, action, { result: 'failed', status: failure.status }, failure.code)
-        throw failure
-      }
-      const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
-      const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
-      const document = volume?.documents.find((d) => d.id === documentId)
-      if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
-      context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
-      const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-      if (!decision.allow) return refuse(new GatewayError(decision.reason, decision.message))
-      const mediaType = servedMediaType(document.mediaType)
-      if (!mediaType) {
-        return refuse(
-          new GatewayError('DOCUMENT_TYPE_NOT_SERVED', `documents of type ${document.mediaType} are not served`),
-        )
-      }
-      const range = parseRange(headerOf(request.headers.range), document.size)
-      if (range === 'unsatisfiable') {
-        return refuse(
-          new GatewayError('RANGE_NOT_SATISFIABLE', 'the requested range is not satisfiable', {
-            headers: { 'content-range': `bytes */${document.size}` },
-          }),
-        )
-      }
-      const ifNoneMatch = headerOf(request.headers['if-none-match'])
-      const expected: Expected = {
-        document,
-        range,
-        ifNoneMatch: ifNoneMatch !== undefined,
-        bytes: range ? rangeLength(range) : document.size,
-      }
-      // Only what the gateway checked goes to the court: one satisfiable range, normalised.
-      const forwarded: Record<string, string> = { accept: '*/*' }
-      if (range) forwarded.range = `bytes=${range.first}-${range.last}`
-      if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
+    // The volume a document belongs to comes from the court's catalogue, never from the client.
+    const refuse = async (failure: GatewayError): Promise<never> => {
+      await outcome(request, context, action, { result: 'failed', status: failure.status }, failure.code)
+      throw failure
+    }
+    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
+    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
+    const document = volume?.documents.find((d) => d.id === documentId)
+    if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
+    context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
+    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
+    if (!decision.allow) return refuse(new GatewayError(decision.reason, decision.message))
+    const mediaType = servedMediaType(document.mediaType)
+    if (!mediaType) {
+      return refuse(
+        new GatewayError('DOCUMENT_TYPE_NOT_SERVED', `documents of type ${document.mediaType} are not served`),
+      )
+    }
+    const range = parseRange(headerOf(request.headers.range), document.size)
+    if (range === 'unsatisfiable') {
+      return refuse(
+        new GatewayError('RANGE_NOT_SATISFIABLE', 'the requested range is not satisfiable', {
+          headers: { 'content-range': `bytes */${document.size}` },
+        }),
+      )
+    }
+    const ifNoneMatch = headerOf(request.headers['if-none-match'])
+    const expected: Expected = {
+      document,
+      range,
+      ifNoneMatch: ifNoneMatch !== undefined,
+      bytes: range ? rangeLength(range) : document.size,
+    }
+    // Only what the gateway checked goes to the court: one satisfiable range, normalised.
+    const forwarded: Record<string, string> = { accept: '*/*' }
+    if (range) forwarded.range = `bytes=${range.first}-${range.last}`
+    if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
-      const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
-      // A revocation that became durable while the catalogue was fetched did not see this transfer registered;
-      // one after the registration stops it. Checked in that order, no revocation slips between the two.
-      if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
-      const raw = reply.raw
-      const clientGone = () => {
-        if (!raw.writableFinished) transfer.stop('client-gone')
-      }
-      raw.on('close', clientGone)
-      if (raw.destroyed) clientGone()
-      const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
-      let upstream: AdapterResponse | undefined
-      try {
-        upstream = await client.get(context.adapter, path, context.claims, forwarded, { signal: transfer.signal })
-        checkUpstream(upstream, expected, context.adapter, () =>
-          validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
-        )
-      } catch (error) {
-        transfer.settle({ kind: 'failed', error })
-      }
-      if (raw.destroyed) clientGone()
-      if (!upstream || transfer.end) {
-        upstream?.body.destroy()
-        await finish(request, reply, context, action, transfer, undefined)
-        return reply
-      }
+    const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
+    // A revocation that became durable while the catalogue was fetched did not see this transfer registered;
+    // one after the registration stops it. Checked in that order, no revocation slips between the two.
+    if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
+    const raw = reply.raw
+    const clientGone = () => {
+      if (!raw.writableFinished) transfer.stop('client-gone')
+    }
+    raw.on('close', clientGone)
+    if (raw.destroyed) clientGone()
+    const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
+    let upstream: AdapterResponse | undefined
+    try {
+      upstream = await client.get(context.adapter, path, context.claims, forwarded, { signal: transfer.signal })
+      checkUpstream(upstream, expected, context.adapter, () =>
+        validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
+      )
+    } catch (error) {
+      transfer.settle({ kind: 'failed', error })
+    }
+    if (raw.destroyed) clientGone()
+    if (!upstream || transfer.end) {
+      upstream?.body.destroy()
+      await finish(request, reply, context, action, transfer, undefined)
+      return reply
+    }
 
-      noStore(reply, context.intent)
-      const etag = upstream.headers.etag
-      if (typeof etag === 'string' && ETAG.test(etag)) reply.header('etag', etag)
-      if (upstream.status === 304) {
-        upstream.body.destroy()
-        transfer.settle({ kind: 'completed' })
-        await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 })
-        return reply.code(304).send()
-      }
-      // A court may answer a Range with the whole document (RFC 9110 §14.2): then it is checked as a whole.
-      const whole = upstream.status === 200
-      reply
-        .code(upstream.status)
-        .header('content-type', mediaType)
-        .header('x-content-type-options', 'nosniff')
-        .header('content-length', String(whole ? document.size : expected.bytes))
-        .header('accept-ranges', 'bytes')
-        .header('repr-digest', reprDigest(document.sha256))
-      if (!whole) reply.header('content-range', contentRange(range!, document.size))
-      const guard = new DigestGuard({
-        sha256: whole ? document.sha256 : undefined,
-        bytes: whole ? document.size : expected.bytes,
-      })
-      return streamDocument(request, reply, context, action, upstream.body, guard, transfer)
-      // No automatic HEAD: it would run this whole read, take quota and log bytes and a digest nobody received.
-    },
-    { exposeHeadRoute: false },
-  )
+    noStore(reply, context.intent)
+    const etag = upstream.headers.etag
+    if (typeof etag === 'string' && ETAG.test(etag)) reply.header('etag', etag)
+    if (upstream.status === 304) {
+      upstream.body.destroy()
+      transfer.settle({ kind: 'completed' })
+      await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 })
+      return reply.code(304).send()
+    }
+    // A court may answer a Range with the whole document (RFC 9110 §14.2): then it is checked as a whole.
+    const whole = upstream.status === 200
+    reply
+      .code(upstream.status)
+      .header('content-type', mediaType)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-length', String(whole ? document.size : expected.bytes))
+      .header('accept-ranges', 'bytes')
+      .header('repr-digest', reprDigest(document.sha256))
+    if (!whole) reply.header('content-range', contentRange(range!, document.size))
+    const guard = new DigestGuard({
+      sha256: whole ? document.sha256 : undefined,
+      bytes: whole ? document.size : expected.bytes,
+    })
+    return streamDocument(request, reply, context, action, upstream.body, guard, transfer)
+  })
 
   /**
    * Logs the read's one outcome from how its transfer ended, and answers the client when nothing was sent
