@@ -142,3 +142,33 @@ t.test('an IPv6 flooder cannot rotate through its /64 to evade the address limit
   for (let i = 0; i < 3; i++) await from('::ffff:198.51.100.9', forged)
   t.equal((await from('198.51.100.9', forged)).statusCode, 429, 'an IPv4 client counts once, mapped or not')
 })
+
+t.test('behind a trusted proxy, one client’s bad tokens do not lock out the others', async (t) => {
+  const h = await startGateway(t, {
+    server: { host: '127.0.0.1', port: 0, trustProxy: ['127.0.0.2'] },
+    limits: { authFailuresPerAddressPerMinute: 3 },
+  })
+  const proxy = new Agent({ localAddress: '127.0.0.2' })
+  const stranger = new Agent({ localAddress: '127.0.0.3' })
+  t.teardown(() => Promise.all([proxy.close(), stranger.close()]))
+  const viaProxy = httpCaller(h.url, () => proxy)
+  const direct = httpCaller(h.url, () => stranger)
+  const valid = tokenOf(h, 'prosecutor')
+  const forged = `${valid.slice(0, -6)}AAAAAA`
+  const from = (client: string) => ({ 'x-forwarded-for': client })
+
+  const flood: number[] = []
+  for (let i = 0; i < 5; i++) {
+    flood.push((await viaProxy('GET', '/v1/grants', { token: forged, headers: from('198.51.100.1') })).status)
+  }
+  t.same(flood, [401, 401, 401, 429, 429], 'the flooding client behind the proxy is limited')
+  const good = await viaProxy('GET', '/v1/grants', { token: valid, headers: from('198.51.100.2') })
+  t.equal(good.status, 200, 'another client behind the same proxy is not')
+
+  // An untrusted peer's X-Forwarded-For is ignored: it cannot rotate claimed addresses to evade the limit.
+  const claimed: number[] = []
+  for (let i = 0; i < 5; i++) {
+    claimed.push((await direct('GET', '/v1/grants', { token: forged, headers: from(`203.0.113.${i}`) })).status)
+  }
+  t.same(claimed, [401, 401, 401, 429, 429], 'counted by its own address')
+})
