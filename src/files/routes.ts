@@ -234,10 +234,12 @@ export async function fileRoutes(
     if (range) forwarded.range = `bytes=${range.first}-${range.last}`
     if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
-    const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
-    // A revocation that became durable while the catalogue was fetched did not see this transfer registered;
-    // one after the registration stops it. Checked in that order, no revocation slips between the two.
+    const transfer = transfers.start(context.grant.id, context.adapter.id, client.deadlineMs(expected.bytes))
+    // A revocation (or the adapter leaving service) that became durable while the catalogue was fetched did
+    // not see this transfer registered; one after the registration stops it. Checked in that order, none
+    // slips between the two.
     if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
+    if (services.adapters.get(context.adapter.id)?.status !== 'active') transfer.stop('out-of-service')
     const raw = reply.raw
     const clientGone = () => {
       if (!raw.writableFinished) transfer.stop('client-gone')
@@ -429,6 +431,7 @@ const RESULTS: Record<TransferEnd['kind'], OutcomeResult> = {
   completed: 'completed',
   'client-gone': 'aborted',
   revoked: 'revoked',
+  'out-of-service': 'failed',
   deadline: 'failed',
   failed: 'failed',
 }
@@ -441,6 +444,10 @@ function failureOf(end: TransferEnd, adapter: Adapter): GatewayError | undefined
       return undefined
     case 'revoked':
       return new GatewayError('GRANT_NOT_ACTIVE', 'the grant was revoked during the read')
+    case 'out-of-service':
+      return new GatewayError('ADAPTER_UNAVAILABLE', `adapter ${adapter.id} was taken out of service during the read`, {
+        extra: { court: adapter.court },
+      })
     case 'deadline':
       return new GatewayError('ADAPTER_TIMEOUT', `adapter ${adapter.id} did not send the document in time`)
     case 'failed':
