@@ -82,7 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     allowedMethods: (path) => {
       const known = knownPath(path)
       if (!known) return undefined
-      // Fastify answers HEAD wherever a GET route exposes it (a document read does not).
+      // Fastify answers HEAD wherever a GET route exposes it: every GET whose operation has no `x-no-head`.
       const url = known.template.replaceAll(/\{(\w+)\}/g, ':$1')
       return app.hasRoute({ method: 'HEAD', url }) ? [...known.methods, 'HEAD'] : known.methods
     },
