@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Agent } from 'undici'
-import { FailureCounter, addressKey } from '../src/http/address-limit.js'
+import { addressKey } from '../src/http/address-key.js'
+import { FailureCounter } from '../src/http/address-limit.js'
 import { requestIdFrom } from '../src/http/request-id.js'
 import { httpCaller, startGateway, tokenOf } from './helpers/harness.js'
 
