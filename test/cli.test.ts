@@ -73,22 +73,22 @@ t.test('serve refuses a bad configuration with a message naming the key', async 
       server: { port: 'x' },
     }),
   )
-  const unsupported = join(t.testdirName, 'redis.json')
+  const unknown = join(t.testdirName, 'unknown-key.json')
   writeFileSync(
-    unsupported,
+    unknown,
     JSON.stringify({
       identity: { audience: 'a', issuers: [] },
       accessLog: { origin: 'o', signingKeyFile: 'k' },
       adapters: { signingKeyFile: 'k' },
-      redis: { url: 'redis://127.0.0.1:6379' },
+      rateLimits: { perMinute: 10 },
     }),
   )
-  const [result, redis] = await Promise.all([
+  const [result, unknownKey] = await Promise.all([
     cli(['serve', '--config', config]),
-    cli(['serve', '--config', unsupported]),
+    cli(['serve', '--config', unknown]),
   ])
-  t.equal(redis.code, 2, 'a setting this version would ignore stops the start')
-  t.match(redis.stderr, /config key "redis": not supported by this version/)
+  t.equal(unknownKey.code, 2, 'a setting the gateway does not know stops the start, never ignored')
+  t.match(unknownKey.stderr, /rateLimits/)
   t.equal(result.code, 2)
   t.match(result.stderr, /"server\.port": must be integer/)
   t.match(result.stderr, /"accessLog\.signingKeyFile": is required/)

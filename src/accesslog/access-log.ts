@@ -290,11 +290,12 @@ export class TransparencyLog implements AccessLog {
       const again: Pending[] = []
       for (const batch of refused) {
         for (const item of batch.items) {
-          if (item === conflicting) item.reject(failure)
-          else if (retry) again.push(item)
+          if (item === conflicting) continue
+          if (retry) again.push(item)
           else item.reject(error)
         }
       }
+      if (conflicting) reportAfter(conflicting, failure, again)
       // Only one entry's change conflicted: the others are sequenced again, ahead of newer appends.
       if (again.length > 0) this.#pending = [...again, ...this.#pending]
     }
@@ -431,6 +432,25 @@ export class TransparencyLog implements AccessLog {
 }
 
 /** The item of `group` whose entry was sequenced at `index`. */
+/**
+ * Rejects `conflicting` with its conflict once the entries it was batched with (sequenced again, in order) have
+ * settled: the change it conflicted with is often one of them, and a caller that then looks for that change
+ * (a twin grant, say) must find it committed.
+ */
+function reportAfter(conflicting: Pending, conflict: unknown, again: Pending[]): void {
+  const last = again.at(-1)
+  if (last === undefined) return conflicting.reject(conflict)
+  const { resolve, reject } = last
+  last.resolve = (index) => {
+    resolve(index)
+    conflicting.reject(conflict)
+  }
+  last.reject = (error) => {
+    reject(error)
+    conflicting.reject(conflict)
+  }
+}
+
 function itemAt(group: Prepared[], index: number): Pending | undefined {
   for (const batch of group) {
     const base = batch.frontier.size - batch.records.length
