@@ -25,7 +25,12 @@ const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'))
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'))
 
 t.test('hashes and RFC 9162 proofs of the classic eight leaves', async (t) => {
-  for (const v of rfc.hasher_vectors as Array<{ want: string; leaf_data_hex?: string; left_hex?: string; right_hex?: string }>) {
+  for (const v of rfc.hasher_vectors as Array<{
+    want: string
+    leaf_data_hex?: string
+    left_hex?: string
+    right_hex?: string
+  }>) {
     if (v.leaf_data_hex !== undefined) t.equal(toHex(await leafHash(hex(v.leaf_data_hex))), v.want)
     else if (v.left_hex !== undefined) t.equal(toHex(await nodeHash(hex(v.left_hex), hex(v.right_hex!))), v.want)
   }
@@ -33,7 +38,10 @@ t.test('hashes and RFC 9162 proofs of the classic eight leaves', async (t) => {
   for (const p of rfc.inclusion_proofs as Array<{ leaf_index: number; tree_size: number; proof: string[] }>) {
     const root = hex(rfc.roots_by_size[String(p.tree_size)])
     const proof = p.proof.map(hex)
-    t.ok(await verifyInclusion(leaves[p.leaf_index]!, p.leaf_index, p.tree_size, proof, root), `inclusion ${p.leaf_index}/${p.tree_size}`)
+    t.ok(
+      await verifyInclusion(leaves[p.leaf_index]!, p.leaf_index, p.tree_size, proof, root),
+      `inclusion ${p.leaf_index}/${p.tree_size}`,
+    )
     const wrongRoot = hex(rfc.roots_by_size[String(p.tree_size - 1)] ?? rfc.roots_by_size['1'])
     t.notOk(await verifyInclusion(leaves[p.leaf_index]!, p.leaf_index, p.tree_size, proof, wrongRoot))
     if (proof.length > 0) {
@@ -81,7 +89,10 @@ t.test('verifier keys and signed checkpoints', async (t) => {
   // A signed note that is not a checkpoint is refused after its signature verified.
   await t.rejects(openCheckpoint(notes.signed_note_golang_mod.signed_note_peter, peter), /body is malformed/)
 
-  await t.rejects(parseVerifierKey('sum.golang.org+033de0af+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8'), /does not match/)
+  await t.rejects(
+    parseVerifierKey('sum.golang.org+033de0af+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8'),
+    /does not match/,
+  )
   await t.rejects(parseVerifierKey('no-plus-signs'), /reads <name>/)
   await t.rejects(parseVerifierKey('a b+033de0ae+AA=='), /spaces/)
   await t.rejects(parseVerifierKey('x+033de0ae+Ag=='), /only Ed25519/)

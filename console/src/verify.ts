@@ -12,7 +12,10 @@ const ED25519_TYPE = 0x01
 const EM_DASH_SPACE = '\u2014 '
 const MAX_SIGNATURES = 100
 
-const subtle = (): SubtleCrypto => globalThis.crypto.subtle
+// Types derived from the global, so this module checks both under the DOM library and under Node's.
+type Subtle = typeof globalThis.crypto.subtle
+type PublicKey = Awaited<ReturnType<Subtle['importKey']>>
+const subtle = (): Subtle => globalThis.crypto.subtle
 const utf8 = new TextEncoder()
 
 export async function sha256(data: Uint8Array): Promise<Uint8Array> {
@@ -142,7 +145,7 @@ export interface PinnedKey {
   text: string
   name: string
   keyId: Uint8Array
-  publicKey: CryptoKey
+  publicKey: PublicKey
   /** SHA-256 of the raw public key, hex in groups of four, for reading aloud. */
   fingerprint: string
 }
@@ -168,12 +171,16 @@ export async function parseVerifierKey(input: string): Promise<PinnedKey> {
   if (!isValidKeyName(name)) throw new Error('the key name is empty or contains spaces')
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw new Error('the key id is not 8 lowercase hex digits')
   if (!key) throw new Error('the key is not valid base64')
-  if (key[0] !== ED25519_TYPE || key.length !== 33) throw new Error('only Ed25519 verifier keys (type 1, 32 bytes) are supported')
+  if (key[0] !== ED25519_TYPE || key.length !== 33)
+    throw new Error('only Ed25519 verifier keys (type 1, 32 bytes) are supported')
   const raw = key.slice(1)
   const keyId = await noteKeyId(name, raw)
-  if (toHex(keyId) !== idHex) throw new Error(`the key id ${idHex} does not match the name and key (expected ${toHex(keyId)})`)
+  if (toHex(keyId) !== idHex)
+    throw new Error(`the key id ${idHex} does not match the name and key (expected ${toHex(keyId)})`)
   const publicKey = await subtle().importKey('raw', raw, { name: 'Ed25519' }, false, ['verify'])
-  const fingerprint = toHex(await sha256(raw)).match(/.{4}/g)!.join(' ')
+  const fingerprint = toHex(await sha256(raw))
+    .match(/.{4}/g)!
+    .join(' ')
   return { text, name, keyId, publicKey, fingerprint }
 }
 
@@ -204,12 +211,15 @@ export async function openCheckpoint(signed: string, key: PinnedKey): Promise<Ch
     if (!line.startsWith(EM_DASH_SPACE)) throw new Error('a signature line of the checkpoint is malformed')
     const [name = '', b64 = ''] = line.slice(EM_DASH_SPACE.length).split(' ')
     const sig = fromBase64(b64)
-    if (!isValidKeyName(name) || !sig || sig.length < 5) throw new Error('a signature line of the checkpoint is malformed')
+    if (!isValidKeyName(name) || !sig || sig.length < 5)
+      throw new Error('a signature line of the checkpoint is malformed')
     if (name !== key.name || !bytesEqual(sig.slice(0, 4), key.keyId)) continue
     const ok =
-      sig.length === 68 &&
-      (await subtle().verify({ name: 'Ed25519' }, key.publicKey, sig.slice(4), utf8.encode(text)))
-    if (!ok) throw new Error(`the signature by ${key.name} does not verify: the checkpoint was altered or signed by another key`)
+      sig.length === 68 && (await subtle().verify({ name: 'Ed25519' }, key.publicKey, sig.slice(4), utf8.encode(text)))
+    if (!ok)
+      throw new Error(
+        `the signature by ${key.name} does not verify: the checkpoint was altered or signed by another key`,
+      )
     verified = true
   }
   if (!verified) throw new Error(`the checkpoint is not signed by the pinned key ${key.name}+${toHex(key.keyId)}`)
