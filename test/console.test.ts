@@ -139,7 +139,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByRole('button', { name: 'Previous page' }).click()
     await eventually(async () => ((await indexes(page))[0] === 0 ? true : undefined))
 
-    t.test('a doctored inclusion proof is reported as a failure', async (t) => {
+    await t.test('a doctored inclusion proof is reported as a failure', async (t) => {
       const tampered = await context.newPage()
       await tampered.route('**/v1/audit/proofs/inclusion**', async (route) => {
         const response = await route.fetch()
@@ -155,7 +155,7 @@ if (!existsSync(CHROMIUM)) {
       await tampered.close()
     })
 
-    t.test('a doctored checkpoint is reported as a failure', async (t) => {
+    await t.test('a doctored checkpoint is reported as a failure', async (t) => {
       const tampered = await context.newPage()
       await tampered.route('**/v1/audit/checkpoint', async (route) => {
         const response = await route.fetch()
@@ -172,7 +172,7 @@ if (!existsSync(CHROMIUM)) {
       await tampered.close()
     })
 
-    t.test('a checkpoint that does not extend the one this browser saw is reported', async (t) => {
+    await t.test('a checkpoint that does not extend the one this browser saw is reported', async (t) => {
       const before = await h.call('GET', '/v1/audit/checkpoint', { token: tokenOf(h, 'auditor') })
       await checkpointCovering(h, before.text, 1)
       const tampered = await context.newPage()
@@ -201,7 +201,7 @@ if (!existsSync(CHROMIUM)) {
       await honest.close()
     })
 
-    t.test('a court auditor sees only its own court, as the API decides', async (t) => {
+    await t.test('a court auditor sees only its own court, as the API decides', async (t) => {
       const other = await chromium.launchPersistentContext(t.testdir(), {
         executablePath: CHROMIUM,
         headless: true,
@@ -228,7 +228,7 @@ if (!existsSync(CHROMIUM)) {
       await court.screenshot({ path: join(SHOTS, 'console-court-auditor.png') })
     })
 
-    t.teardown(() => t.same(cspViolations, [], 'the page never broke its Content-Security-Policy'))
+    t.same(cspViolations, [], 'the page never broke its Content-Security-Policy')
   })
 }
 
