@@ -30,6 +30,13 @@ export interface AppOptions {
   inflight?: Set<Promise<unknown>>
   /** The built auditor console (default: dist/console, written by `npm run build`). */
   consoleDir?: string | undefined
+  /** Serve HTTPS with this certificate chain and key (PEM), instead of plain HTTP. */
+  https?: { cert: Buffer; key: Buffer } | undefined
+  /**
+   * Addresses and CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed;
+   * from anyone else those headers are ignored, so a client cannot choose the address it is logged under.
+   */
+  trustProxy?: string[]
 }
 
 /**
@@ -66,6 +73,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const inflight = options.inflight ?? new Set<Promise<unknown>>()
   let closing = false
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? options.trustProxy : false,
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     // Fastify would take any client value; requestIdFrom keeps only short, safe ones.

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeJwt } from 'jose'
@@ -8,26 +7,22 @@ import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { consistencyProof, Frontier } from '../src/accesslog/merkle/tree.js'
 import { ed25519PublicKey, loadEd25519PrivateKey, signNote, verifierKey } from '../src/accesslog/note.js'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { typeScriptLoader } from './helpers/harness.js'
+// The binary (dist/src/cli.js) where its own wiring matters: exit statuses, output streams, no stack traces;
+// the commands in-process (the same code, without a process start) where only what they do matters.
+import { cli, cliInProcess } from './helpers/children.js'
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
+const STACK = /\n\s+at /
+const PRODUCTION_EXAMPLE = join(PROJECT_ROOT, 'config', 'production.example.json')
 
 t.test('keygen writes a new Ed25519 key and never overwrites one', async (t) => {
   const out = join(t.testdir(), 'keys', 'log.pem')
-  const first = cli(['keygen', '--out', out])
+  const first = await cli(['keygen', '--out', out])
   t.equal(first.code, 0, first.stderr)
   t.match(readFileSync(out, 'utf8'), /BEGIN PRIVATE KEY/)
-  const again = cli(['keygen', '--out', out])
+  const again = await cli(['keygen', '--out', out])
   t.equal(again.code, 1)
   t.match(again.stderr, /refusing to overwrite/)
-  t.notMatch(again.stderr, /at .*\.ts/, 'no stack trace')
+  t.notMatch(again.stderr, STACK, 'no stack trace')
 })
 
 t.test('token mints a dev-issuer token with the claims asked for', async (t) => {
@@ -42,16 +37,20 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
       dev: { issuer: true, keyFile: 'dev.pem' },
     }),
   )
-  const result = cli([
-    'token',
-    '--sub',
-    'zhang.wei',
-    '--org',
-    '230100',
-    '--roles',
-    'prosecutor,approver',
-    '--config',
-    config,
+  const [result, badRole, production] = await Promise.all([
+    cliInProcess([
+      'token',
+      '--sub',
+      'zhang.wei',
+      '--org',
+      '230100',
+      '--roles',
+      'prosecutor,approver',
+      '--config',
+      config,
+    ]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', PRODUCTION_EXAMPLE]),
   ])
   t.equal(result.code, 0, result.stderr)
   const claims = decodeJwt(result.stdout.trim())
@@ -61,20 +60,8 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
   t.equal(claims.aud, 'court-file-gateway')
   t.equal(claims.iss, 'urn:court-file-gateway:dev')
 
-  const badRole = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config])
   t.equal(badRole.code, 2)
   t.match(badRole.stderr, /unknown role/)
-  const production = cli([
-    'token',
-    '--sub',
-    'a',
-    '--org',
-    '230100',
-    '--roles',
-    'prosecutor',
-    '--config',
-    join(PROJECT_ROOT, 'config', 'production.example.json'),
-  ])
   t.equal(production.code, 2)
   t.match(production.stderr, /dev\.issuer/)
 })
@@ -90,36 +77,67 @@ t.test('serve refuses a bad configuration with a message naming the key', async 
       server: { port: 'x' },
     }),
   )
-  const result = cli(['serve', '--config', config])
+  const unsupported = join(t.testdirName, 'redis.json')
+  writeFileSync(
+    unsupported,
+    JSON.stringify({
+      identity: { audience: 'a', issuers: [] },
+      accessLog: { origin: 'o', signingKeyFile: 'k' },
+      adapters: { signingKeyFile: 'k' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+    }),
+  )
+  const [result, redis] = await Promise.all([
+    cli(['serve', '--config', config]),
+    cli(['serve', '--config', unsupported]),
+  ])
+  t.equal(redis.code, 2, 'a setting this version would ignore stops the start')
+  t.match(redis.stderr, /config key "redis": not supported by this version/)
   t.equal(result.code, 2)
   t.match(result.stderr, /"server\.port": must be integer/)
   t.match(result.stderr, /"accessLog\.signingKeyFile": is required/)
-  t.notMatch(result.stderr, /at .*\.ts/, 'no stack trace')
+  t.notMatch(result.stderr, STACK, 'no stack trace')
 })
 
 t.test('usage errors', async (t) => {
-  t.equal(cli([]).code, 2)
-  t.match(cli(['frobnicate']).stderr, /unknown command/)
-  t.equal(cli(['keygen']).code, 2)
-  t.equal(cli(['serve', '--no-such-flag']).code, 2)
-  const verify = cli(['verify', '--key', '/nonexistent/key'])
+  const [none, unknown, keygen, badFlag, verify] = await Promise.all([
+    cli([]),
+    cliInProcess(['frobnicate']),
+    cliInProcess(['keygen']),
+    cli(['serve', '--no-such-flag']),
+    cliInProcess(['verify', '--key', '/nonexistent/key']),
+  ])
+  t.equal(none.code, 2)
+  t.match(none.stdout, /^court-file-gateway — /, 'the usage')
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /unknown command frobnicate/)
+  t.equal(keygen.code, 2)
+  t.match(keygen.stderr, /keygen needs --out FILE/)
+  t.equal(badFlag.code, 2)
+  t.match(badFlag.stderr, /--no-such-flag/)
   t.equal(verify.code, 2)
-  t.match(verify.stderr, /verify needs --checkpoint|cannot read the key file/)
+  t.match(verify.stderr, /cannot read the key file \/nonexistent\/key: ENOENT/)
 })
 
 t.test('vkey prints the verifier key; verify --consistency checks two checkpoints', async (t) => {
   const dir = t.testdir()
   const keyFile = join(dir, 'log.pem')
-  t.equal(cli(['keygen', '--out', keyFile]).code, 0)
+  t.equal((await cliInProcess(['keygen', '--out', keyFile])).code, 0)
   const origin = 'cli.test/log'
-  const printed = cli(['vkey', '--key', keyFile, '--name', origin])
+  const printed = await cliInProcess(['vkey', '--key', keyFile, '--name', origin])
   t.equal(printed.code, 0, printed.stderr)
   const privateKey = loadEd25519PrivateKey(readFileSync(keyFile, 'utf8'))
   t.equal(printed.stdout, `${verifierKey(origin, ed25519PublicKey(privateKey))}\n`)
-  t.equal(cli(['vkey']).code, 2)
-  t.match(cli(['vkey', '--key', join(dir, 'missing.pem'), '--name', origin]).stderr, /cannot read the signing key/)
+  t.equal((await cliInProcess(['vkey'])).code, 2)
+  t.match(
+    (await cliInProcess(['vkey', '--key', join(dir, 'missing.pem'), '--name', origin])).stderr,
+    /cannot read the signing key/,
+  )
   writeFileSync(join(dir, 'not.pem'), 'hello')
-  t.match(cli(['vkey', '--key', join(dir, 'not.pem'), '--name', origin]).stderr, /not a PEM private key/)
+  t.match(
+    (await cliInProcess(['vkey', '--key', join(dir, 'not.pem'), '--name', origin])).stderr,
+    /not a PEM private key/,
+  )
 
   // A small log: checkpoints at sizes 3 and 9, and the proof between them.
   const frontier = new Frontier()
@@ -144,12 +162,16 @@ t.test('vkey prints the verifier key; verify --consistency checks two checkpoint
     'proof.json',
     JSON.stringify({ from: 3, to: 9, proof: proof.map((h) => h.toString('base64')) }),
   )
-  const ok = cli(['verify', '--key', key, '--consistency', older, newer, '--proof', proofFile])
+  const ok = await cliInProcess(['verify', '--key', key, '--consistency', older, newer, '--proof', proofFile])
   t.equal(ok.code, 0, ok.stderr)
   t.equal(ok.stdout, `OK: the checkpoint of ${origin} at size 9 extends the one at size 3\n`)
-  const swapped = cli(['verify', '--key', key, '--consistency', newer, older, '--proof', proofFile])
+  const swapped = await cliInProcess(['verify', '--key', key, '--consistency', newer, older, '--proof', proofFile])
   t.equal(swapped.code, 1)
   t.match(swapped.stderr, /FAILED: the new checkpoint \(size 3\) is smaller than the old one \(size 9\)/)
-  t.equal(cli(['verify', '--key', key, '--consistency', older, '--proof', proofFile]).code, 2, 'NEW is missing')
-  t.equal(cli(['keygen', '--out', join(dir, 'x.pem'), 'stray']).code, 2, 'a stray argument is refused')
+  t.equal(
+    (await cliInProcess(['verify', '--key', key, '--consistency', older, '--proof', proofFile])).code,
+    2,
+    'NEW is missing',
+  )
+  t.equal((await cliInProcess(['keygen', '--out', join(dir, 'x.pem'), 'stray'])).code, 2, 'a stray argument is refused')
 })

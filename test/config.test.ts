@@ -45,16 +45,52 @@ t.test('defaults fill what the file leaves out', async (t) => {
   t.same(more.metrics, { host: '127.0.0.1', port: 9464 }, 'metrics listen on loopback by default')
 })
 
-t.test('environment overrides port, database and Redis', async (t) => {
-  const config = parseConfig(minimal, '/base', {
-    GATEWAY_PORT: '9999',
-    GATEWAY_DATABASE_URL: 'postgres://u@h/db',
-    GATEWAY_REDIS_URL: 'redis://127.0.0.1:6379',
-  })
+t.test('environment overrides port and database', async (t) => {
+  const config = parseConfig(minimal, '/base', { GATEWAY_PORT: '9999', GATEWAY_DATABASE_URL: 'sqlite:data/gw.db' })
   t.equal(config.server.port, 9999)
-  t.same(config.storage, { kind: 'postgres', url: 'postgres://u@h/db' })
-  t.same(config.redis, { url: 'redis://127.0.0.1:6379' })
+  t.same(config.storage, { kind: 'sqlite', path: '/base/data/gw.db' })
+  t.same(parseConfig(minimal, '/base', { GATEWAY_DATABASE_URL: '/var/lib/gw.db' }).storage, {
+    kind: 'sqlite',
+    path: '/var/lib/gw.db',
+  })
   t.throws(() => parseConfig(minimal, '/base', { GATEWAY_PORT: 'eighty' }), /server\.port/)
+})
+
+t.test('settings of backends this version does not have are refused by name, never ignored', async (t) => {
+  const cases: Array<[string, unknown, NodeJS.ProcessEnv, RegExp]> = [
+    [
+      'redis in the file',
+      { ...minimal, redis: { url: 'redis://127.0.0.1:6379' } },
+      {},
+      /config key "redis": not supported/,
+    ],
+    [
+      'GATEWAY_REDIS_URL',
+      minimal,
+      { GATEWAY_REDIS_URL: 'redis://127.0.0.1:6379' },
+      /GATEWAY_REDIS_URL: Redis is not supported/,
+    ],
+    [
+      'postgres storage in the file',
+      { ...minimal, storage: { kind: 'postgres', url: 'postgres://u@h/db' } },
+      {},
+      /config key "storage\.kind": "postgres" is not supported/,
+    ],
+    [
+      'a PostgreSQL GATEWAY_DATABASE_URL',
+      minimal,
+      { GATEWAY_DATABASE_URL: 'postgresql://u@h/db' },
+      /GATEWAY_DATABASE_URL: "postgresql:" is not supported/,
+    ],
+  ]
+  for (const [name, raw, env, message] of cases) {
+    t.throws(() => parseConfig(raw, '/base', env), { name: 'ConfigError', message }, name)
+  }
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://r' } }, '/base', { GATEWAY_DATABASE_URL: 'postgres://p' }),
+    { message: /"redis".*\n.*GATEWAY_DATABASE_URL/s },
+    'every refused setting is named at once',
+  )
 })
 
 t.test('a bad file names the key and the problem', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Agent } from 'undici'
 import { FailureCounter } from '../src/http/address-limit.js'
 import { requestIdFrom } from '../src/http/request-id.js'
-import { httpCaller, startGateway, tokenOf } from './helpers/harness.js'
+import { httpCaller, startGateway, tokenOf, scrapeMetrics } from './helpers/harness.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -79,7 +79,7 @@ t.test('metrics are not served on the API port; their own listener serves them',
   const h = await startGateway(t, { metrics: { host: '127.0.0.1', port: 0 } })
   t.equal((await h.call('GET', '/metrics', { token: tokenOf(h, 'operator') })).status, 404)
   t.not(h.metricsUrl, h.url)
-  const scraped = await httpCaller(h.metricsUrl!)('GET', '/metrics')
+  const scraped = await scrapeMetrics(h)
   t.equal(scraped.status, 200)
   t.match(scraped.headers['content-type'], /^text\/plain/)
   t.match(scraped.text, /gateway_access_log_size \d+/)

@@ -152,14 +152,17 @@ t.test(
     const documentPath = (id: string, grantId = grant.id) => `/v1/grants/${grantId}/documents/${id}`
     const bytesOf = (id: string) => court.documents.get(id)!.bytes
 
+    // A chunked body (too-long, too-short, endless) has no Content-Length, which the adapter contract requires:
+    // it is refused before a byte reaches the client. The guard's cut at the catalogued length stays as the
+    // second line of defence (test/read-path.test.ts).
     const documentCases: Array<[DocumentBehaviour, Expectation, Record<string, string>?]> = [
       ['honest', { status: 200, result: 'completed' }],
       ['wrong-digest', { status: 502, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED' }],
       ['wrong-bytes', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
-      ['too-long', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
-      ['too-short', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
+      ['too-long', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],
+      ['too-short', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],
       ['wrong-length', { status: 502, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED' }],
-      ['endless', { status: 200, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED', cut: true }],
+      ['endless', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],
       ['unrequested-206', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],
       ['wrong-range', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }, { range: 'bytes=0-9' }],
       ['unrequested-304', { status: 502, result: 'failed', code: 'ADAPTER_BAD_RESPONSE' }],

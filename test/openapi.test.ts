@@ -293,9 +293,9 @@ t.test('Fastify enforces the spec', async (t) => {
     t.equal(response.json().code, 'VALIDATION_FAILED')
   }
 
-  // The URL parser of inject already folds an encoded `..` away; whichever layer refuses it, no handler runs.
+  // The URL parser of inject folds an encoded `..` away, so no route matches and no handler runs.
   const traversal = await app.inject({ method: 'GET', url: '/v1/grants/g1/documents/%2E%2E' })
-  t.ok([400, 404].includes(traversal.statusCode), 'an encoded .. never reaches a handler')
+  t.equal(traversal.statusCode, 404, 'an encoded .. never reaches a handler')
   t.notOk(traversal.json().operationId)
 
   const accepted = [

@@ -98,7 +98,6 @@ t.test('Prism finds no violation in any operation of the gateway', async (t) => 
 
   await via('healthz', 'GET', '/healthz', 200)
   await via('readyz', 'GET', '/readyz', 200)
-  await via('metrics', 'GET', '/metrics', 200)
   await via('getJwks', 'GET', '/.well-known/jwks.json', 200)
   await via('getOpenApiDocument', 'GET', '/openapi.json', 200)
   await via('getDocs', 'GET', '/docs', 200)

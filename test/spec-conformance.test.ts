@@ -93,15 +93,19 @@ t.test('the conformance check finds each kind of departure from the spec', async
     'a problem with another status',
   )
 
-  const metrics = {
+  const checkpoint = {
     method: 'GET',
-    path: '/metrics',
+    path: '/v1/audit/checkpoint',
     status: 200,
-    headers: { 'content-type': 'text/plain; version=0.0.4' },
-    body: '# x',
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: 'test.gateway/log\n1\nAAAA\n',
   }
-  ok(metrics, 'metrics as text')
-  off({ ...metrics, headers: JSON_TYPE }, /content-type application\/json is not one of text\/plain/, 'metrics as JSON')
+  ok(checkpoint, 'a checkpoint as text')
+  off(
+    { ...checkpoint, headers: JSON_TYPE },
+    /content-type application\/json is not one of text\/plain/,
+    'a checkpoint as JSON',
+  )
 
   const document = {
     method: 'GET',

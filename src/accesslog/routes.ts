@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { denyWith, logFor } from '../http/audit.js'
+import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type CourtScope, decide, type Resource } from '../policy/decide.js'
@@ -58,7 +58,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
         log,
         request,
         { action: 'audit.query', detail },
-        new GatewayError(decision.reason, decision.message),
+        refusal(decision),
       )
     }
     const { court } = decision.scope

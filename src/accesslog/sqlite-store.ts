@@ -225,6 +225,37 @@ export class SqliteLogStore implements LogStore {
     return this.#db.prepare(sql).all(...values, limit) as Array<{ index: number; leaf: Buffer }>
   }
 
+  /**
+   * The people (org and sub) of the allowed intents of `action` logged at or after `since` (an ISO time),
+   * newest first. Walks back from the end of the log and stops once entries are older than `since` by more
+   * than `clockSlackMs` (times come from the wall clock and may step back a little between entries), so the
+   * cost is that of the recent entries, not of the whole log.
+   */
+  allowedIntentsSince(
+    action: string,
+    since: string,
+    clockSlackMs = 10 * 60_000,
+  ): Array<{ org: string | null; actor: string | null; time: string }> {
+    const stopBefore = new Date(Date.parse(since) - clockSlackMs).toISOString()
+    const rows: Array<{ org: string | null; actor: string | null; time: string }> = []
+    const recentIntents = this.#db.prepare(
+      `SELECT org, actor, time, action, decision FROM log_entries WHERE phase = 'intent' ORDER BY idx DESC`,
+    )
+    for (const row of recentIntents.iterate() as Iterable<{
+      org: string | null
+      actor: string | null
+      time: string
+      action: string
+      decision: string
+    }>) {
+      if (row.time < stopBefore) break
+      if (row.time >= since && row.action === action && row.decision === 'allow') {
+        rows.push({ org: row.org, actor: row.actor, time: row.time })
+      }
+    }
+    return rows
+  }
+
   openIntents(): number[] {
     return (this.#db.prepare(SQL.openIntents).all() as Array<{ index: number }>).map((row) => row.index)
   }

@@ -223,7 +223,7 @@ export class AdapterClient {
     const base = new URL(adapter.baseUrl)
     const requestHeaders: Record<string, string> = { ...headers, accept: headers.accept ?? 'application/json' }
     if (auth && 'authorization' in auth) requestHeaders.authorization = auth.authorization
-    else if (auth) requestHeaders.authorization = `Bearer ${await this.#options.signer.sign(auth)}`
+    else if (auth) requestHeaders.authorization = `Bearer ${this.#options.signer.sign(auth)}`
     const started = process.hrtime.bigint()
     const observe = (outcome: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
-import { changeWith, denyWith } from '../http/audit.js'
+import { changeWith, denyWith, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, inCourtScope, type Resource } from '../policy/decide.js'
@@ -37,7 +37,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   ): Promise<void> {
     const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, refusal(decision))
     }
   }
 
@@ -167,7 +167,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   specRoute(app, spec, 'listAdapters', async (request) => {
     const decision = decide(request.principal!, 'adapter.list', {}, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action: 'adapter.list' }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action: 'adapter.list' }, refusal(decision))
     }
     return {
       items: adapters

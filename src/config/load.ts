@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BlockList } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
@@ -29,7 +29,7 @@ function describe(error: ErrorObject): string {
 /**
  * Reads, validates and completes the configuration. Relative paths inside the file are resolved against the
  * file's own folder, so a config works from whatever directory the process starts in. Environment variables
- * override the few values deployments change: GATEWAY_PORT, GATEWAY_DATABASE_URL, GATEWAY_REDIS_URL.
+ * override the few values deployments change: GATEWAY_PORT and GATEWAY_DATABASE_URL.
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string
@@ -49,6 +49,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
 export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Config {
   const data = structuredClone(raw) as Record<string, unknown>
+  refuseUnsupported(data, env)
   applyEnv(data, env)
   if (!validate(data)) {
     // oneOf failures repeat the branch errors; the first specific message is the useful one.
@@ -65,13 +66,20 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.metrics && config.metrics.port !== 0 && config.metrics.port === config.server.port) {
     throw new ConfigError('config key "metrics.port": must differ from server.port')
   }
+  for (const [i, proxy] of config.server.trustProxy.entries()) {
+    if (isIP(proxy) === 0 && !parseNetwork(proxy)) {
+      throw new ConfigError(`config key "server.trustProxy.${i}": not an IP address or CIDR block`)
+    }
+  }
   for (const [i, network] of config.adapters.allowedNetworks.entries()) {
     if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
   }
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
   config.directory = at(config.directory)
-  if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:')
-    config.storage.path = at(config.storage.path)
+  if (config.server.tls) {
+    config.server.tls = { certFile: at(config.server.tls.certFile), keyFile: at(config.server.tls.keyFile) }
+  }
+  if (config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
   config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)
   for (const issuer of config.identity.issuers) if (issuer.jwksFile) issuer.jwksFile = at(issuer.jwksFile)
@@ -87,12 +95,35 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     server.port = /^\d+$/.test(port) ? Number(port) : port
   }
   const databaseUrl = env.GATEWAY_DATABASE_URL
-  if (databaseUrl) {
-    data.storage = databaseUrl.startsWith('postgres')
-      ? { kind: 'postgres', url: databaseUrl }
-      : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+  if (databaseUrl) data.storage = { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+}
+
+/**
+ * Settings of backends this version does not have, refused by name: an operator who sets one expects it to
+ * take effect (limits shared by replicas through Redis, storage in PostgreSQL), and a gateway that starts
+ * without it while looking configured is worse than one that does not start.
+ */
+function refuseUnsupported(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const refusals: string[] = []
+  if (data.redis !== undefined) {
+    refusals.push(
+      'config key "redis": not supported by this version (rate limits are counted in each process); remove it',
+    )
   }
-  if (env.GATEWAY_REDIS_URL) data.redis = { url: env.GATEWAY_REDIS_URL }
+  if (env.GATEWAY_REDIS_URL) {
+    refusals.push('environment variable GATEWAY_REDIS_URL: Redis is not supported by this version; unset it')
+  }
+  const storage = data.storage as { kind?: unknown } | undefined
+  if (storage?.kind === 'postgres') {
+    refusals.push('config key "storage.kind": "postgres" is not supported by this version; use "sqlite"')
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(env.GATEWAY_DATABASE_URL ?? '')?.[1]
+  if (scheme !== undefined && scheme.toLowerCase() !== 'sqlite') {
+    refusals.push(
+      `environment variable GATEWAY_DATABASE_URL: "${scheme}:" is not supported by this version; give sqlite:PATH or a path`,
+    )
+  }
+  if (refusals.length > 0) throw new ConfigError(`unsupported configuration:\n  ${refusals.join('\n  ')}`)
 }
 
 /** A CIDR block as a BlockList, or undefined when the text is not one. */

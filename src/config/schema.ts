@@ -23,6 +23,13 @@ export const configSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+        trustProxy: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },
         /** Check every answer against openapi/gateway.yaml and log departures (staging; costs CPU). */
         validateResponses: { type: 'boolean', default: false },
       },
@@ -39,26 +46,9 @@ export const configSchema = {
     storage: {
       type: 'object',
       default: { kind: 'sqlite', path: '../data/gateway.db' },
-      oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'path'],
-          properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
-        },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'url'],
-          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
-        },
-      ],
-    },
-    redis: {
-      type: 'object',
       additionalProperties: false,
-      required: ['url'],
-      properties: { url: { type: 'string', pattern: '^rediss?://' } },
+      required: ['kind', 'path'],
+      properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
     },
     identity: {
       type: 'object',

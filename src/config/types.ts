@@ -12,12 +12,19 @@ export interface IssuerConfig {
 }
 
 export interface Config {
-  /** `validateResponses`: check every answer against the spec and log departures (for staging). */
-  server: { host: string; port: number; validateResponses: boolean }
+  server: {
+    host: string
+    port: number
+    /** PEM files of the certificate chain and its private key: the gateway serves HTTPS itself. */
+    tls?: { certFile: string; keyFile: string }
+    /** Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
+    trustProxy: string[]
+    /** Check every answer against the spec and log departures (for staging). */
+    validateResponses: boolean
+  }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
-  storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
-  redis?: { url: string }
+  storage: { kind: 'sqlite'; path: string }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
   /** Path of the directory file (courts, procuratorates, organisations). */
   directory: string

@@ -11,7 +11,7 @@ import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import { adapterUnavailable, grantResource } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
 import type { OutcomeResult } from '../accesslog/entry.js'
-import { denyWith, logFor } from '../http/audit.js'
+import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
@@ -61,7 +61,7 @@ export async function fileRoutes(
     const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
     if (!decision.allow) {
       const about = { ...(found ? grantResource(found) : { grant: id }), ...(document ? { document } : {}) }
-      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, refusal(decision))
     }
     // decide() allows no read without a grant.
     const grant = found!
@@ -192,7 +192,7 @@ export async function fileRoutes(
     if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
     context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
     const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-    if (!decision.allow) return refuse(new GatewayError(decision.reason, decision.message))
+    if (!decision.allow) return refuse(refusal(decision))
     const mediaType = servedMediaType(document.mediaType)
     if (!mediaType) {
       return refuse(
@@ -364,23 +364,30 @@ const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
  * without If-None-Match, a length or a digest that is not the catalogue's, and headers off the adapter
  * contract (`checkContract`, which throws ADAPTER_BAD_RESPONSE).
  */
-function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: Adapter, checkContract: () => void): void {
+function checkUpstream(
+  upstream: AdapterResponse,
+  expected: Expected,
+  adapter: Adapter,
+  checkContract: () => void,
+): void {
   const { status, headers } = upstream
   const refuse = (failure: GatewayError): never => {
     upstream.body.destroy()
     throw failure
   }
-  if (status === 200 || status === 206 || status === 304) {
+
+  const bad = (what: string) => refuse(new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} ${what}`))
+  const contract = () => {
     try {
       checkContract()
     } catch (error) {
       refuse(error as GatewayError)
     }
   }
-  const bad = (what: string) => refuse(new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} ${what}`))
   if (status === 404) refuse(new GatewayError('NOT_FOUND', 'the court adapter has no such document'))
   if (status === 304) {
     if (!expected.ifNoneMatch) bad('answered 304 to a request without If-None-Match')
+    contract()
     return
   }
   if (status === 206) {
@@ -403,6 +410,8 @@ function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: A
   if (announced !== undefined && announced !== expected.document.sha256) {
     refuse(new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the court adapter announced a different digest'))
   }
+  // Last, so that an answer announcing other bytes is named an integrity failure rather than a contract one.
+  contract()
 }
 
 const RESULTS: Record<TransferEnd['kind'], OutcomeResult> = {

@@ -4,7 +4,7 @@ import { resolveAdapter } from '../adapters/resolve.js'
 import type { ResponseValidators } from '../adapters/responses.js'
 import { type LegacyCourts, normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import type { components } from '../generated/gateway.js'
-import { changeWith, denyWith, logFor } from '../http/audit.js'
+import { changeWith, denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, type Resource } from '../policy/decide.js'
@@ -44,7 +44,7 @@ export async function grantRoutes(
         log,
         request,
         { action, resource: grant ? grantResource(grant) : { grant: id } },
-        new GatewayError(decision.reason, decision.message),
+        refusal(decision),
       )
     }
     // decide() allows no action on a grant that is not there.
@@ -79,7 +79,7 @@ export async function grantRoutes(
       policy,
     )
     if (!decision.allow)
-      return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource }, refusal(decision))
     const members = normaliseMembers(body.members ?? [], principal.org.code, principal.sub)
     if (!members.ok) {
       return denyWith(
@@ -193,7 +193,7 @@ export async function grantRoutes(
     const query = request.query as { status?: GrantStatus; limit?: number }
     const decision = decide(request.principal!, 'grant.list', {}, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action: 'grant.list' }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action: 'grant.list' }, refusal(decision))
     }
     const limit = query.limit ?? 100
     const at = now()

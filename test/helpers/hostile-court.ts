@@ -14,7 +14,7 @@ export const DOCUMENT_BEHAVIOURS = [
   'wrong-digest',
   /** Same length, one byte changed, announced with the catalogue's digest. */
   'wrong-bytes',
-  /** The document and then more, chunked (no Content-Length to refuse up front). */
+  /** The document and then more, chunked (no Content-Length, which the contract requires). */
   'too-long',
   /** Half the document, chunked, ended cleanly as if it were all. */
   'too-short',
@@ -196,7 +196,11 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
         const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
         if (range) {
           const [first, last] = [Number(range[1]), Math.min(Number(range[2]), bytes.length - 1)]
-          res.writeHead(206, { ...headers, 'content-range': `bytes ${first}-${last}/${bytes.length}` })
+          res.writeHead(206, {
+            ...headers,
+            'content-range': `bytes ${first}-${last}/${bytes.length}`,
+            'content-length': last - first + 1,
+          })
           write(bytes.subarray(first, last + 1))
           return void res.end()
         }
