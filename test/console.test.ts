@@ -46,6 +46,14 @@ if (!existsSync(CHROMIUM)) {
     t.equal(served.headers['content-security-policy'], CONSOLE_CSP)
     t.notMatch(served.text, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script')
     t.notMatch(CONSOLE_CSP, /unsafe/, 'no unsafe-inline, no unsafe-eval')
+    const script = /src="(\/console\/assets\/main-[A-Z0-9]+\.js)"/.exec(served.text)?.[1]
+    t.ok(script, 'the page names its content-hashed script')
+    const asset = await h.call('GET', script!)
+    t.equal(asset.status, 200)
+    t.equal(asset.headers['content-type'], 'text/javascript; charset=utf-8')
+    t.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable')
+    t.equal(asset.headers['content-security-policy'], CONSOLE_CSP)
+    t.equal((await h.call('GET', '/console/assets/main-NOPE.js')).status, 404)
 
     const auditorKey = (await h.call('GET', '/v1/audit/key', { token: tokenOf(h, 'auditor') })).text.trim()
     await checkpointCovering(h, (await h.call('GET', '/v1/audit/checkpoint', { token: tokenOf(h, 'auditor') })).text)
