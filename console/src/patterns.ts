@@ -69,8 +69,9 @@ function cst(time: string): { day: string; hour: number; weekday: number; ms: nu
 const person = (e: PatternEntry) => `${e.actor?.org ?? '?'}/${e.actor?.sub ?? '?'}`
 
 function bump(table: Record<string, Record<string, number>>, key: string, day: string): void {
-  const row = (table[key] ??= {})
+  const row = table[key] ?? {}
   row[day] = (row[day] ?? 0) + 1
+  table[key] = row
 }
 
 function group<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
