@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import axe from 'axe-core'
@@ -146,6 +146,31 @@ if (!existsSync(CHROMIUM)) {
     await eventually(async () => ((await indexes(page))[0] === 25 ? true : undefined))
     await page.getByRole('button', { name: 'Previous page' }).click()
     await eventually(async () => ((await indexes(page))[0] === 0 ? true : undefined))
+
+    // Patterns of the whole log (unfiltered): counts per court and the denials by reason.
+    await page.getByRole('button', { name: 'Patterns of this filter' }).click()
+    await page.locator('#patterns').waitFor({ timeout: DEADLINE })
+    const byCourt = await page.locator('#reads-by-court tbody th').allTextContents()
+    t.same(byCourt.sort(), ['黑01', '黑0103'], 'reads by court')
+    t.match(await page.locator('#denials').textContent(), /SUB_VOLUME_NOT_APPROVED: 2/)
+    await page.locator('#patterns').screenshot({ path: join(SHOTS, 'console-patterns.png') })
+    await accessible(t, page, 'patterns view')
+
+    // The current filter as NDJSON: one line per entry, its index and the entry (whose canonical JSON is its leaf).
+    await page.getByLabel('Court code').fill('黑0103')
+    await page.getByLabel('Action').fill('document.read')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await eventually(async () => ((await courts(page)).every((c) => c === '黑0103') ? true : undefined))
+    const exported = page.waitForEvent('download', { timeout: DEADLINE })
+    await page.getByRole('button', { name: 'Export this filter (NDJSON)' }).click()
+    const file = join(t.testdir(), 'export.ndjson')
+    await (await exported).saveAs(file)
+    const lines = readFileSync(file, 'utf8').split('\n')
+    t.equal(lines.pop(), '', 'every line ends with a newline')
+    t.same(
+      lines.map((line) => JSON.parse(line)),
+      expected.map((i) => ({ entry: i.entry, index: i.index })),
+    )
 
     await t.test('a doctored inclusion proof is reported as a failure', async (t) => {
       const tampered = await context.newPage()

@@ -1,8 +1,18 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { type Api, api, type Entry, type Filter, type Item, type Page } from './api.js'
+import thresholds from '../patterns.json' with { type: 'json' }
+import { findPatterns, type Patterns, type Thresholds } from './patterns.js'
 import { checkCheckpoint, checkInclusion, type Verdict } from './trust.js'
-import { type Checkpoint, entryLeaf, fromBase64, type PinnedKey, parseVerifierKey, toHex } from './verify.js'
+import {
+  type Checkpoint,
+  canonicalJson,
+  entryLeaf,
+  fromBase64,
+  type PinnedKey,
+  parseVerifierKey,
+  toHex,
+} from './verify.js'
 
 /**
  * The auditor console: sign in with a bearer token (this tab only), pin the log's verifier key (this browser),
@@ -380,6 +390,108 @@ function Detail({
   )
 }
 
+/** The most entries patterns and exports read for one filter: beyond it, narrow the filter (or use the API). */
+const MAX_ENTRIES = 20_000
+
+async function everyPage(client: Api, filter: Filter): Promise<{ items: Item[]; complete: boolean }> {
+  const items: Item[] = []
+  let cursor: string | undefined
+  do {
+    const page = await client.entries(filter, 1000, cursor)
+    items.push(...page.items)
+    cursor = page.nextCursor
+  } while (cursor && items.length < MAX_ENTRIES)
+  return { items, complete: !cursor }
+}
+
+function saveFile(name: string, text: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }))
+  const link = document.createElement('a')
+  link.href = url
+  link.download = name
+  link.click()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+function CountTable({
+  id,
+  caption,
+  rows,
+}: {
+  id: string
+  caption: string
+  rows: Record<string, Record<string, number>>
+}) {
+  const days = [...new Set(Object.values(rows).flatMap((row) => Object.keys(row)))].sort()
+  const most = Math.max(1, ...Object.values(rows).flatMap((row) => Object.values(row)))
+  return (
+    <div class="scroll">
+      <table id={id}>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Code</th>
+            {days.map((day) => (
+              <th scope="col" key={day}>
+                {day}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(rows).map(([code, row]) => (
+            <tr key={code}>
+              <th scope="row">{code}</th>
+              {days.map((day) => (
+                <td key={day}>
+                  <span class="bar" style={{ width: `${((row[day] ?? 0) / most) * 6}rem` }} />
+                  {row[day] ?? 0}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+function PatternsView({ patterns, complete }: { patterns: Patterns; complete: boolean }) {
+  return (
+    <section class="card" aria-labelledby="patterns-heading" id="patterns">
+      <h2 id="patterns-heading">Patterns worth a second look</h2>
+      {!complete && (
+        <p class="status wait">
+          Only the first {MAX_ENTRIES} entries of this filter were read: narrow it for the rest.
+        </p>
+      )}
+      <CountTable id="reads-by-org" caption="Reads per day (CST) by procuratorate" rows={patterns.readsByOrg} />
+      <CountTable id="reads-by-court" caption="Reads per day (CST) by court" rows={patterns.readsByCourt} />
+      <h3>Denials by reason</h3>
+      <ul id="denials">
+        {Object.entries(patterns.denialsByReason).map(([reason, count]) => (
+          <li key={reason}>
+            {reason}: {count}
+          </li>
+        ))}
+      </ul>
+      <p>Sub-volume reads: {patterns.subVolumeReads}</p>
+      <h3>Flags</h3>
+      {patterns.flags.length === 0 ? (
+        <p>None with the configured thresholds.</p>
+      ) : (
+        <ul id="flags">
+          {patterns.flags.map((flag) => (
+            <li key={`${flag.rule} ${flag.who}`}>
+              <strong>{flag.rule}</strong> {flag.who}: {flag.message} (entries {flag.indexes.join(', ')})
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
 function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string) => void }) {
   const client = api(token)
   const [key, setKey] = useState<PinnedKey>()
@@ -393,6 +505,8 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
   const [error, setError] = useState<string>()
   const [proofs, setProofs] = useState(new Map<number, Verdict>())
   const [open, setOpen] = useState<Item>()
+  const [patterns, setPatterns] = useState<{ patterns: Patterns; complete: boolean }>()
+  const [busy, setBusy] = useState<string>()
 
   useEffect(() => {
     const stored = localStorage.getItem(VKEY_KEY)
@@ -454,6 +568,29 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     else localStorage.removeItem(VKEY_KEY)
     setKey(pinned)
   }
+  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void) => {
+    setBusy(what)
+    try {
+      use(await everyPage(client, query.filter))
+    } catch (e) {
+      setError((e as Error).message)
+    } finally {
+      setBusy(undefined)
+    }
+  }
+  const showPatterns = () =>
+    whole('Reading the entries for patterns…', ({ items, complete }) =>
+      setPatterns({ patterns: findPatterns(items, thresholds as Thresholds), complete }),
+    )
+  // One line per entry: its index and the entry, whose canonical JSON is its leaf (verify with receipts).
+  const exportNdjson = () =>
+    whole('Exporting…', ({ items }) =>
+      saveFile(
+        'access-log-filtered.ndjson',
+        items.map((item) => `{"entry":${canonicalJson(item.entry)},"index":${item.index}}\n`).join(''),
+        'application/x-ndjson',
+      ),
+    )
   const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
 
   return (
@@ -483,6 +620,15 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
         </p>
       )}
       {page && <Table page={page} proofs={proofs} onOpen={setOpen} />}
+      <div class="actions">
+        <button type="button" onClick={showPatterns} disabled={!!busy}>
+          Patterns of this filter
+        </button>
+        <button type="button" onClick={exportNdjson} disabled={!!busy}>
+          Export this filter (NDJSON)
+        </button>
+        {busy && <span role="status">{busy}</span>}
+      </div>
       <nav class="actions" aria-label="Pages">
         <button
           type="button"
@@ -499,6 +645,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
           Next page
         </button>
       </nav>
+      {patterns && <PatternsView patterns={patterns.patterns} complete={patterns.complete} />}
       {open && (
         <Detail
           key={open.index}
