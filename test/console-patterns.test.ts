@@ -9,7 +9,7 @@ let next = 0
 const items: Array<{ index: number; entry: PatternEntry }> = []
 function log(entry: Partial<PatternEntry> & { time: string }): number {
   const index = next++
-  items.push({ index, entry: { action: 'document.read', phase: 'intent', decision: 'allow', ...entry } })
+  items.push({ index, entry: { action: 'document.read', phase: 'outcome', decision: 'allow', ...entry } })
   return index
 }
 const zhang = { sub: 'zhang.wei', org: '230100' }
@@ -20,7 +20,7 @@ const at = (cstTime: string) => new Date(`${cstTime}+08:00`).toISOString()
 const zhangReads = ['A', 'B', 'C', 'D'].map((c, i) =>
   log({ time: at(`2026-11-30T09:0${i}:00`), actor: zhang, resource: { court: '黑01', caseNo: c, volume: 'main' } }),
 )
-log({ time: at('2026-11-30T09:05:00'), actor: zhang, resource: { court: '黑01', caseNo: 'A' }, phase: 'outcome' })
+log({ time: at('2026-11-30T09:05:00'), actor: zhang, resource: { court: '黑01', caseNo: 'A' }, phase: 'intent' })
 const night = log({
   time: at('2026-11-30T23:30:00'),
   actor: li,
@@ -47,7 +47,8 @@ const stale = log({
   actor: li,
   resource: { court: '黑0103', caseNo: 'E', volume: 'sub' },
 })
-// Denials, one of them a denied read (not a read).
+// Denials, one of them a read refused at its outcome once the volume was known (an allowed intent before it).
+log({ time: at('2026-11-30T09:59:59'), actor: zhang, phase: 'intent', resource: { court: '黑01', caseNo: 'A' } })
 log({
   time: at('2026-11-30T10:00:00'),
   actor: zhang,
@@ -103,7 +104,7 @@ t.test('a CST day is not a UTC day', async (t) => {
         entry: {
           time: '2026-11-30T17:00:00.000Z',
           action: 'document.read',
-          phase: 'intent',
+          phase: 'outcome',
           decision: 'allow',
           actor: li,
           resource: { court: 'X' },

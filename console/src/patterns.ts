@@ -4,8 +4,8 @@
  * reason to look, never a finding: each names the entries behind it so an auditor can open them.
  *
  * Days and working hours are China Standard Time (UTC+8, no daylight saving), where the courts and
- * procuratorates are. A read is an allowed `document.read` intent (its outcome follows it; a denied read is a
- * denial, not a read).
+ * procuratorates are. A read is a `document.read` outcome that allowed it: the outcome, not the intent, names
+ * the volume, and a read refused once the document's volume is known has an allowed intent and a denied outcome.
  */
 export interface Thresholds {
   /** Distinct cases one person may read in a day before it is flagged. */
@@ -92,7 +92,7 @@ export function findPatterns(items: Array<{ index: number; entry: PatternEntry }
   const denialsByReason: Record<string, number> = {}
   const flags: Flag[] = []
   const reads = sorted.filter(
-    ({ entry }) => entry.action === 'document.read' && entry.phase === 'intent' && entry.decision === 'allow',
+    ({ entry }) => entry.action === 'document.read' && entry.phase === 'outcome' && entry.decision === 'allow',
   )
 
   for (const { entry } of sorted) {
