@@ -105,8 +105,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     services.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
+  // Shared limits: counted in Redis by every replica. While Redis cannot answer, request limits let requests
+  // through only if `redis.onUnavailable` says so (the document quota decides for itself, in the read route).
+  const { redis: redisConfig } = services.config
+  const sharedLimits =
+    redisConfig && services.redis ? { client: services.redis, keyPrefix: redisConfig.keyPrefix } : undefined
+  const requestLimitsFailOpen = sharedLimits !== undefined && redisConfig?.onUnavailable !== 'refuse'
   // Before identity: its hook must run before any token is verified.
-  await app.register(addressLimit, { failures: services.config.limits.authFailuresPerAddressPerMinute })
+  await app.register(addressLimit, {
+    failures: services.config.limits.authFailuresPerAddressPerMinute,
+    ...(sharedLimits ? { redis: sharedLimits } : {}),
+    failOpen: requestLimitsFailOpen,
+  })
   await app.register(identityPlugin, {
     identity: services.config.identity,
     findOrg: (code: string) => services.directory.org(code),
@@ -129,6 +139,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: services.log,
     perUser: requestsPerMinute,
     perOrganisation: organisationRequestsPerMinute,
+    ...(sharedLimits ? { store: { redis: sharedLimits.client, nameSpace: `${sharedLimits.keyPrefix}rate:` } } : {}),
+    failOpen: requestLimitsFailOpen,
   })
   app.addHook('onRoute', (route) => {
     // The docs UI and its assets are public; every other route states `public` itself or is authenticated.

@@ -12,12 +12,14 @@ import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
 import { BatchedDocumentReadCounter, cstDay, cstDayStart, DocumentQuota, readerKey } from './files/quota.js'
+import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
+import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
 import { openSqlite } from './storage/sqlite.js'
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -71,16 +73,6 @@ export async function createGateway(
   })
   await closeInterruptedIntents(log, logStore.openIntents())
 
-  // Today's served reads, from the intents the log holds durably: the floor of the quota after a crash.
-  const readCounter = new BatchedDocumentReadCounter(db, {
-    logged: logStore.allowedIntentsSince('document.read', cstDayStart(now()).toISOString()).map((intent) => ({
-      reader: readerKey(intent.org ?? '', intent.actor ?? ''),
-      day: cstDay(new Date(intent.time)),
-    })),
-    // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
-    onError: (error) => process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
-  })
-
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
   const adapterClient = new AdapterClient({
     signer,
@@ -98,6 +90,24 @@ export async function createGateway(
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
+  // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
+  // the first requests find a connection already made.
+  const redis = config.redis ? connectRedis(config.redis) : undefined
+  if (redis && config.redis) await waitForRedis(redis, config.redis.connectTimeoutMs)
+  // With Redis every replica counts there; without, this process counts in memory over its own database,
+  // from today's served reads in the log (the intents it holds durably: the floor of the quota after a crash).
+  const readCounter =
+    redis && config.redis
+      ? new RedisDocumentReadCounter(redis, { keyPrefix: config.redis.keyPrefix, now })
+      : new BatchedDocumentReadCounter(db, {
+          logged: logStore.allowedIntentsSince('document.read', cstDayStart(now()).toISOString()).map((intent) => ({
+            reader: readerKey(intent.org ?? '', intent.actor ?? ''),
+            day: cstDay(new Date(intent.time)),
+          })),
+          // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
+          onError: (error) =>
+            process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
+        })
   const app = await buildApp({
     https,
     trustProxy: config.server.trustProxy,
@@ -115,12 +125,14 @@ export async function createGateway(
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
       quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
+      ...(redis ? { redis } : {}),
       now,
     },
     devIssuer,
     inflight,
     logger: options.logger ?? false,
   })
+  if (redis) logRedisState(redis, app.log)
   const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
   let closed: Promise<void> | undefined
   const close = () => {
@@ -133,6 +145,7 @@ export async function createGateway(
       await health.stop()
       await adapterClient.close()
       readCounter.close()
+      redis?.disconnect()
       db.close()
     })()
     return closed

@@ -56,20 +56,28 @@ t.test('environment overrides port and database', async (t) => {
   t.throws(() => parseConfig(minimal, '/base', { GATEWAY_PORT: 'eighty' }), /server\.port/)
 })
 
+t.test('the redis section is accepted, and the environment replaces only its address', async (t) => {
+  const redis = {
+    url: 'redis://cache:6379',
+    keyPrefix: 'prov:',
+    onUnavailable: 'allow-requests',
+    commandTimeoutMs: 200,
+  }
+  const config = parseConfig({ ...minimal, redis }, '/base', { GATEWAY_REDIS_URL: 'rediss://other:6380' })
+  t.same(config.redis, { ...redis, url: 'rediss://other:6380', connectTimeoutMs: 2000 })
+  t.throws(() => parseConfig({ ...minimal, redis: { url: 'http://cache' } }, '/base'), /"redis\.url"/)
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://cache', onUnavailable: 'allow' } }, '/base'),
+    /"redis\.onUnavailable"/,
+  )
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://c', commandTimeoutMs: 0 } }, '/base'),
+    /commandTimeoutMs/,
+  )
+})
+
 t.test('settings of backends this version does not have are refused by name, never ignored', async (t) => {
   const cases: Array<[string, unknown, NodeJS.ProcessEnv, RegExp]> = [
-    [
-      'redis in the file',
-      { ...minimal, redis: { url: 'redis://127.0.0.1:6379' } },
-      {},
-      /config key "redis": not supported/,
-    ],
-    [
-      'GATEWAY_REDIS_URL',
-      minimal,
-      { GATEWAY_REDIS_URL: 'redis://127.0.0.1:6379' },
-      /GATEWAY_REDIS_URL: Redis is not supported/,
-    ],
     [
       'postgres storage in the file',
       { ...minimal, storage: { kind: 'postgres', url: 'postgres://u@h/db' } },
@@ -87,8 +95,11 @@ t.test('settings of backends this version does not have are refused by name, nev
     t.throws(() => parseConfig(raw, '/base', env), { name: 'ConfigError', message }, name)
   }
   t.throws(
-    () => parseConfig({ ...minimal, redis: { url: 'redis://r' } }, '/base', { GATEWAY_DATABASE_URL: 'postgres://p' }),
-    { message: /"redis".*\n.*GATEWAY_DATABASE_URL/s },
+    () =>
+      parseConfig({ ...minimal, storage: { kind: 'postgres', url: 'postgres://u@h/db' } }, '/base', {
+        GATEWAY_DATABASE_URL: 'postgres://p',
+      }),
+    { message: /"storage\.kind".*\n.*GATEWAY_DATABASE_URL/s },
     'every refused setting is named at once',
   )
 })

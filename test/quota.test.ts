@@ -181,8 +181,8 @@ t.test('DocumentQuota says when the quota renews', async (t) => {
   const db = openSqlite(':memory:')
   t.teardown(() => db.close())
   const quota = new DocumentQuota(new SqliteDocumentReadCounter(db), 1, clock.now)
-  t.match(quota.take('230100', 'zhang.wei'), { allowed: true, used: 1, limit: 1 })
-  t.same(quota.take('230100', 'zhang.wei'), {
+  t.match(await quota.take('230100', 'zhang.wei'), { allowed: true, used: 1, limit: 1 })
+  t.same(await quota.take('230100', 'zhang.wei'), {
     allowed: false,
     used: 1,
     limit: 1,
@@ -191,7 +191,11 @@ t.test('DocumentQuota says when the quota renews', async (t) => {
     resetsAt: '2024-05-01T16:00:00.000Z',
   })
   clock.advance(30 * 60_000)
-  t.match(quota.take('230100', 'zhang.wei'), { allowed: true, used: 1 }, 'half an hour later it is a new day in China')
+  t.match(
+    await quota.take('230100', 'zhang.wei'),
+    { allowed: true, used: 1 },
+    'half an hour later it is a new day in China',
+  )
 })
 
 t.test('the daily document quota through HTTP', async (t) => {

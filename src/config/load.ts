@@ -96,23 +96,17 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   }
   const databaseUrl = env.GATEWAY_DATABASE_URL
   if (databaseUrl) data.storage = { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+  // Only the address: the other Redis settings of the file still apply.
+  if (env.GATEWAY_REDIS_URL) data.redis = { ...(data.redis as object | undefined), url: env.GATEWAY_REDIS_URL }
 }
 
 /**
  * Settings of backends this version does not have, refused by name: an operator who sets one expects it to
- * take effect (limits shared by replicas through Redis, storage in PostgreSQL), and a gateway that starts
- * without it while looking configured is worse than one that does not start.
+ * take effect (storage in PostgreSQL), and a gateway that starts without it while looking configured is worse
+ * than one that does not start.
  */
 function refuseUnsupported(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   const refusals: string[] = []
-  if (data.redis !== undefined) {
-    refusals.push(
-      'config key "redis": not supported by this version (rate limits are counted in each process); remove it',
-    )
-  }
-  if (env.GATEWAY_REDIS_URL) {
-    refusals.push('environment variable GATEWAY_REDIS_URL: Redis is not supported by this version; unset it')
-  }
   const storage = data.storage as { kind?: unknown } | undefined
   if (storage?.kind === 'postgres') {
     refusals.push('config key "storage.kind": "postgres" is not supported by this version; use "sqlite"')

@@ -50,6 +50,18 @@ export const configSchema = {
       required: ['kind', 'path'],
       properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
     },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://' },
+        keyPrefix: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'gateway:' },
+        onUnavailable: { enum: ['refuse', 'allow-requests', 'allow-all'], default: 'refuse' },
+        connectTimeoutMs: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
+        commandTimeoutMs: { type: 'integer', minimum: 10, maximum: 60000, default: 500 },
+      },
+    },
     identity: {
       type: 'object',
       additionalProperties: false,

@@ -25,6 +25,20 @@ export interface Config {
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string }
+  /**
+   * Shared limits (docs/operators.md#shared-limits-redis): when set, request limits, the pre-auth address limit
+   * and the daily document quotas are counted in this Redis, so every replica enforces one limit.
+   * `onUnavailable` says what a request needing a counter gets while Redis cannot answer: `refuse` (503
+   * `LIMITS_UNAVAILABLE` for everything limited), `allow-requests` (request limits are skipped, document reads
+   * still refused) or `allow-all` (document quotas skipped too).
+   */
+  redis?: {
+    url: string
+    keyPrefix: string
+    onUnavailable: 'refuse' | 'allow-requests' | 'allow-all'
+    connectTimeoutMs: number
+    commandTimeoutMs: number
+  }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
   /** Path of the directory file (courts, procuratorates, organisations). */
   directory: string

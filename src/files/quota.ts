@@ -33,6 +33,9 @@ export function cstDayStart(date: Date): Date {
   return new Date(nextCstMidnight(date).getTime() - DAY_MS)
 }
 
+/** The SQLite and in-memory counters answer at once; a counter over the network (Redis) answers later. */
+export type Awaitable<T> = T | Promise<T>
+
 /**
  * Counters of document reads per person and day.
  *
@@ -46,9 +49,9 @@ export interface DocumentReadCounter {
    * was counted (allowed) and the count after the call; a refused read is not counted, so the stored count
    * never exceeds `limit`.
    */
-  take(reader: string, day: string, limit: number): { allowed: boolean; count: number }
+  take(reader: string, day: string, limit: number): Awaitable<{ allowed: boolean; count: number }>
   /** The reads counted for `reader` on `day` (0 if none). */
-  count(reader: string, day: string): number
+  count(reader: string, day: string): Awaitable<number>
 }
 
 /**
@@ -222,11 +225,14 @@ export class DocumentQuota {
     this.#now = now
   }
 
-  /** Counts one document read of the person, or says when the quota is available again. */
-  take(org: string, sub: string): QuotaCheck {
+  /**
+   * Counts one document read of the person, or says when the quota is available again. Rejects as the
+   * counter does when it cannot count (a shared counter unreachable).
+   */
+  async take(org: string, sub: string): Promise<QuotaCheck> {
     const now = this.#now()
     const day = cstDay(now)
-    const { allowed, count } = this.#counter.take(readerKey(org, sub), day, this.#limit)
+    const { allowed, count } = await this.#counter.take(readerKey(org, sub), day, this.#limit)
     if (allowed) return { allowed, used: count, limit: this.#limit }
     const resetsAt = nextCstMidnight(now)
     return {

@@ -13,10 +13,13 @@ import type { Grant } from '../grants/types.js'
 import type { OutcomeResult } from '../accesslog/entry.js'
 import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
+import { limitsUnavailable } from '../http/limits-unavailable.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
 import type { Services } from '../services.js'
+import { LimitsUnavailableError } from '../limits/redis.js'
 import { DigestGuard, IntegrityError, reprDigest, sha256FromReprDigest } from './digest-guard.js'
+import type { QuotaCheck } from './quota.js'
 import { servedMediaType } from './media-types.js'
 import { type ByteRange, contentRange, parseRange, rangeLength } from './range.js'
 import type { ActiveTransfers, DocumentTransfer, TransferEnd } from './transfers.js'
@@ -154,7 +157,23 @@ export async function fileRoutes(
    */
   async function takeQuota(request: FastifyRequest, resource: ReadContext['resource']): Promise<void> {
     const principal = request.principal!
-    const quota = services.quota.take(principal.org.code, principal.sub)
+    let quota: QuotaCheck
+    try {
+      quota = await services.quota.take(principal.org.code, principal.sub)
+    } catch (error) {
+      if (!(error instanceof LimitsUnavailableError)) throw error
+      // Fail closed unless the operator chose otherwise: an uncounted read would be a way around the quota.
+      if (services.config.redis?.onUnavailable === 'allow-all') {
+        request.log.warn({ err: error }, 'document read not counted: the shared quota did not answer')
+        return
+      }
+      return denyWith(
+        log,
+        request,
+        { action: 'document.read', resource, detail: { quota: 'documentsPerDay' } },
+        limitsUnavailable('the daily document quota', error),
+      )
+    }
     if (quota.allowed) return
     await denyWith(
       log,

@@ -568,7 +568,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 when the store and the access log can be written; 503 otherwise, so a load balancer sends no traffic. The check takes the database's write lock and lets it go, writing nothing; it answers within 3 seconds.
+         * @description 200 when the store and the access log can be written and, when shared limits are configured (`redis.url`), Redis answers (check `redis`; not required with `redis.onUnavailable: allow-all`, where nothing depends on it); 503 otherwise, so a load balancer sends no traffic. The access-log check takes the database's write lock and lets it go, writing nothing; it answers within 3 seconds.
          */
         get: operations["readyz"];
         put?: never;
@@ -662,7 +662,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
+            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "LIMITS_UNAVAILABLE" | "ADAPTER_TIMEOUT";
             detail?: string;
             instance?: string;
         } & {
@@ -1097,7 +1097,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No active adapter serves the court, its breaker is open, or the access log cannot be written (`ADAPTER_UNAVAILABLE`, `ACCESS_LOG_UNAVAILABLE`). */
+        /** @description No active adapter serves the court, its breaker is open, the access log cannot be written, or the shared limits in Redis cannot be counted (`ADAPTER_UNAVAILABLE`, `ACCESS_LOG_UNAVAILABLE`, `LIMITS_UNAVAILABLE`; the last for document reads while Redis is down, and for every limited request unless `redis.onUnavailable` lets them through). */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -1778,6 +1778,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getJwks: {
@@ -1953,6 +1954,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInclusionProof: {

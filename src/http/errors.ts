@@ -35,6 +35,7 @@ export const ERRORS = {
   ADAPTER_UNAVAILABLE: { status: 503, title: 'The court adapter is unavailable' },
   ACCESS_LOG_UNAVAILABLE: { status: 503, title: 'The access log cannot be written' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'The gateway storage is unavailable' },
+  LIMITS_UNAVAILABLE: { status: 503, title: 'The shared limits cannot be counted' },
   ADAPTER_TIMEOUT: { status: 504, title: 'The court adapter did not answer in time' },
 } as const satisfies Record<string, { status: number; title: string }>
 

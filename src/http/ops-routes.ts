@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { sharedLimitsReadiness } from '../limits/redis.js'
 import { specRoute } from './spec-route.js'
 import type { Services } from '../services.js'
 
@@ -21,10 +22,11 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
       // without it; the grants and adapters share its database, so the probe covers them too).
       const accessLog = await withDeadline(log.writable(), READINESS_PROBE_MS)
       const serving = services.ready()
-      const ready = serving && accessLog
+      const limits = await sharedLimitsReadiness(services.redis, services.config.redis)
+      const ready = serving && accessLog && limits.ready
       return reply
         .code(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'unavailable', checks: { accessLog, serving } })
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { accessLog, serving, ...limits.checks } })
     },
     open,
   )
