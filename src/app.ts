@@ -28,8 +28,6 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Reads that are still streaming or logging their outcome; close waits for them. */
   inflight?: Set<Promise<unknown>>
-  /** The built auditor console (default: dist/console, written by `npm run build`). */
-  consoleDir?: string | undefined
   /** Serve HTTPS with this certificate chain and key (PEM), instead of plain HTTP. */
   https?: { cert: Buffer; key: Buffer } | undefined
   /**
@@ -160,7 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await adapterRoutes(scope, shared)
     await auditRoutes(scope, shared)
     await opsRoutes(scope, shared)
-    await consoleRoutes(scope, shared, options.consoleDir)
+    await consoleRoutes(scope, shared)
   })
 
   app.addHook('preClose', async () => {

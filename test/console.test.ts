@@ -4,8 +4,13 @@ import { pathToFileURL } from 'node:url'
 import axe from 'axe-core'
 import { chromium, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { PROJECT_ROOT } from '../src/paths.js'
-import { CONSOLE_CSP } from '../src/http/console-routes.js'
+import { GATEWAY_SPEC, PROJECT_ROOT } from '../src/paths.js'
+import Fastify from 'fastify'
+import { CONSOLE_CSP, consoleRoutes } from '../src/http/console-routes.js'
+import { loadSpec } from '../src/http/openapi.js'
+import problemPlugin from '../src/http/problem-plugin.js'
+import { specValidatorCompiler } from '../src/http/validator-compiler.js'
+import type { Services } from '../src/services.js'
 import {
   eventually,
   type Harness,
@@ -31,6 +36,18 @@ const DEADLINE = 30_000
 const { buildConsole } = (await import(pathToFileURL(join(PROJECT_ROOT, 'scripts/build-console.mjs')).href)) as {
   buildConsole: () => Promise<{ files: string[]; gzipBytes: number }>
 }
+
+t.test('a gateway without a build of the console answers 404 on /console', async (t) => {
+  const app = Fastify()
+  app.setValidatorCompiler(specValidatorCompiler())
+  await app.register(problemPlugin)
+  await consoleRoutes(app, { spec: loadSpec(GATEWAY_SPEC) } as Services, t.testdir())
+  t.teardown(() => app.close())
+  const page = await app.inject('/console')
+  t.equal(page.statusCode, 404)
+  t.match(page.json(), { code: 'NOT_FOUND', detail: 'the console is not built: run npm run build' })
+  t.match((await app.inject('/console/assets/main-X.js')).json(), { code: 'NOT_FOUND' })
+})
 
 t.test('the auditor console', async (t) => {
   const built = await buildConsole()

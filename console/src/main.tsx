@@ -274,7 +274,7 @@ function Fields({ entry }: { entry: Entry }) {
 /** The other half of a read: an outcome names its intent; an intent's outcome is found by asking the API. */
 async function pairOf(client: Api, item: Item): Promise<Item | undefined> {
   const { entry } = item
-  if (entry.phase === 'outcome' && entry.intent !== undefined) return (await client.entry(entry.intent)) ?? undefined
+  if (entry.phase === 'outcome' && entry.intent !== undefined) return client.entry(entry.intent)
   if (entry.phase !== 'intent') return undefined
   const filter: Filter = { action: entry.action, since: entry.time }
   if (entry.actor?.sub) filter.actor = entry.actor.sub
