@@ -173,7 +173,7 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
         })
       } else {
         throw new UsageError(
-          'verify needs --checkpoint and --export, --receipt and --entry, or --consistency OLD NEW --proof FILE',
+          'verify needs either --checkpoint and --export, or --receipt and --entry, or --consistency OLD NEW --proof FILE',
         )
       }
       if (result.ok) {
