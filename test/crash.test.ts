@@ -13,15 +13,7 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
-import {
-  type Harness,
-  httpCaller,
-  PEOPLE,
-  type Person,
-  registerAdapter,
-  startAdapter,
-  typeScriptLoader,
-} from './helpers/harness.js'
+import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter, typeScriptLoader } from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const DOCUMENTS = [
