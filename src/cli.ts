@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
         })
       } else {
         throw new UsageError(
-          'verify needs --checkpoint and --export, --receipt and --entry, or --consistency OLD NEW --proof FILE',
+          'verify needs either --checkpoint and --export, or --receipt and --entry, or --consistency OLD NEW --proof FILE',
         )
       }
       if (result.ok) {
