@@ -2,7 +2,7 @@
 // assets/ and an index.html naming them, with no inline script or style, so the gateway can serve the page
 // under a strict Content-Security-Policy (src/http/console-routes.ts). Run by `npm run build`; the browser
 // test (test/console.test.ts) calls buildConsole() itself.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -12,7 +12,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Builds into `outDir` (default dist/console); returns the files written and the page's gzip weight. */
 export async function buildConsole(outDir = join(root, 'dist', 'console')) {
-  rmSync(outDir, { recursive: true, force: true })
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['console/src/main.tsx', 'console/src/console.css'],
@@ -46,8 +45,13 @@ export async function buildConsole(outDir = join(root, 'dist', 'console')) {
 </body>
 </html>
 `
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'index.html'), html)
+  // A gateway may be starting while this runs (tests build the console in parallel with other tests): the page is
+  // replaced atomically, and the assets it no longer names are removed only after.
+  writeFileSync(join(outDir, 'index.html.new'), html)
+  renameSync(join(outDir, 'index.html.new'), join(outDir, 'index.html'))
+  for (const name of readdirSync(join(outDir, 'assets'))) {
+    if (!outputs.includes(name)) rmSync(join(outDir, 'assets', name))
+  }
   const files = ['index.html', ...outputs.map((name) => `assets/${name}`)]
   const gzipBytes = files.reduce((sum, file) => sum + gzipSync(readFileSync(join(outDir, file))).length, 0)
   return { outDir, files, gzipBytes }

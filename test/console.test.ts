@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import axe from 'axe-core'
 import { chromium, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
@@ -11,6 +10,7 @@ import { loadSpec } from '../src/http/openapi.js'
 import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import type { Services } from '../src/services.js'
+import { buildConsole } from './helpers/console-build.js'
 import {
   eventually,
   type Harness,
@@ -32,10 +32,6 @@ const CASE_01 = '（2023）黑01民终1234号'
 const CASE_0103 = '（2023）黑0103民初4567号'
 /** Every wait in the browser has this deadline; the machine is shared and slow, so it is generous. */
 const DEADLINE = 30_000
-
-const { buildConsole } = (await import(pathToFileURL(join(PROJECT_ROOT, 'scripts/build-console.mjs')).href)) as {
-  buildConsole: () => Promise<{ files: string[]; gzipBytes: number }>
-}
 
 t.test('a gateway without a build of the console answers 404 on /console', async (t) => {
   const app = Fastify()

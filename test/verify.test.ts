@@ -490,6 +490,12 @@ t.test('checkpoint consistency (verify --consistency)', async (t) => {
     ok: false,
     message: /the new checkpoint does not verify/,
   })
+  const otherOrigin = signNote(
+    formatCheckpoint({ origin: 'other.log', size: 30, rootHash: log.roots[30]! }),
+    ORIGIN,
+    privateKey,
+  )
+  t.match(check(10, 30, proofOf(10, 30), otherOrigin), { ok: false, message: /different logs \(.*, other\.log\)/ })
   const otherLogKey = crypto.generateKeyPairSync('ed25519')
   t.match(
     verifyCheckpointConsistency({
