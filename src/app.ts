@@ -90,8 +90,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const knownPath = pathMatcher(services.spec)
   await app.register(problemPlugin, {
     allowedMethods: (path) => {
-      const methods = knownPath(path)?.methods
-      return methods && (methods.includes('GET') ? [...methods, 'HEAD'] : methods)
+      const known = knownPath(path)
+      if (!known) return undefined
+      // Fastify answers HEAD wherever a GET route exposes it: every GET whose operation has no `x-no-head`.
+      const url = known.template.replaceAll(/\{(\w+)\}/g, ':$1')
+      return app.hasRoute({ method: 'HEAD', url }) ? [...known.methods, 'HEAD'] : known.methods
     },
   })
   if (services.config.server.validateResponses) checkResponses(app, services.spec)

@@ -54,9 +54,9 @@ t.test('the digest guard fails a body as soon as it is longer than expected', as
 
 t.test('a transfer ends once, by its first cause; revocation stops the transfers of that grant only', async (t) => {
   const transfers = new ActiveTransfers()
-  const a = transfers.start('grant-a', 60_000)
-  const b = transfers.start('grant-a', 60_000)
-  const other = transfers.start('grant-b', 60_000)
+  const a = transfers.start('grant-a', 'adapter-1', 60_000)
+  const b = transfers.start('grant-a', 'adapter-1', 60_000)
+  const other = transfers.start('grant-b', 'adapter-1', 60_000)
   t.equal(transfers.size(), 3)
   a.settle({ kind: 'failed', error: new Error('the court reset') })
   t.equal(transfers.revoke('grant-a'), 2)
@@ -70,9 +70,21 @@ t.test('a transfer ends once, by its first cause; revocation stops the transfers
   t.equal(transfers.revoke('grant-a'), 0)
 })
 
+t.test('an adapter leaving service stops the transfers from it only', async (t) => {
+  const transfers = new ActiveTransfers()
+  const from = transfers.start('grant-a', 'adapter-1', 60_000)
+  const elsewhere = transfers.start('grant-a', 'adapter-2', 60_000)
+  t.equal(transfers.outOfService('adapter-1'), 1)
+  t.equal(from.end?.kind, 'out-of-service')
+  t.equal(from.signal.aborted, true, 'its court request is aborted')
+  t.equal(elsewhere.end, undefined, 'a transfer from another adapter is untouched')
+  for (const transfer of [from, elsewhere]) transfer.dispose()
+  t.equal(transfers.outOfService('adapter-1'), 0, 'disposed transfers are forgotten')
+})
+
 t.test('a transfer past its deadline is aborted as a court fault', async (t) => {
   const transfers = new ActiveTransfers()
-  const transfer = transfers.start('grant', 10)
+  const transfer = transfers.start('grant', 'adapter', 10)
   const reason = await new Promise<unknown>((resolve) =>
     transfer.signal.addEventListener('abort', () => resolve(transfer.signal.reason)),
   )

@@ -58,9 +58,27 @@ export function createResponseValidators(adapterSpec: OpenApiSpec) {
       return value as T
     }
   const conformance = responseConformance(adapterSpec)
+  const volumes = check<AdapterVolumes>(compile('Volumes'), 'volume catalogue')
   return {
     caseSummary: check<AdapterCase>(compile('Case'), 'case summary'),
-    volumes: check<AdapterVolumes>(compile('Volumes'), 'volume catalogue'),
+    /**
+     * The catalogue, in the contract's shape and with every document id once in the case: the document URL
+     * names no volume, so an id in two volumes would leave the volume a read is decided on to the court.
+     */
+    volumes(value: unknown, adapter: Adapter): AdapterVolumes {
+      const catalogue = volumes(value, adapter)
+      const ids = new Set<string>()
+      for (const document of catalogue.volumes.flatMap((volume) => volume.documents)) {
+        if (ids.has(document.id)) {
+          throw new GatewayError(
+            'ADAPTER_BAD_RESPONSE',
+            `adapter ${adapter.id} sent an invalid volume catalogue: document id ${document.id} occurs twice`,
+          )
+        }
+        ids.add(document.id)
+      }
+      return catalogue
+    },
     /**
      * A document answer's status and headers (Content-Length, ETag, Repr-Digest, Content-Range...) as the
      * contract's getDocument states them; its bytes are checked against the catalogue as they stream.

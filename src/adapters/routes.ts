@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ActiveTransfers } from '../files/transfers.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
 import { changeWith, denyWith, refusal } from '../http/audit.js'
@@ -25,7 +26,10 @@ function present(adapter: Adapter) {
   return { ...rest, ...(adapter.caCertificate ? { hasCaCertificate: true } : {}) }
 }
 
-export async function adapterRoutes(app: FastifyInstance, services: Services & { validators: ResponseValidators }) {
+export async function adapterRoutes(
+  app: FastifyInstance,
+  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
+) {
   const { spec, adapters, log, policy, now, directory, adapterClient } = services
 
   /** Asks decide() whether the caller may do `action`; a refusal is logged about `about` and thrown. */
@@ -128,7 +132,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       { action, resource: { court: adapter.court, adapter: adapter.id }, phase: 'event', decision: 'allow', detail },
       change,
       conflict,
-    )
+    ).then((index) => {
+      // Out of service (suspended, or changed and pending its checks again): reads already streaming from
+      // it stop too, as a revocation stops those through a grant.
+      if (adapter.status !== 'active') services.transfers.outOfService(adapter.id)
+      return index
+    })
 
   specRoute(app, spec, 'createAdapter', async (request, reply) => {
     const body = request.body as AdapterCreate

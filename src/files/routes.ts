@@ -8,7 +8,7 @@ import type { AdapterDocument, AdapterVolume, ResponseValidators } from '../adap
 import type { RequestClaims } from '../adapters/signing.js'
 import type { Adapter } from '../adapters/types.js'
 import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
-import { adapterUnavailable, grantResource } from '../grants/routes.js'
+import { adapterUnavailable, grantResource, sameCaseNumber } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
 import type { OutcomeResult } from '../accesslog/entry.js'
 import { denyWith, logFor, refusal } from '../http/audit.js'
@@ -126,12 +126,14 @@ export async function fileRoutes(
   specRoute(app, spec, 'getGrantCase', async (request, reply) => {
     const action = 'case.read'
     const context = await begin(request, action)
-    const summary = await guarded(request, context, action, async () =>
-      validators.caseSummary(
+    const summary = await guarded(request, context, action, async () => {
+      const answer = validators.caseSummary(
         await client.getJson(context.adapter, casePath(context.grant), context.claims, 'case'),
         context.adapter,
-      ),
-    )
+      )
+      if (answer.court !== context.grant.court) anotherCase(context)
+      return ofThisCase(answer, context)
+    })
     await outcome(request, context, action, { result: 'completed', status: 200 })
     return noStore(reply, context.intent).send(summary)
   })
@@ -192,7 +194,20 @@ export async function fileRoutes(
 
   async function fetchCatalogue(context: ReadContext): Promise<{ volumes: AdapterVolume[] }> {
     const body = await client.getJson(context.adapter, `${casePath(context.grant)}/volumes`, context.claims, 'case')
-    return validators.volumes(body, context.adapter)
+    return ofThisCase(validators.volumes(body, context.adapter), context)
+  }
+
+  /**
+   * A court's answer about a case must be about the grant's case: another case's summary or catalogue shown
+   * under this grant (and logged as this case) would disclose a case nobody was granted.
+   */
+  function ofThisCase<T extends { caseNo: string }>(answer: T, context: ReadContext): T {
+    if (!sameCaseNumber(answer.caseNo, context.grant.caseNo, legacyCourts)) anotherCase(context)
+    return answer
+  }
+
+  function anotherCase(context: ReadContext): never {
+    throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${context.adapter.id} answered with another case`)
   }
 
   specRoute(app, spec, 'getGrantDocument', async (request, reply) => {
@@ -238,10 +253,12 @@ export async function fileRoutes(
     if (range) forwarded.range = `bytes=${range.first}-${range.last}`
     if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
-    const transfer = transfers.start(context.grant.id, client.deadlineMs(expected.bytes))
-    // A revocation that became durable while the catalogue was fetched did not see this transfer registered;
-    // one after the registration stops it. Checked in that order, no revocation slips between the two.
+    const transfer = transfers.start(context.grant.id, context.adapter.id, client.deadlineMs(expected.bytes))
+    // A revocation (or the adapter leaving service) that became durable while the catalogue was fetched did
+    // not see this transfer registered; one after the registration stops it. Checked in that order, none
+    // slips between the two.
     if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
+    if (services.adapters.get(context.adapter.id)?.status !== 'active') transfer.stop('out-of-service')
     const raw = reply.raw
     const clientGone = () => {
       if (!raw.writableFinished) transfer.stop('client-gone')
@@ -437,6 +454,7 @@ const RESULTS: Record<TransferEnd['kind'], OutcomeResult> = {
   completed: 'completed',
   'client-gone': 'aborted',
   revoked: 'revoked',
+  'out-of-service': 'failed',
   deadline: 'failed',
   failed: 'failed',
 }
@@ -449,6 +467,10 @@ function failureOf(end: TransferEnd, adapter: Adapter): GatewayError | undefined
       return undefined
     case 'revoked':
       return new GatewayError('GRANT_NOT_ACTIVE', 'the grant was revoked during the read')
+    case 'out-of-service':
+      return new GatewayError('ADAPTER_UNAVAILABLE', `adapter ${adapter.id} was taken out of service during the read`, {
+        extra: { court: adapter.court },
+      })
     case 'deadline':
       return new GatewayError('ADAPTER_TIMEOUT', `adapter ${adapter.id} did not send the document in time`)
     case 'failed':

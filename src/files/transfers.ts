@@ -7,12 +7,17 @@ export type TransferEnd =
   | { kind: 'client-gone' }
   /** The grant was revoked while the transfer ran. */
   | { kind: 'revoked' }
+  /** The adapter was taken out of service (suspended, or changed and back to pending) while it ran. */
+  | { kind: 'out-of-service' }
   /** The court was too slow overall (TransferDeadlineError). */
   | { kind: 'deadline' }
   /** The court failed, or its bytes failed their checks. */
   | { kind: 'failed'; error: unknown }
 
-type Stop = Extract<TransferEnd['kind'], 'client-gone' | 'revoked'>
+/** The longest delay a Node timer keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+type Stop = Extract<TransferEnd['kind'], 'client-gone' | 'revoked' | 'out-of-service'>
 
 /** Why the gateway gave up a court request that was not the court's fault. */
 export class TransferStopped extends Error {
@@ -35,9 +40,11 @@ export class DocumentTransfer {
 
   constructor(deadlineMs: number, onDispose: () => void) {
     this.#onDispose = onDispose
+    // Node fires a timer longer than 2^31 − 1 ms at once: a deadline that long is capped at about 24.8 days.
+    const ms = Math.min(deadlineMs, MAX_TIMER_MS)
     this.#timer = setTimeout(() => {
-      if (this.#settle({ kind: 'deadline' })) this.#controller.abort(new TransferDeadlineError(deadlineMs))
-    }, deadlineMs)
+      if (this.#settle({ kind: 'deadline' })) this.#controller.abort(new TransferDeadlineError(ms))
+    }, ms)
   }
 
   get signal(): AbortSignal {
@@ -72,29 +79,33 @@ export class DocumentTransfer {
 }
 
 /**
- * The document transfers in flight, by grant, so that a grant's revocation reaches the reads already
- * streaming through it (in this process: each replica stops its own). In memory only: a transfer does not
- * outlive the process, and a restart closes its intent as `interrupted`.
+ * The document transfers in flight, by grant and by adapter, so that a grant's revocation and an adapter's
+ * leaving service reach the reads already streaming through them (in this process: each replica stops its
+ * own). In memory only: a transfer does not outlive the process, and a restart closes its intent as
+ * `interrupted`.
  */
 export class ActiveTransfers {
   readonly #byGrant = new Map<string, Set<DocumentTransfer>>()
+  readonly #byAdapter = new Map<string, Set<DocumentTransfer>>()
 
-  start(grant: string, deadlineMs: number): DocumentTransfer {
-    const transfers = this.#byGrant.get(grant) ?? new Set<DocumentTransfer>()
-    this.#byGrant.set(grant, transfers)
-    const transfer = new DocumentTransfer(deadlineMs, () => {
-      transfers.delete(transfer)
-      if (transfers.size === 0 && this.#byGrant.get(grant) === transfers) this.#byGrant.delete(grant)
+  start(grant: string, adapter: string, deadlineMs: number): DocumentTransfer {
+    const transfer: DocumentTransfer = new DocumentTransfer(deadlineMs, () => {
+      forget(this.#byGrant, grant, transfer)
+      forget(this.#byAdapter, adapter, transfer)
     })
-    transfers.add(transfer)
+    remember(this.#byGrant, grant, transfer)
+    remember(this.#byAdapter, adapter, transfer)
     return transfer
   }
 
   /** Stops every transfer through `grant`; called once the grant's revocation is durable. */
   revoke(grant: string): number {
-    const transfers = [...(this.#byGrant.get(grant) ?? [])]
-    for (const transfer of transfers) transfer.stop('revoked')
-    return transfers.length
+    return stopAll(this.#byGrant.get(grant), 'revoked')
+  }
+
+  /** Stops every transfer from `adapter`; called once a change that takes it out of service is durable. */
+  outOfService(adapter: string): number {
+    return stopAll(this.#byAdapter.get(adapter), 'out-of-service')
   }
 
   size(): number {
@@ -102,4 +113,22 @@ export class ActiveTransfers {
     for (const transfers of this.#byGrant.values()) count += transfers.size
     return count
   }
+}
+
+function remember(index: Map<string, Set<DocumentTransfer>>, key: string, transfer: DocumentTransfer): void {
+  const transfers = index.get(key) ?? new Set<DocumentTransfer>()
+  index.set(key, transfers)
+  transfers.add(transfer)
+}
+
+function forget(index: Map<string, Set<DocumentTransfer>>, key: string, transfer: DocumentTransfer): void {
+  const transfers = index.get(key)
+  transfers?.delete(transfer)
+  if (transfers?.size === 0) index.delete(key)
+}
+
+function stopAll(transfers: Set<DocumentTransfer> | undefined, kind: Stop): number {
+  const stopping = [...(transfers ?? [])]
+  for (const transfer of stopping) transfer.stop(kind)
+  return stopping.length
 }

@@ -296,7 +296,8 @@ export async function grantRoutes(
 }
 
 /** Whether an adapter's case number is `expected` once normalised; an unparsable one is simply not it. */
-function sameCaseNumber(text: string, expected: string, legacyCourts: LegacyCourts): boolean {
+/** Whether a court's `text` names the case whose normalised number is `expected` (false if it names none). */
+export function sameCaseNumber(text: string, expected: string, legacyCourts: LegacyCourts): boolean {
   try {
     return normaliseCaseNumber(text, { legacyCourts }) === expected
   } catch {

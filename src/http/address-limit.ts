@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
+import { addressKey } from './address-key.js'
 import { GatewayError } from './errors.js'
 import { limitsUnavailable } from './limits-unavailable.js'
 
@@ -138,7 +139,7 @@ async function addressLimit(app: FastifyInstance, options: AddressLimitOptions):
     if (request.routeOptions.config.public === true) return
     let waitMs: number
     try {
-      waitMs = await counter.blockedFor(request.ip)
+      waitMs = await counter.blockedFor(addressKey(request.ip))
     } catch (error) {
       if (options.failOpen) return
       throw limitsUnavailable('the failed authentications of your address', error)
@@ -154,7 +155,7 @@ async function addressLimit(app: FastifyInstance, options: AddressLimitOptions):
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode !== 401) return
     try {
-      await counter.fail(request.ip)
+      await counter.fail(addressKey(request.ip))
     } catch (error) {
       // The answer is sent already; a failure the shared store missed only makes the limit a little laxer.
       request.log.warn({ err: error }, 'a failed authentication was not counted: the shared store did not answer')

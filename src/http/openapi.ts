@@ -32,6 +32,8 @@ export interface RouteDefinition {
   /** Fastify's form: `/v1/grants/{id}` becomes `/v1/grants/:id`. */
   url: string
   schema: RouteSchema
+  /** Whether HEAD is served as well: every GET, unless the operation says `x-no-head: true`. */
+  head: boolean
 }
 
 export interface OperationSummary {
@@ -298,6 +300,7 @@ export function routeSchema(spec: OpenApiSpec, operationId: string): RouteDefini
     method: found.method,
     url: found.path.replace(/\{([^}]+)\}/g, ':$1'),
     schema,
+    head: found.method === 'GET' && found.operation['x-no-head'] !== true,
   }
 }
 

@@ -96,8 +96,10 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
     )
 
   const byOperation = new Map<string, Responses>()
+  const withoutHead = new Set<string>()
   for (const { path, method, operation } of eachOperation(spec)) {
     byOperation.set(`${method} ${path}`, compileAll(operation['responses'], `${method} ${path}`))
+    if (operation['x-no-head'] === true) withoutHead.add(path)
   }
   const protocol = compileAll(spec['x-protocol-responses'], 'x-protocol-responses')
   const unrouted = compileAll(spec['x-unrouted-responses'], 'x-unrouted-responses')
@@ -107,8 +109,10 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
     check(response) {
       if (PATHS_OUTSIDE_THE_CONTRACT.test(response.path)) return []
       const found = match(response.path)
-      // HEAD is served wherever GET is, with GET's status and headers and no body.
-      const method = response.method === 'HEAD' && found?.methods.includes('GET') ? 'GET' : response.method
+      // HEAD is served wherever GET is, with GET's status and headers and no body, unless the GET operation
+      // says `x-no-head` (then a HEAD is a request no operation takes).
+      const head = response.method === 'HEAD' && found?.methods.includes('GET') && !withoutHead.has(found.template)
+      const method = head ? 'GET' : response.method
       const responses = found && byOperation.get(`${method} ${found.template}`)
       const where = `${response.method} ${response.path} → ${response.status}`
       const status = String(response.status)

@@ -40,6 +40,11 @@ export const DOCUMENT_BEHAVIOURS = [
   'reset',
   /** 302 to another server. */
   'redirect',
+  /**
+   * Catalogued and announced as VAST_SIZE bytes (3 GiB), then sent without end as fast as the gateway takes
+   * them: a large document, for deadlines that must not overflow.
+   */
+  'vast',
   /** 1000 bytes, then one byte every 50 ms until the gateway hangs up (for client aborts and revocations). */
   'slow',
 ] as const
@@ -47,6 +52,9 @@ export type DocumentBehaviour = (typeof DOCUMENT_BEHAVIOURS)[number]
 
 /** How the court answers the case summary and the catalogue. */
 export type JsonBehaviour = 'honest' | 'invalid-json' | 'contract-violation' | 'redirect'
+
+/** The size the catalogue gives the `vast` document. */
+export const VAST_SIZE = 3 * 2 ** 30
 
 export const HOSTILE_CASE = '（2023）黑01民终1234号'
 /** A document the catalogue lists as text/html: the gateway must refuse it without asking for its bytes. */
@@ -101,6 +109,8 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
   }
   let json: JsonBehaviour = 'honest'
   let beforeCatalogue: (() => Promise<unknown>) | undefined
+  let editCatalogue: ((honest: ReturnType<typeof catalogue>) => unknown) | undefined
+  let editCaseSummary: ((honest: ReturnType<typeof caseSummary>) => unknown) | undefined
   const requests: DocumentRequest[] = []
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
@@ -134,12 +144,12 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     }
     const match = /^\/v1\/cases\/([^/]+)(\/volumes|\/documents\/([^/]+))?$/.exec(url.pathname)
     if (!match || decodeURIComponent(match[1]!) !== HOSTILE_CASE) return send(res, 404, { title: 'no such case' })
-    if (!match[2]) return answerJson(res, caseSummary())
+    if (!match[2]) return answerJson(res, editCaseSummary ? editCaseSummary(caseSummary()) : caseSummary())
     if (match[2] === '/volumes') {
       const hook = beforeCatalogue
       beforeCatalogue = undefined
       await hook?.()
-      return answerJson(res, catalogue())
+      return answerJson(res, editCatalogue ? editCatalogue(catalogue()) : catalogue())
     }
     const document = documents.get(decodeURIComponent(match[3]!))
     if (!document) return send(res, 404, { title: 'no such document' })
@@ -235,8 +245,9 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
         res.writeHead(200, { ...headers, 'content-length': bytes.length + 10 })
         write(Buffer.concat([bytes, Buffer.alloc(10)]))
         return void res.end()
+      case 'vast':
       case 'endless': {
-        res.writeHead(200, headers)
+        res.writeHead(200, document.id === 'vast' ? { ...headers, 'content-length': VAST_SIZE } : headers)
         const chunk = Buffer.alloc(16 * 1024, 0x25)
         const pump = () => {
           while (!res.destroyed && write(chunk)) {}
@@ -321,7 +332,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
             id: d.id,
             title: d.id,
             mediaType: d.mediaType,
-            size: d.bytes.length,
+            size: d.id === 'vast' ? VAST_SIZE : d.bytes.length,
             sha256: d.sha256,
           })),
         },
@@ -347,6 +358,14 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     redirectConnections: () => redirectConnections,
     setJson(next: JsonBehaviour) {
       json = next
+    },
+    /** Answers every case summary request from now with `edit` applied to the honest one (undefined: honest). */
+    setCaseSummary(edit: ((honest: ReturnType<typeof caseSummary>) => unknown) | undefined) {
+      editCaseSummary = edit
+    },
+    /** Answers every catalogue request from now with `edit` applied to the honest one (undefined: honest). */
+    setCatalogue(edit: ((honest: ReturnType<typeof catalogue>) => unknown) | undefined) {
+      editCatalogue = edit
     },
     /** Runs `hook` before the court answers its next catalogue request (once). */
     beforeNextCatalogue(hook: () => Promise<unknown>) {
