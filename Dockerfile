@@ -14,6 +14,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY examples ./examples
 COPY scripts ./scripts
+COPY console ./console
 COPY openapi ./openapi
 RUN npm run build && npm prune --omit=dev
 

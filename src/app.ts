@@ -7,6 +7,7 @@ import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
 import { ActiveTransfers } from './files/transfers.js'
 import { grantRoutes } from './grants/routes.js'
+import { consoleRoutes } from './http/console-routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import addressLimit from './http/address-limit.js'
 import { GatewayError } from './http/errors.js'
@@ -160,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await adapterRoutes(scope, shared)
     await auditRoutes(scope, shared)
     await opsRoutes(scope, shared)
+    await consoleRoutes(scope, shared)
   })
 
   app.addHook('preClose', async () => {

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fsck.js'
-import { verifyExport, verifyReceipt } from './accesslog/verify.js'
+import { ed25519PublicKey, loadEd25519PrivateKey, verifierKey } from './accesslog/note.js'
+import { verifyCheckpointConsistency, verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import { healthcheck } from './healthcheck.js'
@@ -23,7 +24,9 @@ usage:
   court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
+  court-file-gateway verify --key KEYFILE --consistency OLD NEW --proof FILE
   court-file-gateway verify --db FILE [--key KEYFILE]
+  court-file-gateway vkey --key SIGNINGKEY [--name ORIGIN | --config FILE]
   court-file-gateway healthcheck [--config FILE]
 
 --config defaults to $GATEWAY_CONFIG, else config/default.json.`
@@ -60,7 +63,7 @@ function read(path: string, what: string): Buffer {
 /** Runs one command; resolves to its exit status, or -1 for `serve`, which runs until a signal. */
 export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<number> {
   const [command, ...rest] = argv
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
     options: {
       config: { type: 'string' },
@@ -76,10 +79,16 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       receipt: { type: 'string' },
       entry: { type: 'string' },
       db: { type: 'string' },
+      consistency: { type: 'string' },
+      proof: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
+    // Only `verify --consistency OLD NEW` takes a second value.
+    allowPositionals: true,
   })
+  if (positionals.length > (values.consistency ? 1 : 0))
+    throw new UsageError(`unexpected argument ${positionals.join(' ')}\n\n${USAGE}`)
   if (values.help || command === undefined || command === 'help') {
     io.out(USAGE)
     return command === undefined ? 2 : 0
@@ -141,7 +150,16 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       if (!values.key) throw new UsageError('verify needs --key KEYFILE (the text of GET /v1/audit/key)')
       const keyText = read(values.key, 'key')
       let result: ReturnType<typeof verifyExport>
-      if (values.checkpoint && values.export) {
+      if (values.consistency) {
+        const newer = positionals[0]
+        if (!newer || !values.proof) throw new UsageError('verify --consistency needs OLD NEW --proof FILE')
+        result = verifyCheckpointConsistency({
+          oldText: read(values.consistency, 'old checkpoint'),
+          newText: read(newer, 'new checkpoint'),
+          proofText: read(values.proof, 'proof'),
+          keyText,
+        })
+      } else if (values.checkpoint && values.export) {
         result = verifyExport({
           exportText: read(values.export, 'export'),
           checkpointText: read(values.checkpoint, 'checkpoint'),
@@ -154,9 +172,15 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
           keyText,
         })
       } else {
-        throw new UsageError('verify needs either --checkpoint and --export, or --receipt and --entry')
+        throw new UsageError(
+          'verify needs either --checkpoint and --export, or --receipt and --entry, or --consistency OLD NEW --proof FILE',
+        )
       }
       if (result.ok) {
+        if (result.from !== undefined) {
+          io.out(`OK: the checkpoint of ${result.origin} at size ${result.size} extends the one at size ${result.from}`)
+          return 0
+        }
         const what = result.index === undefined ? `${result.size} entries` : `entry ${result.index}`
         io.out(`OK: ${what} verified against the checkpoint of ${result.origin} at size ${result.size}`)
         return 0
@@ -164,6 +188,21 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       io.err(`FAILED: ${result.message}`)
       if (result.index !== undefined) io.err(`first bad index: ${result.index}`)
       return 1
+    }
+    case 'vkey': {
+      // The verifier key auditors pin (in the console or for `verify`): publish it out of band, not only
+      // through the gateway it is meant to check.
+      if (!values.key) throw new UsageError('vkey needs --key FILE (the log signing key, accessLog.signingKeyFile)')
+      const name = values.name ?? loadConfig(configPath(values.config)).accessLog.origin
+      let privateKey: ReturnType<typeof loadEd25519PrivateKey>
+      try {
+        privateKey = loadEd25519PrivateKey(read(values.key, 'signing key').toString('utf8'))
+      } catch (error) {
+        if (error instanceof UsageError) throw error
+        throw new UsageError((error as Error).message)
+      }
+      io.out(verifierKey(name, ed25519PublicKey(privateKey)))
+      return 0
     }
     case 'healthcheck':
       return healthcheck(loadConfig(configPath(values.config)), io.err)

@@ -2,6 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeJwt } from 'jose'
 import t from 'tap'
+import { formatCheckpoint } from '../src/accesslog/checkpoint.js'
+import { leafHash } from '../src/accesslog/merkle/hash.js'
+import { consistencyProof, Frontier } from '../src/accesslog/merkle/tree.js'
+import { ed25519PublicKey, loadEd25519PrivateKey, signNote, verifierKey } from '../src/accesslog/note.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 // The binary (dist/src/cli.js) where its own wiring matters: exit statuses, output streams, no stack traces;
 // the commands in-process (the same code, without a process start) where only what they do matters.
@@ -113,4 +117,61 @@ t.test('usage errors', async (t) => {
   t.match(badFlag.stderr, /--no-such-flag/)
   t.equal(verify.code, 2)
   t.match(verify.stderr, /cannot read the key file \/nonexistent\/key: ENOENT/)
+})
+
+t.test('vkey prints the verifier key; verify --consistency checks two checkpoints', async (t) => {
+  const dir = t.testdir()
+  const keyFile = join(dir, 'log.pem')
+  t.equal((await cliInProcess(['keygen', '--out', keyFile])).code, 0)
+  const origin = 'cli.test/log'
+  const printed = await cliInProcess(['vkey', '--key', keyFile, '--name', origin])
+  t.equal(printed.code, 0, printed.stderr)
+  const privateKey = loadEd25519PrivateKey(readFileSync(keyFile, 'utf8'))
+  t.equal(printed.stdout, `${verifierKey(origin, ed25519PublicKey(privateKey))}\n`)
+  t.equal((await cliInProcess(['vkey'])).code, 2)
+  t.match(
+    (await cliInProcess(['vkey', '--key', join(dir, 'missing.pem'), '--name', origin])).stderr,
+    /cannot read the signing key/,
+  )
+  writeFileSync(join(dir, 'not.pem'), 'hello')
+  t.match(
+    (await cliInProcess(['vkey', '--key', join(dir, 'not.pem'), '--name', origin])).stderr,
+    /not a PEM private key/,
+  )
+
+  // A small log: checkpoints at sizes 3 and 9, and the proof between them.
+  const frontier = new Frontier()
+  const nodes = new Map<string, Buffer>()
+  const roots: Buffer[] = [frontier.root()]
+  for (let i = 0; i < 9; i++) {
+    for (const node of frontier.append(leafHash(Buffer.from(`entry ${i}`))))
+      nodes.set(`${node.level}/${node.index}`, node.hash)
+    roots.push(frontier.root())
+  }
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text)
+    return join(dir, name)
+  }
+  const checkpoint = (size: number) =>
+    signNote(formatCheckpoint({ origin, size, rootHash: roots[size]! }), origin, privateKey)
+  const key = write('vkey.txt', printed.stdout)
+  const older = write('old.txt', checkpoint(3))
+  const newer = write('new.txt', checkpoint(9))
+  const proof = consistencyProof(3, 9, (level, index) => nodes.get(`${level}/${index}`)!)
+  const proofFile = write(
+    'proof.json',
+    JSON.stringify({ from: 3, to: 9, proof: proof.map((h) => h.toString('base64')) }),
+  )
+  const ok = await cliInProcess(['verify', '--key', key, '--consistency', older, newer, '--proof', proofFile])
+  t.equal(ok.code, 0, ok.stderr)
+  t.equal(ok.stdout, `OK: the checkpoint of ${origin} at size 9 extends the one at size 3\n`)
+  const swapped = await cliInProcess(['verify', '--key', key, '--consistency', newer, older, '--proof', proofFile])
+  t.equal(swapped.code, 1)
+  t.match(swapped.stderr, /FAILED: the new checkpoint \(size 3\) is smaller than the old one \(size 9\)/)
+  t.equal(
+    (await cliInProcess(['verify', '--key', key, '--consistency', older, '--proof', proofFile])).code,
+    2,
+    'NEW is missing',
+  )
+  t.equal((await cliInProcess(['keygen', '--out', join(dir, 'x.pem'), 'stray'])).code, 2, 'a stray argument is refused')
 })

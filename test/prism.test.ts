@@ -7,6 +7,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { loadSpec, operations } from '../src/http/openapi.js'
 import { GATEWAY_SPEC, PROJECT_ROOT } from '../src/paths.js'
+import { buildConsole } from './helpers/console-build.js'
 import { eventually, type Person, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
 
 /**
@@ -64,6 +65,8 @@ async function startPrism(
 }
 
 t.test('Prism finds no violation in any operation of the gateway', async (t) => {
+  // Built before the gateway starts, which reads the console once (src/http/console-routes.ts).
+  await buildConsole()
   const h = await startGateway(t)
   const court = await startAdapter(t, h.url)
   const prism = await startPrism(t, h.url)
@@ -101,6 +104,7 @@ t.test('Prism finds no violation in any operation of the gateway', async (t) => 
   await via('getJwks', 'GET', '/.well-known/jwks.json', 200)
   await via('getOpenApiDocument', 'GET', '/openapi.json', 200)
   await via('getDocs', 'GET', '/docs', 200)
+  await via('getConsole', 'GET', '/console', 200)
   await via('listCourts', 'GET', '/v1/courts', 200, { as: 'prosecutor' })
 
   // Adapters: 黑01's through the harness (reads need it); 黑0103's whole life through Prism.

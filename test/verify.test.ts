@@ -3,10 +3,10 @@ import canonicalize from 'canonicalize'
 import t from 'tap'
 import { formatCheckpoint } from '../src/accesslog/checkpoint.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { Frontier, inclusionProof, type NodeReader } from '../src/accesslog/merkle/tree.js'
+import { consistencyProof, Frontier, inclusionProof, type NodeReader } from '../src/accesslog/merkle/tree.js'
 import { signNote, verifierKey } from '../src/accesslog/note.js'
 import { formatReceipt } from '../src/accesslog/receipt.js'
-import { verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
+import { verifyCheckpointConsistency, verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
 
 const ORIGIN = 'court-file-gateway.test/log'
 const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
@@ -451,4 +451,59 @@ t.test('a large export verifies, and an entry altered deep inside it is named (t
   parts[target] = parts[target]!.replace('document.read', 'document.READ')
   const bad = verifyExport({ exportText: Buffer.from(`${parts.join('\n')}\n`), checkpointText: cp, keyText })
   t.match(bad, { ok: false, index: target, message: /^entry 37654 does not match/ })
+})
+
+t.test('checkpoint consistency (verify --consistency)', async (t) => {
+  const proofOf = (from: number, to: number, proof = consistencyProof(from, to, log.read)) =>
+    JSON.stringify({ from, to, proof: proof.map((h) => h.toString('base64')) })
+  const check = (
+    from: number,
+    to: number,
+    proofText = proofOf(from, to),
+    newText = checkpointFor(to, log.roots[to]!),
+  ) => verifyCheckpointConsistency({ oldText: checkpointFor(from, log.roots[from]!), newText, proofText, keyText })
+
+  for (const [from, to] of [
+    [1, 40],
+    [7, 8],
+    [8, 33],
+    [13, 13],
+  ] as const) {
+    t.same(check(from, to), { ok: true, origin: ORIGIN, size: to, rootHash: log.roots[to], from }, `${from} -> ${to}`)
+  }
+  t.equal(check(0, 5, JSON.stringify({ from: 0, to: 5, proof: [] })).ok, true, 'the empty tree is a prefix of all')
+
+  const altered = consistencyProof(10, 30, log.read)
+  altered[0] = Buffer.alloc(32, 1)
+  t.match(check(10, 30, proofOf(10, 30, altered)), { ok: false, message: /NOT consistent with the one at size 10/ })
+  // A rewritten history: a tree head for size 30 whose root is not the one that extends size 10.
+  t.match(check(10, 30, proofOf(10, 30), checkpointFor(30, log.roots[29]!)), { ok: false, message: /NOT consistent/ })
+  t.match(check(30, 10, proofOf(10, 30), checkpointFor(10, log.roots[10]!)), {
+    ok: false,
+    message: /smaller than the old one/,
+  })
+  t.match(check(10, 30, proofOf(10, 31)), { ok: false, message: /the proof is from 10 to 31, not from 10 to 30/ })
+  t.match(check(10, 30, '{"proof": ["not base64!"]}'), { ok: false, message: /not a consistency proof/ })
+  t.match(check(10, 30, 'nope'), { ok: false, message: /not a consistency proof/ })
+  const forged = crypto.generateKeyPairSync('ed25519').privateKey
+  t.match(check(10, 30, proofOf(10, 30), checkpointFor(30, log.roots[30]!, forged)), {
+    ok: false,
+    message: /the new checkpoint does not verify/,
+  })
+  const otherOrigin = signNote(
+    formatCheckpoint({ origin: 'other.log', size: 30, rootHash: log.roots[30]! }),
+    ORIGIN,
+    privateKey,
+  )
+  t.match(check(10, 30, proofOf(10, 30), otherOrigin), { ok: false, message: /different logs \(.*, other\.log\)/ })
+  const otherLogKey = crypto.generateKeyPairSync('ed25519')
+  t.match(
+    verifyCheckpointConsistency({
+      oldText: checkpointFor(10, log.roots[10]!),
+      newText: checkpointFor(30, log.roots[30]!),
+      proofText: proofOf(10, 30),
+      keyText: verifierKey(ORIGIN, otherLogKey.publicKey),
+    }),
+    { ok: false, message: /the old checkpoint does not verify/ },
+  )
 })

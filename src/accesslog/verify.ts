@@ -5,8 +5,8 @@
  */
 import { type Checkpoint, openCheckpoint } from './checkpoint.js'
 import { EMPTY_ROOT, leafHash } from './merkle/hash.js'
-import { Frontier, verifyInclusion } from './merkle/tree.js'
-import { type NoteVerifierKey, parseVerifierKey } from './note.js'
+import { Frontier, verifyConsistency, verifyInclusion } from './merkle/tree.js'
+import { decodeBase64Strict, type NoteVerifierKey, parseVerifierKey } from './note.js'
 import { parseReceipt, type Receipt } from './receipt.js'
 
 export type VerifyResult =
@@ -17,6 +17,8 @@ export type VerifyResult =
       rootHash: Buffer
       /** For a receipt: the index of the verified entry. */
       index?: number
+      /** For a consistency check: the size of the older checkpoint. */
+      from?: number
     }
   | {
       ok: false
@@ -269,5 +271,54 @@ export function verifyReceipt(args: { receiptText: Text; entryBytes: Uint8Array;
       `entry ${index} does not verify against the receipt: the entry's bytes differ from what was logged at index ${index}, or the receipt's proof was altered.${hint}`,
       index,
     )
+  })
+}
+
+/**
+ * Checks that a newer checkpoint extends an older one (RFC 9162 §2.1.4): both signatures, then the
+ * consistency proof between them, given as the JSON answer of GET /v1/audit/proofs/consistency. A log that
+ * rewrote or dropped history cannot produce such a proof.
+ */
+export function verifyCheckpointConsistency(args: {
+  oldText: Text
+  newText: Text
+  proofText: Text
+  keyText: Text
+}): VerifyResult {
+  return run(() => {
+    const key = loadKey(args.keyText)
+    const older = loadCheckpoint(args.oldText, key, 'the old checkpoint')
+    const newer = loadCheckpoint(args.newText, key, 'the new checkpoint')
+    if (older.origin !== newer.origin)
+      throw new Failure(`the checkpoints are of different logs (${older.origin}, ${newer.origin})`)
+    if (newer.size < older.size)
+      throw new Failure(`the new checkpoint (size ${newer.size}) is smaller than the old one (size ${older.size})`)
+    let proof: Buffer[]
+    let from: unknown
+    let to: unknown
+    try {
+      const parsed = JSON.parse(asString(args.proofText)) as { from?: unknown; to?: unknown; proof?: unknown }
+      ;({ from, to } = parsed)
+      if (!Array.isArray(parsed.proof)) throw new Error('no "proof" list')
+      proof = parsed.proof.map((hash) => {
+        const bytes = typeof hash === 'string' ? decodeBase64Strict(hash) : undefined
+        if (!bytes) throw new Error('a proof hash is not base64')
+        return bytes
+      })
+    } catch (err) {
+      throw new Failure(
+        `the proof file is not a consistency proof (GET /v1/audit/proofs/consistency): ${errorMessage(err)}`,
+      )
+    }
+    if ((from !== undefined && from !== older.size) || (to !== undefined && to !== newer.size))
+      throw new Failure(`the proof is from ${from} to ${to}, not from ${older.size} to ${newer.size}`)
+    // An empty tree is a prefix of every tree: there is nothing to prove.
+    const consistent =
+      older.size === 0 || verifyConsistency(older.size, newer.size, proof, older.rootHash, newer.rootHash)
+    if (!consistent)
+      throw new Failure(
+        `the checkpoint at size ${newer.size} is NOT consistent with the one at size ${older.size}: the log's history was changed, or the proof was altered`,
+      )
+    return { ok: true, origin: newer.origin, size: newer.size, rootHash: newer.rootHash, from: older.size }
   })
 }

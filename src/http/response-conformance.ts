@@ -40,8 +40,11 @@ interface CompiledResponse {
 
 type Responses = Map<string, CompiledResponse>
 
-/** The API reference's scripts and styles (served by @fastify/swagger-ui), which no spec describes. */
-const PATHS_OUTSIDE_THE_CONTRACT = /^\/docs\//
+/**
+ * The API reference's scripts and styles (served by @fastify/swagger-ui) and the console's hashed assets
+ * (src/http/console-routes.ts), which no spec describes.
+ */
+const PATHS_OUTSIDE_THE_CONTRACT = /^\/(docs|console)\//
 
 const cache = new WeakMap<OpenApiSpec, ResponseConformance>()
 

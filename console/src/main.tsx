@@ -1,0 +1,218 @@
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import thresholds from '../patterns.json' with { type: 'json' }
+import { api, type Filter, type Item, type Page } from './api.js'
+import { saveFile } from './download.js'
+import { Detail, Table } from './entries.js'
+import { FilterForm, KeyPanel, SignIn, Status } from './forms.js'
+import { findPatterns, type Patterns, type Thresholds } from './patterns.js'
+import { everyPage, PatternsView } from './patterns-view.js'
+import { checkCheckpoint, checkInclusion, type Verdict } from './trust.js'
+import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from './verify.js'
+
+/**
+ * The auditor console: sign in with a bearer token (this tab only), pin the log's verifier key (this browser),
+ * query the log with the API's filters, and see for every shown entry whether the signed log proves it.
+ */
+const TOKEN_KEY = 'cfg.token'
+const VKEY_KEY = 'cfg.vkey'
+
+function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string) => void }) {
+  const client = api(token)
+  const [key, setKey] = useState<PinnedKey>()
+  const [checkpoint, setCheckpoint] = useState<{ cp?: Checkpoint; verdict?: Verdict }>({})
+  const [query, setQuery] = useState<{ filter: Filter; limit: number; cursors: string[] }>({
+    filter: {},
+    limit: 25,
+    cursors: [],
+  })
+  const [page, setPage] = useState<Page>()
+  const [error, setError] = useState<string>()
+  const [proofs, setProofs] = useState(new Map<number, Verdict>())
+  const [open, setOpen] = useState<Item>()
+  const [patterns, setPatterns] = useState<{ patterns: Patterns; complete: boolean }>()
+  const [busy, setBusy] = useState<string>()
+
+  useEffect(() => {
+    const stored = localStorage.getItem(VKEY_KEY)
+    if (stored) parseVerifierKey(stored).then(setKey, () => localStorage.removeItem(VKEY_KEY))
+  }, [])
+
+  const refreshCheckpoint = async (pinned = key) => {
+    if (!pinned) {
+      setCheckpoint({ verdict: { state: 'wait', message: 'Nothing is verified: pin the verifier key first.' } })
+      return
+    }
+    setCheckpoint({})
+    const { checkpoint: cp, verdict } = await checkCheckpoint(client, pinned, localStorage)
+    setCheckpoint(verdict.state === 'ok' && cp ? { cp, verdict } : { verdict })
+  }
+  useEffect(() => {
+    void refreshCheckpoint()
+  }, [key?.text])
+
+  useEffect(() => {
+    let live = true
+    setError(undefined)
+    client.entries(query.filter, query.limit, query.cursors.at(-1)).then(
+      (p) => live && setPage(p),
+      (e: Error & { status?: number }) => {
+        if (!live) return
+        if (e.status === 401) onSignOut('Your token was refused; sign in again.')
+        else setError(e.message)
+      },
+    )
+    return () => {
+      live = false
+    }
+  }, [query])
+
+  // Every shown entry is checked against the verified checkpoint, four proofs at a time.
+  useEffect(() => {
+    const cp = checkpoint.cp
+    if (!page) return
+    const results = new Map<number, Verdict>()
+    setProofs(new Map())
+    if (!cp) return
+    let live = true
+    const queue = [...page.items]
+    const worker = async () => {
+      for (let item = queue.shift(); item && live; item = queue.shift()) {
+        results.set(item.index, await checkInclusion(client, item, cp))
+        if (live) setProofs(new Map(results))
+      }
+    }
+    void Promise.all([worker(), worker(), worker(), worker()])
+    return () => {
+      live = false
+    }
+  }, [page, checkpoint.cp])
+
+  const pin = (pinned: PinnedKey | undefined) => {
+    if (pinned) localStorage.setItem(VKEY_KEY, pinned.text)
+    else localStorage.removeItem(VKEY_KEY)
+    setKey(pinned)
+  }
+  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void) => {
+    setBusy(what)
+    try {
+      use(await everyPage(client, query.filter))
+    } catch (e) {
+      setError((e as Error).message)
+    } finally {
+      setBusy(undefined)
+    }
+  }
+  const showPatterns = () =>
+    whole('Reading the entries for patterns…', ({ items, complete }) =>
+      setPatterns({ patterns: findPatterns(items, thresholds as Thresholds), complete }),
+    )
+  // One line per entry: its index and the entry, whose canonical JSON is its leaf (verify with receipts).
+  const exportNdjson = () =>
+    whole('Exporting…', ({ items }) =>
+      saveFile(
+        'access-log-filtered.ndjson',
+        items.map((item) => `{"entry":${canonicalJson(item.entry)},"index":${item.index}}\n`).join(''),
+        'application/x-ndjson',
+      ),
+    )
+  const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
+
+  return (
+    <>
+      <div class="toolbar">
+        <button type="button" onClick={() => onSignOut()}>
+          Sign out
+        </button>
+      </div>
+      <KeyPanel pinned={key} onPin={pin} />
+      <section class="card" aria-labelledby="cp-heading">
+        <h2 id="cp-heading">Signed checkpoint</h2>
+        <Status verdict={checkpoint.verdict} id="checkpoint" />
+        <button type="button" onClick={() => void refreshCheckpoint()}>
+          Check the latest checkpoint
+        </button>
+      </section>
+      <FilterForm onSearch={(filter, limit) => setQuery({ filter, limit, cursors: [] })} />
+      {error && (
+        <p class="status bad" role="alert">
+          {error}
+        </p>
+      )}
+      {failures > 0 && (
+        <p class="status bad" role="alert" id="proof-failures">
+          ✘ {failures} shown {failures === 1 ? 'entry does' : 'entries do'} NOT verify against the signed log.
+        </p>
+      )}
+      {page && <Table page={page} proofs={proofs} onOpen={setOpen} />}
+      <div class="actions">
+        <button type="button" onClick={showPatterns} disabled={!!busy}>
+          Patterns of this filter
+        </button>
+        <button type="button" onClick={exportNdjson} disabled={!!busy}>
+          Export this filter (NDJSON)
+        </button>
+        {busy && <span role="status">{busy}</span>}
+      </div>
+      <nav class="actions" aria-label="Pages">
+        <button
+          type="button"
+          disabled={query.cursors.length === 0}
+          onClick={() => setQuery({ ...query, cursors: query.cursors.slice(0, -1) })}
+        >
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!page?.nextCursor}
+          onClick={() => page?.nextCursor && setQuery({ ...query, cursors: [...query.cursors, page.nextCursor] })}
+        >
+          Next page
+        </button>
+      </nav>
+      {patterns && <PatternsView patterns={patterns.patterns} complete={patterns.complete} />}
+      {open && (
+        <Detail
+          key={open.index}
+          client={client}
+          item={open}
+          checkpoint={checkpoint.cp}
+          onClose={() => setOpen(undefined)}
+        />
+      )}
+    </>
+  )
+}
+
+function App() {
+  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? '')
+  const [notice, setNotice] = useState<string>()
+  const signIn = (value: string) => {
+    sessionStorage.setItem(TOKEN_KEY, value)
+    setNotice(undefined)
+    setToken(value)
+  }
+  const signOut = (why?: string) => {
+    sessionStorage.removeItem(TOKEN_KEY)
+    setNotice(why)
+    setToken('')
+  }
+  return (
+    <>
+      <header>
+        <h1>Access log</h1>
+        <p>Who read which court file, when and why, checked against the signed log in this browser.</p>
+      </header>
+      <main>
+        {notice && (
+          <p class="status bad" role="alert">
+            {notice}
+          </p>
+        )}
+        {token ? <Console token={token} onSignOut={signOut} /> : <SignIn onToken={signIn} />}
+      </main>
+    </>
+  )
+}
+
+render(<App />, document.getElementById('app')!)

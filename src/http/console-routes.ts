@@ -1,0 +1,78 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { PROJECT_ROOT } from '../paths.js'
+import type { Services } from '../services.js'
+import { GatewayError } from './errors.js'
+import { specRoute } from './spec-route.js'
+
+/** Where `npm run build` (scripts/build-console.mjs) writes the auditor console. */
+export const CONSOLE_DIR = join(PROJECT_ROOT, 'dist', 'console')
+
+/**
+ * Everything the page loads comes from this origin, no script is inline and nothing is evaluated: the page
+ * holds a bearer token and decides what an auditor believes about the log, so an injected script must not run.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+}
+
+/**
+ * The auditor console (docs/auditors.md#the-console): a static page and its content-hashed assets, read once
+ * at start-up. The page is public; every answer it shows comes from the API with the auditor's own token, so
+ * the API alone decides what an auditor sees. Without a build, /console is 404 and the API is unaffected.
+ */
+export async function consoleRoutes(app: FastifyInstance, services: Services, dir = CONSOLE_DIR): Promise<void> {
+  const index = existsSync(join(dir, 'index.html')) ? readFileSync(join(dir, 'index.html')) : undefined
+  const assets = new Map<string, { body: Buffer; type: string }>()
+  const assetDir = join(dir, 'assets')
+  if (existsSync(assetDir)) {
+    for (const name of readdirSync(assetDir)) {
+      const type = MEDIA_TYPES[name.slice(name.lastIndexOf('.'))]
+      if (type) assets.set(name, { body: readFileSync(join(assetDir, name)), type })
+    }
+  }
+  const open = { config: { public: true } }
+  const secure = {
+    'content-security-policy': CONSOLE_CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  }
+
+  specRoute(
+    app,
+    services.spec,
+    'getConsole',
+    async (_request, reply) => {
+      if (!index) throw new GatewayError('NOT_FOUND', 'the console is not built: run npm run build')
+      // The page names the current assets, so it is revalidated; the assets themselves never change.
+      return reply
+        .type('text/html; charset=utf-8')
+        .headers({ ...secure, 'cache-control': 'no-cache' })
+        .send(index)
+    },
+    open,
+  )
+
+  app.get('/console/assets/:name', open, async (request, reply) => {
+    const asset = assets.get((request.params as { name: string }).name)
+    if (!asset) throw new GatewayError('NOT_FOUND', 'no such console asset')
+    return reply
+      .type(asset.type)
+      .headers({ ...secure, 'cache-control': 'public, max-age=31536000, immutable' })
+      .send(asset.body)
+  })
+}
