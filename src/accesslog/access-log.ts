@@ -439,7 +439,10 @@ export class TransparencyLog implements AccessLog {
  */
 function reportAfter(conflicting: Pending, conflict: unknown, again: Pending[]): void {
   const last = again.at(-1)
-  if (last === undefined) return conflicting.reject(conflict)
+  if (last === undefined) {
+    conflicting.reject(conflict)
+    return
+  }
   const { resolve, reject } = last
   last.resolve = (index) => {
     resolve(index)
