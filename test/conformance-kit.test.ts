@@ -9,6 +9,8 @@ import { generatePrivateKeyPem } from '../src/adapters/signing.js'
 import { type KitOptions, runKit } from '../src/conformance/command.js'
 import type { CheckResult, Exchange, Transport } from '../src/conformance/kit.js'
 import { httpTransport } from '../src/conformance/transport.js'
+import { GATEWAY_ISSUER } from '../src/server.js'
+import { registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const ISSUER = 'court-file-gateway'
@@ -244,4 +246,48 @@ t.test('the JUnit report names every check and every failure', async (t) => {
   t.match(xml, /<failure message="expected HTTP 200, got HTTP 500">/)
   t.match(xml, /received: HTTP 500 \(content-length: 4\) &quot;&lt;&amp;\\&quot;&gt;&quot;/)
   t.match(xml, new RegExp(`failures="${failedNames(outcome.results).length}"`))
+})
+
+t.test('activation runs the same checks and GET /v1/adapters/{id} shows them', async (t) => {
+  const h = await startGateway(t)
+  const court = await startAdapter(t, h.url)
+  const id = await registerAdapter(h, court.url)
+  const shown = await h.call('GET', `/v1/adapters/${id}`, { token: tokenOf(h, 'operator') })
+  t.equal(shown.status, 200)
+  t.equal(shown.json.conformance.passed, true)
+  t.ok(
+    shown.json.conformance.checks.some((c: CheckResult) => c.name === 'refuses over-long lifetime' && c.ok),
+    'the token checks ran with the gateway key',
+  )
+  t.ok(shown.json.conformance.checks.some((c: CheckResult) => c.name.startsWith('document ') && c.ok))
+
+  // The same adapter, now refusing nothing it should: its activation is refused and each failure named.
+  const laxAdapter = await buildCourtAdapter({
+    casesDir: shippedCasesDir(),
+    courts: ['黑0103'],
+    gatewayIssuer: GATEWAY_ISSUER,
+    jwks: new URL(`${h.url}/.well-known/jwks.json`),
+  })
+  laxAdapter.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/v1/cases/') && request.headers.authorization === undefined) {
+      await reply.code(404).type('application/problem+json').send({ status: 404, code: 'NOT_FOUND' })
+    }
+  })
+  await laxAdapter.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => laxAdapter.close())
+  const lax = { url: `http://127.0.0.1:${(laxAdapter.server.address() as { port: number }).port}` }
+  const admin = tokenOf(h, 'courtAdmin0103')
+  const created = await h.call('POST', '/v1/adapters', {
+    token: admin,
+    body: { court: '黑0103', baseUrl: lax.url, probeCase: '（2023）黑0103民初4567号' },
+  })
+  t.equal(created.status, 201, created.text)
+  const refused = await h.call('POST', `/v1/adapters/${created.json.id}/activate`, { token: tokenOf(h, 'operator') })
+  t.equal(refused.status, 422)
+  t.same(
+    refused.json.checks.filter((c: CheckResult) => c.required && !c.ok).map((c: CheckResult) => [c.name, c.detail]),
+    [['refuses no token', 'expected HTTP 401, got HTTP 404']],
+  )
+  const after = await h.call('GET', `/v1/adapters/${created.json.id}`, { token: admin })
+  t.equal(after.json.status, 'pending')
 })
