@@ -25,6 +25,8 @@ export const configSchema = {
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
         /** Check every answer against openapi/gateway.yaml and log departures (staging; costs CPU). */
         validateResponses: { type: 'boolean', default: false },
+        /** The gateway's public URL: the `iss` of the tokens it signs for court adapters. */
+        publicUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
       },
     },
     metrics: {
@@ -124,6 +126,9 @@ export const configSchema = {
         // from turning the deadline into none (1 KiB/s still bounds a 100 MB document to about a day).
         minimumBytesPerSecond: { type: 'integer', minimum: 1024, default: 32768 },
         signingKeyFile: { type: 'string', minLength: 1 },
+        signingAlgorithm: { type: 'string', enum: ['EdDSA', 'ES256'], default: 'EdDSA' },
+        /** Published in the JWKS before it signs anything (docs/courts.md#key-rotation). */
+        nextSigningKeyFile: { type: 'string', minLength: 1 },
         healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
         breaker: {
           type: 'object',

@@ -13,7 +13,7 @@ export interface IssuerConfig {
 
 export interface Config {
   /** `validateResponses`: check every answer against the spec and log departures (for staging). */
-  server: { host: string; port: number; validateResponses: boolean }
+  server: { host: string; port: number; validateResponses: boolean; publicUrl?: string }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
@@ -40,6 +40,10 @@ export interface Config {
     /** With timeoutMs, bounds a whole transfer: timeoutMs + bytes / minimumBytesPerSecond. */
     minimumBytesPerSecond: number
     signingKeyFile: string
+    /** EdDSA, or ES256 for court stacks (Spring Security / Nimbus) that verify only that out of the box. */
+    signingAlgorithm: 'EdDSA' | 'ES256'
+    /** The next signing key, published in the JWKS ahead of use (rotation without an outage). */
+    nextSigningKeyFile?: string
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }
   }
