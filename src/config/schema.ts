@@ -1,3 +1,5 @@
+import { ROLES } from '../identity/principal.js'
+
 /** JSON Schema of the configuration file; defaults here are the documented defaults (README, docs/operators.md#configuration). */
 const algorithms = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['ES256', 'EdDSA', 'RS256'] } }
 const orgKinds = {
@@ -6,6 +8,9 @@ const orgKinds = {
   uniqueItems: true,
   items: { enum: ['court', 'procuratorate', 'operator', 'audit'] },
 }
+
+/** A claim name, or a dotted path into nested claims (`realm_access.roles`). */
+const claimPath = { type: 'string', pattern: '^[^.\\s]+(\\.[^.\\s]+)*$', maxLength: 256 }
 
 /** A token living longer than a day is a credential, not a session. */
 const maxTokenLifetimeSeconds = { type: 'integer', minimum: 60, maximum: 86400, default: 3600 }
@@ -83,6 +88,19 @@ export const configSchema = {
               algorithms,
               orgKinds,
               maxTokenLifetimeSeconds,
+              claims: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  org: claimPath,
+                  roles: claimPath,
+                  roleMap: {
+                    type: 'object',
+                    maxProperties: 256,
+                    additionalProperties: { enum: [...ROLES] },
+                  },
+                },
+              },
             },
           },
         },

@@ -1,3 +1,5 @@
+import type { Role } from '../identity/principal.js'
+
 /** The configuration file (docs/operators.md#configuration, a contract). Validated by src/config/load.ts before use. */
 export type Algorithm = 'ES256' | 'EdDSA' | 'RS256'
 
@@ -9,6 +11,11 @@ export interface IssuerConfig {
   orgKinds: Array<'court' | 'procuratorate' | 'operator' | 'audit'>
   /** The longest `exp − iat` accepted from this issuer; 3600 when not set. */
   maxTokenLifetimeSeconds?: number
+  /**
+   * Where this issuer's tokens carry the organisation code (default `org`) and the roles (default `roles`;
+   * dotted paths such as `realm_access.roles`), and how its role names map to the gateway's.
+   */
+  claims?: { org?: string; roles?: string; roleMap?: Record<string, Role> }
 }
 
 export interface Config {
