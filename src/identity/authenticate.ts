@@ -9,6 +9,7 @@ import type { DevIssuer } from './dev-issuer.js'
 import { JwksSource } from './jwks.js'
 import { isIdentifier, isWellFormed } from '../http/loggable-input.js'
 import { type Principal, ROLES, type Role } from './principal.js'
+import { mappedClaims } from './claims.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,31 +63,6 @@ function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value)
 }
 
-/** A claim by dotted path (`realm_access.roles`, as Keycloak nests realm roles); only own, plain-object steps. */
-export function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
-  let value: unknown = claims
-  for (const step of path.split('.')) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, step)) {
-      return undefined
-    }
-    value = (value as Record<string, unknown>)[step]
-  }
-  return value
-}
-
-/**
- * The gateway roles a token's role claim names: a list, or one string of space-separated names (as OAuth
- * `scope` is written). With a `roleMap`, IdP role names are translated and names it does not list are ignored
- * (IdPs put roles of every application in the token); without one, every name must be a gateway role.
- * `undefined` when the claim is neither a non-empty list of strings nor a string.
- */
-function rolesFrom(value: unknown, roleMap: Readonly<Record<string, Role>> | undefined): unknown[] | undefined {
-  const names = typeof value === 'string' ? value.split(/\s+/).filter((name) => name !== '') : value
-  if (!Array.isArray(names) || names.length === 0) return undefined
-  if (roleMap === undefined) return names
-  return names.flatMap((name) => (typeof name === 'string' && Object.hasOwn(roleMap, name) ? [roleMap[name]] : []))
-}
-
 /**
  * Decides who a verified token speaks for. Signature, `aud`, `exp` and `nbf` are checked before this;
  * here are the gateway's own rules: the person, an organisation from the directory that this issuer may
@@ -101,8 +77,7 @@ export function principalFromClaims(
   if (claims.iss !== issuer.issuer) return fail('the token issuer does not match')
 
   const { sub, name } = claims
-  const orgCode = claimAt(claims, issuer.claims?.org ?? 'org')
-  const roles = rolesFrom(claimAt(claims, issuer.claims?.roles ?? 'roles'), issuer.claims?.roleMap)
+  const { orgCode, roles } = mappedClaims(claims, issuer.claims)
   if (typeof sub !== 'string' || sub.length === 0) return fail('the token has no subject')
   if (sub.length > MAX_SUB_LENGTH) return fail('the token subject is too long')
   if (!isIdentifier(sub)) return fail('the token subject contains control characters or format characters')
