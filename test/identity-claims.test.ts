@@ -2,16 +2,9 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parseConfig } from '../src/config/load.js'
 import type { IssuerConfig } from '../src/config/types.js'
-import type { Org } from '../src/directory/types.js'
 import { claimAt, mappedClaims } from '../src/identity/claims.js'
 
 const KEYCLOAK = 'https://sso.jcy.example/realms/hlj'
-const ORGS: Org[] = [
-  { code: '230100', name: '哈尔滨市人民检察院', kind: 'procuratorate' } as Org,
-  { code: '230103', name: '哈尔滨市南岗区人民检察院', kind: 'procuratorate' } as Org,
-]
-const findOrg = (code: string) => ORGS.find((org) => org.code === code)
-
 /** What Keycloak puts in an access token: realm roles nested, client roles per client, custom attributes. */
 function keycloakClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
