@@ -364,12 +364,7 @@ const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
  * without If-None-Match, a length or a digest that is not the catalogue's, and headers off the adapter
  * contract (`checkContract`, which throws ADAPTER_BAD_RESPONSE).
  */
-function checkUpstream(
-  upstream: AdapterResponse,
-  expected: Expected,
-  adapter: Adapter,
-  checkContract: () => void,
-): void {
+function checkUpstream(upstream: AdapterResponse, expected: Expected, adapter: Adapter, checkContract: () => void): void {
   const { status, headers } = upstream
   const refuse = (failure: GatewayError): never => {
     upstream.body.destroy()
