@@ -22,7 +22,7 @@ export type Transport = (path: string, headers: Record<string, string>) => Promi
 export interface TokenSigner {
   readonly issuer: string
   readonly algorithm: SigningAlgorithm
-  signPayload(payload: JWTPayload): Promise<string>
+  signPayload(payload: JWTPayload): string | Promise<string>
 }
 
 export interface CheckResult {
