@@ -86,6 +86,11 @@ t.test(
       /PASS {2}refuses alg none\n {6}sent: {5}GET \/v1\/cases\/.+ \(authorization: Bearer <token>\)\n {6}received: HTTP 401/,
     )
     t.notMatch(outcome.report, /eyJ/, 'no token is ever printed')
+    t.match(
+      outcome.report,
+      /PASS {2}case\n.*\n {6}received: HTTP 200 \([^)]*\) "\{\\"caseNo\\":\\"（2023）黑01民终1234号/,
+      'Chinese text is shown, not taken for bytes',
+    )
 
     const keyFile = join(dir, 'es256.pem')
     writeFileSync(keyFile, generatePrivateKeyPem('ES256'))

@@ -64,7 +64,11 @@ function describe(exchange: Exchange): string {
     .map((name) => [name, header(exchange, name)] as const)
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `${name}: ${value}`)
-  const text = exchange.body.subarray(0, 160).toString('utf8')
+  // The cut may split a UTF-8 sequence: its remains at the end are dropped, not taken for binary.
+  const text = exchange.body
+    .subarray(0, 240)
+    .toString('utf8')
+    .replace(/\ufffd{1,3}$/u, '')
   const printable = /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/u.test(text) && !text.includes('\ufffd')
   const body =
     exchange.body.length === 0 ? '' : printable ? ` ${JSON.stringify(text)}` : ` <${exchange.body.length} bytes>`
