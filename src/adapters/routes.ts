@@ -190,14 +190,18 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
     // Refused before the checks too, so a conflicting adapter is not probed for nothing.
     const early = conflictOf(adapter)
     if (early) await denyWith(log, request, { action: 'adapter.activate', resource }, early)
-    const conformance = await checkAdapter(adapter, {
-      adapterClient,
-      signer: services.signer,
-      validators: services.validators,
-      adapterSpec: loadSpec(ADAPTER_SPEC),
-      legacyCourts: directory.legacyCourts(),
-      now,
-    })
+    const conformance = await checkAdapter(
+      adapter,
+      {
+        adapterClient,
+        signer: services.signer,
+        validators: services.validators,
+        adapterSpec: loadSpec(ADAPTER_SPEC),
+        legacyCourts: directory.legacyCourts(),
+        now,
+      },
+      { sub: request.principal!.sub, org: request.principal!.org.code, log: log.size() },
+    )
     const { checks } = conformance
     if (!conformance.passed) {
       const failed = checks.filter((check) => check.required && check.outcome !== 'pass')

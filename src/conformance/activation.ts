@@ -50,6 +50,8 @@ export async function checkAdapter(
     legacyCourts: LegacyCourts
     now: () => Date
   },
+  /** The operator who activates, named in the tokens so the court's own log shows who probed it. */
+  reader: { sub: string; org: string; log: number },
 ): Promise<ConformanceResult> {
   const checkedAt = services.now().toISOString()
   if (!adapter.probeCase) {
@@ -75,6 +77,7 @@ export async function checkAdapter(
     signer: services.signer,
     validators: services.validators,
     adapterSpec: services.adapterSpec,
+    reader,
     // Token times are the court's wall clock, as for every signed read (RequestSigner.sign), not the gateway's.
   })
   return { checkedAt, passed: passed(checks), checks }

@@ -44,6 +44,8 @@ export interface ConformanceRun {
   signer: TokenSigner
   validators: ResponseValidators
   adapterSpec: OpenApiSpec
+  /** Who the tokens name as reader (`sub`, `org`) and which log entry (`log`); the kit itself by default. */
+  reader?: { sub: string; org: string; log: number }
   now?: () => number
 }
 
@@ -142,11 +144,11 @@ export async function runContractChecks(run: ConformanceRun): Promise<CheckResul
     return {
       iss: signer.issuer,
       aud: court,
-      sub: 'conformance-kit',
-      org: 'conformance-kit',
+      sub: run.reader?.sub ?? 'conformance-kit',
+      org: run.reader?.org ?? 'conformance-kit',
       grant: 'conformance-check',
       purpose: 'conformance-check',
-      log: 0,
+      log: run.reader?.log ?? 0,
       iat,
       exp: iat + REQUEST_TOKEN_TTL_SECONDS,
       ...overrides,
