@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { createServer } from 'node:http'
@@ -5,10 +6,20 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../examples/court-adapter/paths.js'
-import { generatePrivateKeyPem } from '../src/adapters/signing.js'
+import { createResponseValidators } from '../src/adapters/responses.js'
+import { generatePrivateKeyPem, RequestSigner } from '../src/adapters/signing.js'
+import type { Adapter } from '../src/adapters/types.js'
 import { type KitOptions, runKit } from '../src/conformance/command.js'
-import type { CheckResult, Exchange, Transport } from '../src/conformance/kit.js'
+import {
+  type CheckResult,
+  contractForbidsReplay,
+  type Exchange,
+  runContractChecks,
+  type Transport,
+} from '../src/conformance/kit.js'
 import { httpTransport } from '../src/conformance/transport.js'
+import { loadSpec } from '../src/http/openapi.js'
+import { ADAPTER_SPEC } from '../src/paths.js'
 import { GATEWAY_ISSUER } from '../src/server.js'
 import { registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
 
@@ -295,4 +306,38 @@ t.test('activation runs the same checks and GET /v1/adapters/{id} shows them', a
   )
   const after = await h.call('GET', `/v1/adapters/${created.json.id}`, { token: admin })
   t.equal(after.json.status, 'pending')
+})
+
+t.test('where the contract requires jti, a replayed token must be refused', async (t) => {
+  const dir = t.testdir()
+  const { url, jwksFile } = await referenceAdapter(dir)
+  const spec = loadSpec(ADAPTER_SPEC)
+  t.equal(contractForbidsReplay(spec), false, 'the contract as shipped does not')
+  const schemas = spec.components?.schemas as Record<string, { required: string[] }>
+  const claims = schemas.GatewayTokenClaims
+  const strict = {
+    ...spec,
+    components: {
+      ...spec.components,
+      schemas: { ...schemas, GatewayTokenClaims: { ...claims, required: [...(claims?.required ?? []), 'jti'] } },
+    },
+  }
+  t.equal(contractForbidsReplay(strict), true)
+  const signer = await RequestSigner.create(ISSUER, generateKeyPairSync('ed25519').privateKey)
+  writeFileSync(jwksFile, JSON.stringify(signer.jwks()))
+  const results = await runContractChecks({
+    adapter: { id: 'under-test', court: '黑01' } as Adapter,
+    caseNo: CASE,
+    transport: httpTransport(url, 5000),
+    signer,
+    validators: createResponseValidators(spec),
+    adapterSpec: strict,
+  })
+  // The reference adapter keeps no record of the tokens it has seen: under such a contract it would fail.
+  t.same(failedNames(results), ['refuses replayed token'])
+  t.match(
+    results.find((r) => r.name === 'replay accepted once'),
+    { outcome: 'pass', required: true },
+  )
+  t.equal(results.find((r) => r.name === 'refuses replayed token')?.detail, 'expected HTTP 401, got HTTP 200')
 })
