@@ -364,7 +364,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
   }
 }
 
-function send(res: ServerResponse, status: number, body: object) {
+function send(res: ServerResponse, status: number, body: unknown) {
   if (status < 400) return void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
   const code = status === 401 ? 'UNAUTHENTICATED' : status === 416 ? 'RANGE_NOT_SATISFIABLE' : 'NOT_FOUND'
   res
