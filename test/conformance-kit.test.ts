@@ -306,6 +306,19 @@ t.test('activation runs the same checks and GET /v1/adapters/{id} shows them', a
   )
   const after = await h.call('GET', `/v1/adapters/${created.json.id}`, { token: admin })
   t.equal(after.json.status, 'pending')
+
+  // Without a probe case there is nothing to read: refused, and said so.
+  const unprobed = await h.call('POST', '/v1/adapters', {
+    token: admin,
+    body: { court: '黑0103', baseUrl: lax.url, stores: ['execution'] },
+  })
+  t.equal(unprobed.status, 201, unprobed.text)
+  const noProbe = await h.call('POST', `/v1/adapters/${unprobed.json.id}/activate`, { token: tokenOf(h, 'operator') })
+  t.equal(noProbe.status, 422)
+  t.same(
+    noProbe.json.checks.map((c: CheckResult) => [c.name, c.outcome, c.detail]),
+    [['probe case', 'fail', 'no probeCase registered: the checks need a case to read']],
+  )
 })
 
 t.test('where the contract requires jti, a replayed token must be refused', async (t) => {
