@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fsck.js'
 import { ed25519PublicKey, loadEd25519PrivateKey, verifierKey } from './accesslog/note.js'
 import { verifyCheckpointConsistency, verifyExport, verifyReceipt } from './accesslog/verify.js'
-import { writeNewKey } from './adapters/signing.js'
+import { SIGNING_ALGORITHMS, type SigningAlgorithm, writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import { healthcheck } from './healthcheck.js'
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './identity/authenticate.js'
@@ -20,7 +20,9 @@ const USAGE = `court-file-gateway — audited access for procuratorates to court
 
 usage:
   court-file-gateway serve [--config FILE]
-  court-file-gateway keygen --out FILE
+  court-file-gateway keygen --out FILE [--alg EdDSA|ES256]
+  court-file-gateway conformance --adapter URL --case CASENO [--key KEYFILE] [--jwks-out FILE]
+                                 [--report FILE.xml|FILE.json] [--issuer ISS] [--timeout MS]
   court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
@@ -29,7 +31,8 @@ usage:
   court-file-gateway vkey --key SIGNINGKEY [--name ORIGIN | --config FILE]
   court-file-gateway healthcheck [--config FILE]
 
---config defaults to $GATEWAY_CONFIG, else config/default.json.`
+--config defaults to $GATEWAY_CONFIG, else config/default.json.
+conformance exits 0 only when every required check of the adapter contract passes.`
 
 class UsageError extends Error {}
 
@@ -81,6 +84,13 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       db: { type: 'string' },
       consistency: { type: 'string' },
       proof: { type: 'string' },
+      alg: { type: 'string' },
+      adapter: { type: 'string' },
+      case: { type: 'string' },
+      'jwks-out': { type: 'string' },
+      report: { type: 'string' },
+      issuer: { type: 'string' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -104,9 +114,28 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
     }
     case 'keygen': {
       if (!values.out) throw new UsageError('keygen needs --out FILE')
-      writeNewKey(values.out)
-      io.out(`wrote a new Ed25519 private key to ${values.out}`)
+      const alg = (values.alg ?? 'EdDSA') as SigningAlgorithm
+      if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError(`--alg must be ${SIGNING_ALGORITHMS.join(' or ')}`)
+      writeNewKey(values.out, alg)
+      io.out(`wrote a new ${alg === 'ES256' ? 'P-256 (ES256)' : 'Ed25519 (EdDSA)'} private key to ${values.out}`)
       return 0
+    }
+    case 'conformance': {
+      if (!values.adapter || !values.case) throw new UsageError('conformance needs --adapter URL and --case CASENO')
+      const timeoutMs = values.timeout === undefined ? 10_000 : Number(values.timeout)
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError('--timeout must be milliseconds')
+      const { runKit } = await import('./conformance/command.js')
+      const outcome = await runKit({
+        adapterUrl: values.adapter,
+        caseNo: values.case,
+        issuer: values.issuer ?? 'court-file-gateway',
+        timeoutMs,
+        ...(values.key ? { keyFile: values.key } : {}),
+        ...(values['jwks-out'] ? { jwksOut: values['jwks-out'] } : {}),
+        ...(values.report ? { reportFile: values.report } : {}),
+      })
+      io.out(outcome.report.trimEnd())
+      return outcome.ok ? 0 : 1
     }
     case 'token': {
       const config = loadConfig(configPath(values.config))

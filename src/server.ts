@@ -6,7 +6,7 @@ import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
-import { loadOrCreateKey, RequestSigner } from './adapters/signing.js'
+import { loadOrCreateKey, RequestSigner, readPrivateKey } from './adapters/signing.js'
 import { SqliteAdapterStore } from './adapters/sqlite-store.js'
 import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
@@ -73,7 +73,12 @@ export async function createGateway(
   })
   await closeInterruptedIntents(log, logStore.openIntents())
 
-  const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
+  const { signingKeyFile, signingAlgorithm, nextSigningKeyFile } = config.adapters
+  const signer = await RequestSigner.create(
+    config.server.publicUrl ?? GATEWAY_ISSUER,
+    loadOrCreateKey(signingKeyFile, dev, signingAlgorithm),
+    nextSigningKeyFile ? readPrivateKey(nextSigningKeyFile) : undefined,
+  )
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,

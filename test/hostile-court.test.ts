@@ -66,6 +66,7 @@ t.test(
     const jwks = await setup.call('GET', '/.well-known/jwks.json')
     const court = await startHostileCourt(t, jwks.json)
     await registerAdapter(setup, court.url)
+    court.misbehave()
     const grant = await openGrant(setup)
     const doomed = await openGrant(setup, 'prosecutor', { supervisionCase: '哈检民监〔2024〕99号' })
     const late = await openGrant(setup, 'prosecutor', { supervisionCase: '哈检民监〔2024〕98号' })

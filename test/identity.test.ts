@@ -438,7 +438,7 @@ t.test('issuers vouch only for their org kinds; org, sub and roles are checked',
   await refused(tt, `Bearer ${esToken({ roles: undefined })}`, 'no roles')
   await refused(tt, `Bearer ${esToken({ roles: [] })}`, 'empty roles')
   await refused(tt, `Bearer ${esToken({ roles: ['prosecutor', 'superuser'] })}`, 'unknown role')
-  await refused(tt, `Bearer ${esToken({ roles: 'prosecutor' })}`, 'roles not an array')
+  await refused(tt, `Bearer ${esToken({ roles: { prosecutor: true } })}`, 'roles neither a list nor a string')
   await refused(tt, `Bearer ${esToken({ roles: ['court-admin'] })}`, 'a court role in a procuratorate')
 })
 
@@ -478,7 +478,9 @@ t.test('principalFromClaims', async (tt) => {
     [{ org: '黑01', roles: ['auditor'] }, /may not vouch for organisations of kind court/],
     [{ roles: undefined }, /no roles/],
     [{ roles: [] }, /no roles/],
-    [{ roles: 'prosecutor' }, /no roles/],
+    [{ roles: ' ' }, /no roles/],
+    [{ roles: { prosecutor: true } }, /no roles/],
+    [{ roles: 'prosecutor superuser' }, /unknown role/],
     [{ roles: ['prosecutor', 7] }, /unknown role/],
     [{ roles: ['admin'] }, /unknown role/],
     [{ roles: ['operator'] }, /role operator does not fit organisations of kind procuratorate/],

@@ -4,7 +4,7 @@
  * file system; the HTTP surface and the token checks are the contract and should stay as they are.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, type Dirent } from 'node:fs'
+import { createReadStream, type Dirent, readFileSync, statSync } from 'node:fs'
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -24,8 +24,11 @@ export interface CourtAdapterOptions {
   /** Court codes this adapter serves; a token's `aud` must be one of them. */
   courts: string[]
   gatewayIssuer: string
-  /** The gateway's `/.well-known/jwks.json`, or a key set given directly (tests, air-gapped set-ups). */
-  jwks: URL | JSONWebKeySet
+  /**
+   * The gateway's `/.well-known/jwks.json`; a key set given directly (tests); or a pinned JWKS file, for networks
+   * where the court cannot call the gateway (read again whenever it changes, so a new key needs no restart).
+   */
+  jwks: URL | JSONWebKeySet | { file: string }
   algorithms?: AdapterAlgorithm[]
   logger?: boolean
 }
@@ -440,6 +443,25 @@ export function decideRange(header: string | undefined, size: number): RangeDeci
   return { kind: 'partial', start, end: Math.min(end, size - 1) }
 }
 
+/**
+ * A JWKS file copied from the gateway (`GET /.well-known/jwks.json`) by the court's operators. It is read at
+ * start and again whenever its modification time or size changes, so adding the gateway's next key (docs/courts.md,
+ * key rotation) takes effect without a restart. A file that cannot be read or parsed refuses every token.
+ */
+export function pinnedKeySet(file: string): JWTVerifyGetKey {
+  let loaded: { version: string; keys: JWTVerifyGetKey } | undefined
+  const load = (): JWTVerifyGetKey => {
+    const { mtimeMs, size } = statSync(file)
+    const version = `${mtimeMs}/${size}`
+    if (loaded?.version !== version) {
+      loaded = { version, keys: createLocalJWKSet(JSON.parse(readFileSync(file, 'utf8')) as JSONWebKeySet) }
+    }
+    return loaded.keys
+  }
+  load()
+  return (header, token) => load()(header, token)
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 export async function buildCourtAdapter(options: CourtAdapterOptions): Promise<FastifyInstance> {
@@ -455,7 +477,11 @@ export async function buildCourtAdapter(options: CourtAdapterOptions): Promise<F
   const catalogue = await loadCatalogue(options.casesDir, courts)
   const courtsWithCases = new Set([...catalogue.values()].map((c) => c.summary.court))
   const keys: JWTVerifyGetKey =
-    options.jwks instanceof URL ? createRemoteJWKSet(options.jwks) : createLocalJWKSet(options.jwks)
+    options.jwks instanceof URL
+      ? createRemoteJWKSet(options.jwks)
+      : 'file' in options.jwks
+        ? pinnedKeySet(options.jwks.file)
+        : createLocalJWKSet(options.jwks)
 
   const app = Fastify({
     logger: options.logger === true ? { level: 'info' } : false,

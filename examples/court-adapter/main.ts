@@ -2,9 +2,10 @@
  * Starts the reference court adapter:
  *
  *   node dist/examples/court-adapter/main.js [--port 4100] [--host 127.0.0.1] [--cases DIR]
- *        [--courts 黑01,黑0103] [--gateway-jwks URL] [--issuer court-file-gateway]
+ *        [--courts 黑01,黑0103] [--gateway-jwks URL | --gateway-jwks-file FILE] [--issuer court-file-gateway]
  *
- * Each flag has an environment variable (COURT_ADAPTER_PORT, _HOST, _CASES, _COURTS, _GATEWAY_JWKS, _ISSUER);
+ * Each flag has an environment variable (COURT_ADAPTER_PORT, _HOST, _CASES, _COURTS, _GATEWAY_JWKS,
+ * _GATEWAY_JWKS_FILE, _ISSUER);
  * a flag wins over its variable.
  */
 import { readdir } from 'node:fs/promises'
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { buildCourtAdapter } from './app.js'
 import { shippedCasesDir } from './paths.js'
 
-const USAGE = `usage: court-adapter [--port N] [--host H] [--cases DIR] [--courts C1,C2] [--gateway-jwks URL] [--issuer ISS]`
+const USAGE = `usage: court-adapter [--port N] [--host H] [--cases DIR] [--courts C1,C2] [--gateway-jwks URL | --gateway-jwks-file FILE] [--issuer ISS]`
 
 async function courtFolders(casesDir: string): Promise<string[]> {
   const entries = await readdir(casesDir, { withFileTypes: true })
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       cases: { type: 'string' },
       courts: { type: 'string' },
       'gateway-jwks': { type: 'string' },
+      'gateway-jwks-file': { type: 'string' },
       issuer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -54,13 +56,17 @@ async function main(): Promise<void> {
           .map((c) => c.trim())
           .filter((c) => c !== '')
   if (courts.length === 0) throw new Error(`no courts: give --courts or put court folders in ${casesDir}`)
+  const jwksFile = values['gateway-jwks-file'] ?? env.COURT_ADAPTER_GATEWAY_JWKS_FILE
   const jwksText =
     values['gateway-jwks'] ?? env.COURT_ADAPTER_GATEWAY_JWKS ?? 'http://127.0.0.1:8080/.well-known/jwks.json'
-  let jwks: URL
-  try {
-    jwks = new URL(jwksText)
-  } catch {
-    throw new Error(`--gateway-jwks is not a URL: ${jwksText}`)
+  let jwks: URL | { file: string }
+  if (jwksFile !== undefined) jwks = { file: path.resolve(jwksFile) }
+  else {
+    try {
+      jwks = new URL(jwksText)
+    } catch {
+      throw new Error(`--gateway-jwks is not a URL: ${jwksText}`)
+    }
   }
   const gatewayIssuer = values.issuer ?? env.COURT_ADAPTER_ISSUER ?? 'court-file-gateway'
 

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { ActiveTransfers } from '../files/transfers.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { checkAdapter } from '../conformance/activation.js'
 import type { components } from '../generated/gateway.js'
 import { changeWith, denyWith, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
+import { loadSpec } from '../http/openapi.js'
 import { specRoute } from '../http/spec-route.js'
+import { ADAPTER_SPEC } from '../paths.js'
 import { type Action, decide, inCourtScope, type Resource } from '../policy/decide.js'
 import type { Services } from '../services.js'
 import type { StateChange } from '../storage/state-change.js'
-import { runConformance } from './conformance.js'
 import type { ResponseValidators } from './responses.js'
 import { claims, conflicts, servingAdapter } from './routing.js'
 import type { Adapter, Store } from './types.js'
@@ -197,25 +199,28 @@ export async function adapterRoutes(
     // Refused before the checks too, so a conflicting adapter is not probed for nothing.
     const early = conflictOf(adapter)
     if (early) await denyWith(log, request, { action: 'adapter.activate', resource }, early)
-    const checks = await runConformance(adapter, adapterClient, services.validators, {
-      sub: request.principal!.sub,
-      org: request.principal!.org.code,
-      grant: 'conformance-check',
-      purpose: 'conformance-check',
-      log: log.size(),
-    })
-    if (checks.some((check) => !check.ok)) {
+    const conformance = await checkAdapter(
+      adapter,
+      {
+        adapterClient,
+        signer: services.signer,
+        validators: services.validators,
+        adapterSpec: loadSpec(ADAPTER_SPEC),
+        legacyCourts: directory.legacyCourts(),
+        now,
+      },
+      { sub: request.principal!.sub, org: request.principal!.org.code, log: log.size() },
+    )
+    const { checks } = conformance
+    if (!conformance.passed) {
+      const failed = checks.filter((check) => check.required && check.outcome !== 'pass')
       await denyWith(
         log,
         request,
-        { action: 'adapter.activate', resource, detail: { checks } },
-        new GatewayError(
-          'CONFORMANCE_FAILED',
-          `adapter ${adapter.id} failed ${checks.filter((c) => !c.ok).length} check(s)`,
-          {
-            extra: { checks },
-          },
-        ),
+        { action: 'adapter.activate', resource, detail: { failed: failed.map((check) => check.name) } },
+        new GatewayError('CONFORMANCE_FAILED', `adapter ${adapter.id} failed ${failed.length} check(s)`, {
+          extra: { checks },
+        }),
       )
     }
     // The checks awaited the network: the registration may have changed and another adapter may have been
@@ -227,7 +232,7 @@ export async function adapterRoutes(
     const all = adapters.list()
     const before = servers(current, all)
     const at = now().toISOString()
-    const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at }
+    const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at, conformance }
     const after = all.map((adapter) => (adapter.id === active.id ? active : adapter))
     // The courts and stores this activation takes over, and from whom, so the log shows every change of hands.
     const takesOver = before
@@ -237,7 +242,11 @@ export async function adapterRoutes(
       request,
       'adapter.activate',
       active,
-      { from: current.status, checks: checks.map((c) => c.name), takesOver: grouped(takesOver, 'from') },
+      {
+        from: current.status,
+        checks: checks.filter((c) => c.ok).map((c) => c.name),
+        takesOver: grouped(takesOver, 'from'),
+      },
       { kind: 'adapter.replace', adapter: active, expected: current, unchanged: othersThan(all, id) },
       () => conflictOf(load(id)) ?? new GatewayError('CONFLICT', `adapter ${id} changed meanwhile; try again`),
     )

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { calculateJwkThumbprint, type JWK } from 'jose'
+import { calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose'
 
 /** A request token's lifetime; docs/courts.md#request-tokens caps it at 60 s so a leaked token is useless almost at once. */
 export const REQUEST_TOKEN_TTL_SECONDS = 60
@@ -17,67 +17,117 @@ export interface RequestClaims {
   log: number
 }
 
-/** Reads an Ed25519 private key (PEM, PKCS#8), as written by `court-file-gateway keygen`. */
+/** EdDSA (Ed25519) or ES256 (ECDSA P-256), which Spring Security / Nimbus verify out of the box. */
+export type SigningAlgorithm = 'EdDSA' | 'ES256'
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256']
+
+/** The algorithm a private key signs with; throws for any other kind of key. */
+export function algorithmOf(key: KeyObject): SigningAlgorithm {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA'
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256'
+  throw new Error('expected an Ed25519 (EdDSA) or P-256 (ES256) private key')
+}
+
+/** Reads an Ed25519 or P-256 private key (PEM, PKCS#8), as written by `court-file-gateway keygen`. */
 export function readPrivateKey(path: string): KeyObject {
   const key = createPrivateKey(readFileSync(path))
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${path}: expected an Ed25519 private key`)
+  try {
+    algorithmOf(key)
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`)
+  }
   return key
 }
 
-export function generatePrivateKeyPem(): string {
-  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+export function generatePrivateKeyPem(algorithm: SigningAlgorithm = 'EdDSA'): string {
+  const { privateKey } =
+    algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 }
 
 /** Writes a new key with owner-only permissions, refusing to overwrite one that exists. */
-export function writeNewKey(path: string): void {
+export function writeNewKey(path: string, algorithm: SigningAlgorithm = 'EdDSA'): void {
   if (existsSync(path)) throw new Error(`${path} exists: refusing to overwrite a key`)
   mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, generatePrivateKeyPem(), { mode: 0o600, flag: 'wx' })
+  writeFileSync(path, generatePrivateKeyPem(algorithm), { mode: 0o600, flag: 'wx' })
 }
 
 /** Loads a key file; when `createIfMissing` (dev only), a missing file is generated first. */
-export function loadOrCreateKey(path: string, createIfMissing: boolean): KeyObject {
+export function loadOrCreateKey(
+  path: string,
+  createIfMissing: boolean,
+  algorithm: SigningAlgorithm = 'EdDSA',
+): KeyObject {
   if (!existsSync(path)) {
     if (!createIfMissing) throw new Error(`key file ${path} does not exist: create it with court-file-gateway keygen`)
-    writeNewKey(path)
+    writeNewKey(path, algorithm)
   }
-  return readPrivateKey(path)
+  const key = readPrivateKey(path)
+  if (algorithmOf(key) !== algorithm) {
+    throw new Error(`${path} is an ${algorithmOf(key)} key, but adapters.signingAlgorithm is ${algorithm}`)
+  }
+  return key
 }
 
 /** Signs the gateway's requests to court adapters and publishes the matching JWKS. */
 export class RequestSigner {
   readonly issuer: string
+  readonly algorithm: SigningAlgorithm
   readonly #privateKey: KeyObject
-  readonly #jwk: JWK
+  readonly #keys: JWK[]
   #kid = ''
   /** The encoded protected header, the same for every token. */
   #header = ''
 
-  private constructor(issuer: string, privateKey: KeyObject) {
+  private constructor(issuer: string, privateKey: KeyObject, keys: JWK[]) {
     this.issuer = issuer
+    this.algorithm = algorithmOf(privateKey)
     this.#privateKey = privateKey
-    this.#jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
+    this.#keys = keys
   }
 
-  static async create(issuer: string, privateKey: KeyObject): Promise<RequestSigner> {
-    const signer = new RequestSigner(issuer, privateKey)
-    signer.#kid = await calculateJwkThumbprint(signer.#jwk)
-    signer.#header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid: signer.#kid })).toString('base64url')
+  /**
+   * `nextKey` is published in the JWKS but signs nothing yet: once every court has fetched it, the operator
+   * makes it the signing key and no court meets a `kid` it does not know (docs/courts.md#key-rotation).
+   */
+  static async create(issuer: string, privateKey: KeyObject, nextKey?: KeyObject): Promise<RequestSigner> {
+    const published = async (key: KeyObject): Promise<JWK> => {
+      const jwk = createPublicKey(key).export({ format: 'jwk' }) as JWK
+      return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: algorithmOf(key), use: 'sig' }
+    }
+    const current = await published(privateKey)
+    const keys = nextKey ? [current, await published(nextKey)] : [current]
+    const signer = new RequestSigner(issuer, privateKey, keys)
+    signer.#kid = current.kid ?? ''
+    signer.#header = Buffer.from(JSON.stringify({ alg: signer.algorithm, typ: 'JWT', kid: signer.#kid })).toString(
+      'base64url',
+    )
     return signer
   }
 
   jwks(): { keys: JWK[] } {
-    return { keys: [{ ...this.#jwk, kid: this.#kid, alg: 'EdDSA', use: 'sig' }] }
+    return { keys: this.#keys.map((key) => ({ ...key })) }
+  }
+
+  /** Signs exactly `payload` (the conformance checks forge expired, over-long and other-court tokens with it). */
+  signPayload(payload: JWTPayload): string {
+    const input = `${this.#header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
+    // ES256 signatures are r || s (JWS, RFC 7518 §3.4), not node's default DER.
+    const signature =
+      this.algorithm === 'ES256'
+        ? sign('sha256', Buffer.from(input), { key: this.#privateKey, dsaEncoding: 'ieee-p1363' })
+        : sign(null, Buffer.from(input), this.#privateKey)
+    return `${input}.${signature.toString('base64url')}`
   }
 
   /**
-   * A compact JWS (EdDSA) for one request. Signed synchronously with node:crypto: jose signs through the
+   * A compact JWS (EdDSA or ES256) for one request. Signed synchronously with node:crypto: jose signs through the
    * asynchronous WebCrypto API, which costs a promise round trip and more CPU on every court request for the
-   * same bytes (Ed25519 signatures are deterministic, so the token is byte for byte what jose produced).
+   * same bytes (Ed25519 signatures are deterministic, so an EdDSA token is byte for byte what jose produced).
    */
   sign(claims: RequestClaims): string {
     const issuedAt = Math.floor(Date.now() / 1000)
-    const payload = {
+    return this.signPayload({
       org: claims.org,
       grant: claims.grant,
       purpose: claims.purpose,
@@ -88,8 +138,6 @@ export class RequestSigner {
       // One clock reading for both: two could straddle a second and make exp - iat exceed the 60-s cap.
       iat: issuedAt,
       exp: issuedAt + REQUEST_TOKEN_TTL_SECONDS,
-    }
-    const input = `${this.#header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
-    return `${input}.${sign(null, Buffer.from(input), this.#privateKey).toString('base64url')}`
+    })
   }
 }

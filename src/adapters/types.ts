@@ -1,3 +1,5 @@
+import type { ConformanceResult } from '../conformance/activation.js'
+
 export type Store = 'trial' | 'execution'
 export type AdapterStatus = 'pending' | 'active' | 'suspended'
 
@@ -18,4 +20,6 @@ export interface Adapter {
   updatedAt: string
   activatedAt?: string
   suspendedAt?: string
+  /** The checks of the last successful activation. */
+  conformance?: ConformanceResult
 }

@@ -82,6 +82,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
   config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)
+  if (config.adapters.nextSigningKeyFile) config.adapters.nextSigningKeyFile = at(config.adapters.nextSigningKeyFile)
   for (const issuer of config.identity.issuers) if (issuer.jwksFile) issuer.jwksFile = at(issuer.jwksFile)
   if (config.dev?.issuer) config.dev.keyFile = at(config.dev.keyFile ?? '../data/dev-issuer-key.pem')
   return config

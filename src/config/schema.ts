@@ -1,3 +1,5 @@
+import { ROLES } from '../identity/principal.js'
+
 /** JSON Schema of the configuration file; defaults here are the documented defaults (README, docs/operators.md#configuration). */
 const algorithms = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['ES256', 'EdDSA', 'RS256'] } }
 const orgKinds = {
@@ -6,6 +8,9 @@ const orgKinds = {
   uniqueItems: true,
   items: { enum: ['court', 'procuratorate', 'operator', 'audit'] },
 }
+
+/** A claim name, or a dotted path into nested claims (`realm_access.roles`). */
+const claimPath = { type: 'string', pattern: '^[^.\\s]+(\\.[^.\\s]+)*$', maxLength: 256 }
 
 /** A token living longer than a day is a credential, not a session. */
 const maxTokenLifetimeSeconds = { type: 'integer', minimum: 60, maximum: 86400, default: 3600 }
@@ -32,6 +37,8 @@ export const configSchema = {
         trustProxy: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },
         /** Check every answer against openapi/gateway.yaml and log departures (staging; costs CPU). */
         validateResponses: { type: 'boolean', default: false },
+        /** The gateway's public URL: the `iss` of the tokens it signs for court adapters. */
+        publicUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
       },
     },
     metrics: {
@@ -83,6 +90,19 @@ export const configSchema = {
               algorithms,
               orgKinds,
               maxTokenLifetimeSeconds,
+              claims: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  org: claimPath,
+                  roles: claimPath,
+                  roleMap: {
+                    type: 'object',
+                    maxProperties: 256,
+                    additionalProperties: { enum: [...ROLES] },
+                  },
+                },
+              },
             },
           },
         },
@@ -126,6 +146,9 @@ export const configSchema = {
         // from turning the deadline into none (1 KiB/s still bounds a 100 MB document to about a day).
         minimumBytesPerSecond: { type: 'integer', minimum: 1024, default: 32768 },
         signingKeyFile: { type: 'string', minLength: 1 },
+        signingAlgorithm: { type: 'string', enum: ['EdDSA', 'ES256'], default: 'EdDSA' },
+        /** Published in the JWKS before it signs anything (docs/courts.md#key-rotation). */
+        nextSigningKeyFile: { type: 'string', minLength: 1 },
         healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
         breaker: {
           type: 'object',

@@ -1,3 +1,5 @@
+import type { Role } from '../identity/principal.js'
+
 /** The configuration file (docs/operators.md#configuration, a contract). Validated by src/config/load.ts before use. */
 export type Algorithm = 'ES256' | 'EdDSA' | 'RS256'
 
@@ -9,6 +11,11 @@ export interface IssuerConfig {
   orgKinds: Array<'court' | 'procuratorate' | 'operator' | 'audit'>
   /** The longest `exp − iat` accepted from this issuer; 3600 when not set. */
   maxTokenLifetimeSeconds?: number
+  /**
+   * Where this issuer's tokens carry the organisation code (default `org`) and the roles (default `roles`;
+   * dotted paths such as `realm_access.roles`), and how its role names map to the gateway's.
+   */
+  claims?: { org?: string; roles?: string; roleMap?: Record<string, Role> }
 }
 
 export interface Config {
@@ -21,6 +28,8 @@ export interface Config {
     trustProxy: string[]
     /** Check every answer against the spec and log departures (for staging). */
     validateResponses: boolean
+    /** The gateway's public URL: the `iss` of the tokens it signs for court adapters. */
+    publicUrl?: string
   }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
@@ -61,6 +70,10 @@ export interface Config {
     /** With timeoutMs, bounds a whole transfer: timeoutMs + bytes / minimumBytesPerSecond. */
     minimumBytesPerSecond: number
     signingKeyFile: string
+    /** EdDSA, or ES256 for court stacks (Spring Security / Nimbus) that verify only that out of the box. */
+    signingAlgorithm: 'EdDSA' | 'ES256'
+    /** The next signing key, published in the JWKS ahead of use (rotation without an outage). */
+    nextSigningKeyFile?: string
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }
   }

@@ -298,7 +298,7 @@ export interface paths {
         put?: never;
         /**
          * Activate an adapter
-         * @description An operator activates an adapter after the gateway has run the conformance checks against it (health, case and volume reads of `probeCase`, digests, and refusal of unsigned and wrongly signed requests). A failed check answers 422 with every check and its result; the adapter stays as it was.
+         * @description An operator activates an adapter after the gateway has run the conformance checks against it, the same as `court-file-gateway conformance` runs (health, case and volumes of `probeCase` against the contract, every document's size, SHA-256 and Repr-Digest, ranges, If-None-Match, 404s, and the refusal of every kind of bad token). A failed required check answers 422 with every check and its result; the adapter stays as it was. The checks of a successful activation are kept as the adapter's `conformance`.
          */
         post: operations["activateAdapter"];
         delete?: never;
@@ -670,11 +670,30 @@ export interface components {
         };
         /** @description A `CONFORMANCE_FAILED` problem with every conformance check and its result. */
         ConformanceFailure: components["schemas"]["Problem"] & {
-            checks: {
-                name: string;
-                ok: boolean;
-                detail?: string;
-            }[];
+            checks: components["schemas"]["ConformanceCheck"][];
+        };
+        /** @description One check of the adapter contract (docs/courts.md#conformance-checks), as sent and as answered. */
+        ConformanceCheck: {
+            name: string;
+            /** @description Every required check must pass; the others are reported only. */
+            required: boolean;
+            /** @enum {string} */
+            outcome: "pass" | "fail" | "skip";
+            /** @description `outcome` is `pass`. */
+            ok: boolean;
+            /** @description The request, its token shown as `Bearer <token>`. */
+            sent: string;
+            /** @description Status, the contract's headers and the start of the body; `nothing` when no answer came. */
+            received: string;
+            /** @description Why the check failed or was skipped. */
+            detail?: string;
+        };
+        /** @description The conformance checks of the adapter's last successful activation. */
+        ConformanceResult: {
+            /** Format: date-time */
+            checkedAt: string;
+            passed: boolean;
+            checks: components["schemas"]["ConformanceCheck"][];
         };
         GrantCreate: {
             court: components["schemas"]["CourtCode"];
@@ -842,6 +861,7 @@ export interface components {
             activatedAt?: string;
             /** Format: date-time */
             suspendedAt?: string;
+            conformance?: components["schemas"]["ConformanceResult"];
         };
         AdapterList: {
             items: components["schemas"]["Adapter"][];

@@ -9,6 +9,7 @@ import { JwksSource } from './jwks.js'
 import { isIdentifier, isWellFormed } from '../http/loggable-input.js'
 import { TokenVerifier } from './token-verifier.js'
 import { type Principal, ROLES, type Role } from './principal.js'
+import { mappedClaims } from './claims.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,13 +70,14 @@ function isRole(value: unknown): value is Role {
  */
 export function principalFromClaims(
   claims: Readonly<Record<string, unknown>>,
-  issuer: Pick<IssuerConfig, 'issuer' | 'orgKinds'>,
+  issuer: Pick<IssuerConfig, 'issuer' | 'orgKinds' | 'claims'>,
   findOrg: (code: string) => Org | undefined,
 ): ClaimsCheck {
   const fail = (reason: string): ClaimsCheck => ({ ok: false, reason })
   if (claims.iss !== issuer.issuer) return fail('the token issuer does not match')
 
-  const { sub, org: orgCode, roles, name } = claims
+  const { sub, name } = claims
+  const { orgCode, roles } = mappedClaims(claims, issuer.claims)
   if (typeof sub !== 'string' || sub.length === 0) return fail('the token has no subject')
   if (sub.length > MAX_SUB_LENGTH) return fail('the token subject is too long')
   if (!isIdentifier(sub)) return fail('the token subject contains control characters or format characters')
@@ -86,7 +88,7 @@ export function principalFromClaims(
   if (!issuer.orgKinds.includes(org.kind))
     return fail(`the token issuer may not vouch for organisations of kind ${org.kind}`)
 
-  if (!Array.isArray(roles) || roles.length === 0) return fail('the token has no roles')
+  if (roles === undefined || roles.length === 0) return fail('the token has no roles')
   if (!roles.every(isRole)) return fail('the token names an unknown role')
   const uniqueRoles = [...new Set(roles)]
   const misfit = uniqueRoles.find((role) => !ROLE_ORG_KINDS[role].includes(org.kind))

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose'
+import { decideRange, etagMatches } from '../../examples/court-adapter/app.js'
 import { GATEWAY_ISSUER } from '../../src/server.js'
 
 /**
@@ -108,6 +109,9 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     documents.set(id, { id, mediaType, bytes, sha256, etag: `"${sha256.slice(0, 16)}"` })
   }
   let json: JsonBehaviour = 'honest'
+  // Until misbehave(), the court keeps the whole contract for the activation's conformance checks, listing only
+  // its honest document; then it lists and serves every behaviour.
+  let probing = true
   let beforeCatalogue: (() => Promise<unknown>) | undefined
   let editCatalogue: ((honest: ReturnType<typeof catalogue>) => unknown) | undefined
   let editCaseSummary: ((honest: ReturnType<typeof caseSummary>) => unknown) | undefined
@@ -139,6 +143,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     try {
       const { payload } = await jwtVerify(token ?? '', keys, { issuer: GATEWAY_ISSUER, audience: '黑01' })
       intent = payload.log as number
+      if ((payload.exp ?? 0) - (payload.iat ?? 0) > 60) throw new Error('the token lives too long')
     } catch {
       return send(res, 401, { title: 'unauthenticated' })
     }
@@ -183,6 +188,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
     document: ServedDocument,
     write: (chunk: Buffer) => boolean,
   ) {
+    if (probing) return serveToProbe(req, res, document, write)
     const { bytes } = document
     const digest = `sha-256=:${Buffer.from(document.sha256, 'hex').toString('base64')}:`
     const headers = {
@@ -328,13 +334,15 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
           id: 'main',
           kind: 'main',
           title: '正卷',
-          documents: [...documents.values()].map((d) => ({
-            id: d.id,
-            title: d.id,
-            mediaType: d.mediaType,
-            size: d.id === 'vast' ? VAST_SIZE : d.bytes.length,
-            sha256: d.sha256,
-          })),
+          documents: [...documents.values()]
+            .filter((d) => !probing || d.id === 'honest')
+            .map((d) => ({
+              id: d.id,
+              title: d.id,
+              mediaType: d.mediaType,
+              size: d.id === 'vast' ? VAST_SIZE : d.bytes.length,
+              sha256: d.sha256,
+            })),
         },
       ],
     }
@@ -368,6 +376,11 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
       editCatalogue = edit
     },
     /** Runs `hook` before the court answers its next catalogue request (once). */
+    /** Ends the conformant behaviour of the activation: from now on every document behaves as its id says. */
+    misbehave() {
+      probing = false
+      requests.length = 0
+    },
     beforeNextCatalogue(hook: () => Promise<unknown>) {
       beforeCatalogue = hook
     },
@@ -375,7 +388,44 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
 }
 
 function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  if (status < 400) return void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  const code = status === 401 ? 'UNAUTHENTICATED' : status === 416 ? 'RANGE_NOT_SATISFIABLE' : 'NOT_FOUND'
+  res
+    .writeHead(status, { 'content-type': 'application/problem+json' })
+    .end(JSON.stringify({ ...(body as object), status, code }))
+}
+
+/** A document served by the contract (ranges of every form, 416, If-None-Match), as the reference adapter does. */
+function serveToProbe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  document: ServedDocument,
+  write: (chunk: Buffer) => boolean,
+) {
+  const { bytes } = document
+  const headers = {
+    'content-type': document.mediaType,
+    etag: document.etag,
+    'repr-digest': `sha-256=:${Buffer.from(document.sha256, 'hex').toString('base64')}:`,
+    'accept-ranges': 'bytes',
+  }
+  const ifNoneMatch = req.headers['if-none-match']
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, document.etag)) {
+    return void res.writeHead(304, { etag: document.etag }).end()
+  }
+  const range = decideRange(req.headers.range, bytes.length)
+  if (range.kind === 'unsatisfiable') {
+    res.setHeader('content-range', `bytes */${bytes.length}`)
+    return send(res, 416, { title: 'range not satisfiable' })
+  }
+  const [first, last] = range.kind === 'partial' ? [range.start, range.end] : [0, bytes.length - 1]
+  res.writeHead(range.kind === 'partial' ? 206 : 200, {
+    ...headers,
+    'content-length': last - first + 1,
+    ...(range.kind === 'partial' ? { 'content-range': `bytes ${first}-${last}/${bytes.length}` } : {}),
+  })
+  write(bytes.subarray(first, last + 1))
+  res.end()
 }
 
 function listen(server: Server): Promise<void> {
