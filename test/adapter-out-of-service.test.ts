@@ -51,6 +51,7 @@ t.test('an adapter taken out of service serves no more bytes, also to reads alre
 
   // Suspended while the bytes stream: the transfer is cut, the court's connection closed.
   t.equal((await h.call('POST', `/v1/adapters/${adapterId}/activate`, { token: operator })).status, 200)
+  court.misbehave() // after the activation's conformance checks: from now on it lists its slow document too
   const streaming = await request(`${h.url}/v1/grants/${grant.id}/documents/slow`, {
     headers: { authorization: `Bearer ${prosecutor}` },
   })

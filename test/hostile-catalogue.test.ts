@@ -112,6 +112,7 @@ t.test('a large document’s deadline is long, not a 32-bit overflow that fires 
   })
   const court = await startHostileCourt(t, (await h.call('GET', '/.well-known/jwks.json')).json)
   await registerAdapter(h, court.url)
+  court.misbehave() // after the activation's conformance checks: from now on it lists the vast document too
   const grant = await openGrant(h)
   const warnings: Error[] = []
   const onWarning = (warning: Error) => warnings.push(warning)
