@@ -53,7 +53,7 @@ export async function createGateway(
   const now = options.now ?? (() => new Date())
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
   const logStore = new SqliteLogStore(db)
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store: logStore,
     origin: config.accessLog.origin,
     signingKey: logKey,
@@ -65,7 +65,7 @@ export async function createGateway(
       metrics.logAppendSeconds.observe(seconds)
     },
   })
-  await closeInterruptedIntents(log, logStore.openIntents())
+  await closeInterruptedIntents(log, await logStore.openIntents())
 
   const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))

@@ -50,7 +50,7 @@ for (const writer of ['thread', 'inline'] as const) {
   t.test(`${writer} writer: a conflicting change is refused alone; its batch commits without it`, async (t) => {
     const path = join(t.testdir(), 'gateway.db')
     const db = openSqlite(path)
-    const log = new TransparencyLog({
+    const log = await TransparencyLog.open({
       store: new SqliteLogStore(db, { writer }),
       origin: ORIGIN,
       signingKey: privateKey,
@@ -88,7 +88,8 @@ for (const writer of ['thread', 'inline'] as const) {
     t.equal(grants.get('g2'), undefined, 'no twin was opened')
     t.same(grants.get('g3'), grantOf('g3'), 'an unrelated grant opened in the same batches')
     t.equal(log.size(), 299, 'the opening, and every entry but the two refused ones')
-    const details = Array.from(log.leaves(0, log.size()), ({ leaf }) => JSON.parse(leaf.toString()).detail.n)
+    const details: number[] = []
+    for await (const { leaf } of log.leaves(0, log.size())) details.push(JSON.parse(leaf.toString()).detail.n)
     t.notOk(details.includes(5) || details.includes(200), 'the refused entries are not in the log')
     t.same(
       [...details].sort((a, b) => a - b),
@@ -103,7 +104,7 @@ for (const writer of ['thread', 'inline'] as const) {
 
 t.test('an entry the log cannot serialise takes its change with it', async (t) => {
   const db = openSqlite(join(t.testdir(), 'gateway.db'))
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store: new SqliteLogStore(db),
     origin: ORIGIN,
     signingKey: privateKey,
@@ -126,7 +127,7 @@ t.test('a writer lost before or after its commit: the change and its entry are b
   const path = join(t.testdir(), 'gateway.db')
   const db = openSqlite(path)
   const store = new SqliteLogStore(db)
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -146,7 +147,7 @@ t.test('a writer lost before or after its commit: the change and its entry are b
   })
   await crashed
   t.equal(grants.get('g1'), undefined, 'lost before its commit: no grant')
-  t.equal(log.query({ grant: 'g1' }, -1, 10).length, 0, 'and no entry')
+  t.equal((await log.query({ grant: 'g1' }, -1, 10)).length, 0, 'and no entry')
 
   t.equal(await log.append(event(2)), 1, 'a new writer takes over')
   crashed = store.crashWriter('after')
@@ -156,7 +157,7 @@ t.test('a writer lost before or after its commit: the change and its entry are b
   await crashed
   t.same(grants.get('g2'), grantOf('g2'), 'lost after its commit: the grant is open')
   t.same(
-    log.query({ grant: 'g2' }, -1, 10).map((logged) => logged.entry.detail),
+    (await log.query({ grant: 'g2' }, -1, 10)).map((logged) => logged.entry.detail),
     [{ n: 3 }],
     'and its entry is in the log',
   )
