@@ -48,7 +48,7 @@ export async function fileRoutes(
   ): Promise<ReadContext> {
     const { id } = request.params as { id: string }
     const principal = request.principal!
-    const found = grants.get(id)
+    const found = await grants.get(id)
     // First the main-volume check; a document's own volume is checked once the catalogue has named it.
     // decide() answers a grant the reader may not know of exactly like a missing one.
     const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
@@ -60,7 +60,7 @@ export async function fileRoutes(
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
     const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
-    const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
+    const adapter = store ? await resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })
     const intent = await logFor(log, request, {
