@@ -12,11 +12,13 @@ import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
 import { PROJECT_ROOT } from './paths.js'
 import { serve } from './server.js'
+import { createPool, migratePostgres } from './storage/postgres.js'
 
 const USAGE = `court-file-gateway — audited access for procuratorates to court case files
 
 usage:
   court-file-gateway serve [--config FILE]
+  court-file-gateway migrate [--config FILE]
   court-file-gateway keygen --out FILE
   court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
@@ -71,6 +73,26 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig(configPath(values.config))
       await serve(config)
       return -1 // keeps running until a signal
+    }
+    case 'migrate': {
+      const config = loadConfig(configPath(values.config))
+      if (config.storage.kind !== 'postgres') {
+        // The SQLite file migrates itself when the gateway opens it.
+        console.log('storage is SQLite: nothing to migrate (the gateway migrates its file when it opens it)')
+        return 0
+      }
+      const pool = createPool(config.storage.url, 1)
+      try {
+        const applied = await migratePostgres(pool)
+        console.log(
+          applied.length === 0
+            ? 'the database schema is up to date: nothing applied'
+            : `applied migration(s) ${applied.join(', ')}`,
+        )
+      } finally {
+        await pool.end()
+      }
+      return 0
     }
     case 'keygen': {
       if (!values.out) throw new UsageError('keygen needs --out FILE')

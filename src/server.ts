@@ -1,24 +1,23 @@
 import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
-import { SqliteLogStore } from './accesslog/sqlite-store.js'
 import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
 import { loadOrCreateKey, RequestSigner } from './adapters/signing.js'
-import { SqliteAdapterStore } from './adapters/sqlite-store.js'
 import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
-import { DocumentQuota, SqliteDocumentReadCounter } from './files/quota.js'
-import { SqliteGrantStore } from './grants/sqlite-store.js'
+import { DocumentQuota, type DocumentReadCounter, SqliteDocumentReadCounter } from './files/quota.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
-import { openSqlite } from './storage/sqlite.js'
+import { openPostgresStorage } from './storage/postgres.js'
+import { openSqliteStorage } from './storage/sqlite.js'
+import type { Storage } from './storage/storage.js'
 import { createPublicKey } from 'node:crypto'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
@@ -44,17 +43,13 @@ export async function createGateway(
   /** `resolve` stands in for DNS, so tests can point names where real DNS would not. */
   options: { logger?: boolean | object; now?: () => Date; resolve?: Resolver } = {},
 ) {
-  if (config.storage.kind !== 'sqlite') {
-    throw new Error('storage.kind "postgres" is not available in this build yet: use "sqlite"')
-  }
   const dev = config.dev?.issuer === true
-  const db = openSqlite(config.storage.path)
+  const storage = await openStorage(config.storage)
   const metrics = createMetrics()
   const now = options.now ?? (() => new Date())
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
-  const logStore = new SqliteLogStore(db)
   const log = await TransparencyLog.open({
-    store: logStore,
+    store: storage.log,
     origin: config.accessLog.origin,
     signingKey: logKey,
     publicKey: createPublicKey(logKey),
@@ -65,7 +60,7 @@ export async function createGateway(
       metrics.logAppendSeconds.observe(seconds)
     },
   })
-  await closeInterruptedIntents(log, await logStore.openIntents())
+  await closeInterruptedIntents(log, await storage.log.openIntents())
 
   const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
@@ -78,8 +73,7 @@ export async function createGateway(
     breaker: config.adapters.breaker,
     metrics,
   })
-  const adapterStore = new SqliteAdapterStore(db)
-  const health = new HealthMonitor(adapterClient, adapterStore)
+  const health = new HealthMonitor(adapterClient, storage.adapters)
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
@@ -88,8 +82,8 @@ export async function createGateway(
       config,
       directory,
       policy: { policy: config.policy, directory },
-      grants: new SqliteGrantStore(db),
-      adapters: adapterStore,
+      grants: storage.grants,
+      adapters: storage.adapters,
       log,
       adapterClient,
       health,
@@ -97,7 +91,7 @@ export async function createGateway(
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
-      quota: new DocumentQuota(new SqliteDocumentReadCounter(db), config.limits.documentsPerDay, now),
+      quota: new DocumentQuota(storage.documentReads, config.limits.documentsPerDay, now),
       now,
     },
     devIssuer,
@@ -115,11 +109,20 @@ export async function createGateway(
       await log.close()
       await health.stop()
       await adapterClient.close()
-      db.close()
+      await storage.close()
     })()
     return closed
   }
   return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
+}
+
+/** The stores the configuration names: the SQLite file (the default) or a PostgreSQL database. */
+async function openStorage(
+  storage: Config['storage'],
+): Promise<Storage & { readonly documentReads: DocumentReadCounter }> {
+  if (storage.kind === 'postgres') return openPostgresStorage(storage.url)
+  const sqlite = openSqliteStorage(storage.path)
+  return { ...sqlite, documentReads: new SqliteDocumentReadCounter(sqlite.db) }
 }
 
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */

@@ -1,0 +1,197 @@
+import pg from 'pg'
+import t, { type Test } from 'tap'
+import { leafHash } from '../src/accesslog/merkle/hash.js'
+import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
+import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
+import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
+import { createGateway } from '../src/server.js'
+import { checkSchemaVersion, createPool, migratePostgres, SchemaVersionError } from '../src/storage/postgres.js'
+import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
+import { openGrant, registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
+import { verifiedLog } from './helpers/log-check.js'
+import { testDatabase } from './helpers/postgres.js'
+
+/**
+ * PostgreSQL beyond the store contract: migrations and the schema check at start, the append-only triggers,
+ * appends from two processes' stores sequenced by the head lock, and the gateway end to end over HTTP.
+ */
+const database = await testDatabase(t)
+
+if (database) {
+  const migrated = async (tt: Test) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 4)
+    tt.teardown(() => pool.end())
+    await migratePostgres(pool)
+    return { url, pool }
+  }
+
+  t.test('migrations: applied once, a second run is a no-op; the gateway checks the version at start', async (t) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 2)
+    t.teardown(() => pool.end())
+    const config = testConfig(t.testdir(), { storage: { kind: 'postgres', url } })
+    await t.rejects(createGateway(config), {
+      name: 'SchemaVersionError',
+      message: /schema version 0 is older than this gateway's \(1\): run `court-file-gateway migrate --config FILE`/,
+    })
+    t.same(await migratePostgres(pool), [1], 'the first run applies every migration')
+    t.same(await migratePostgres(pool), [], 'the second applies none')
+    await checkSchemaVersion(pool)
+    const { rows } = await pool.query('SELECT version, name FROM cfg_schema_migrations ORDER BY version')
+    t.same(rows, [{ version: 1, name: 'initial' }])
+
+    const newer = [...POSTGRES_MIGRATIONS, { version: 2, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
+    t.same(await migratePostgres(pool, newer), [2], 'a newer gateway migrates further')
+    await t.rejects(checkSchemaVersion(pool), SchemaVersionError)
+    await t.rejects(createGateway(config), {
+      message: /schema version 2 is newer than this gateway's \(1\)/,
+    })
+    await t.rejects(migratePostgres(pool), { message: /schema version 2 is newer/ }, 'an older migrate refuses')
+  })
+
+  t.test('the log tables are append-only, whatever the statement', async (t) => {
+    const { pool } = await migrated(t)
+    const store = new PostgresLogStore(pool)
+    const batch = batchAt(new Frontier(), 0, 2)
+    await store.appendBatch(batch.leaves, batch.nodes)
+    await store.putCheckpoint({ size: 2, root: Buffer.alloc(32), text: 'cp\n' })
+    for (const sql of [
+      'UPDATE log_entries SET action = $$x$$',
+      'DELETE FROM log_entries',
+      'TRUNCATE log_entries',
+      'UPDATE log_nodes SET hash = $$\\x00$$',
+      'DELETE FROM log_nodes',
+      'TRUNCATE log_nodes CASCADE',
+      'UPDATE log_checkpoints SET text = $$forged$$',
+      'DELETE FROM log_checkpoints',
+      'TRUNCATE log_checkpoints',
+      `INSERT INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
+        VALUES (0, $$\\x00$$, $$\\x00$$, $$t$$, $$a$$, $$d$$, $$p$$)
+        ON CONFLICT (idx) DO UPDATE SET leaf = EXCLUDED.leaf`,
+      'UPDATE log_head SET size = 1',
+      'UPDATE log_head SET size = 5',
+      'DELETE FROM log_head',
+    ]) {
+      await t.rejects(pool.query(sql), { message: /access log (is append-only|head)/ }, sql.split('\n')[0]!)
+    }
+    t.equal(await store.size(), 2, 'the log is as it was')
+    t.same(await store.readLeaf(0), batch.leaves[0]!.leaf)
+  })
+
+  t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 2)
+    t.teardown(() => other.end())
+    const mine = new PostgresLogStore(pool)
+    const theirs = new PostgresLogStore(other)
+    const base = new Frontier()
+    // Both build on the empty log: one of them must be refused, whichever reaches the head first.
+    const a = batchAt(base.clone(), 0, 3, 'a')
+    const b = batchAt(base.clone(), 0, 5, 'b')
+    const outcomes = await Promise.allSettled([
+      mine.appendBatch(a.leaves, a.nodes),
+      theirs.appendBatch(b.leaves, b.nodes),
+    ])
+    const won = outcomes.filter((o) => o.status === 'fulfilled').length
+    t.equal(won, 1, 'exactly one commits')
+    const size = await mine.size()
+    t.equal(size, outcomes[0].status === 'fulfilled' ? 3 : 5, 'the size is the winner’s batch')
+    t.match((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason, {
+      message: /append at 0 but the log size is [35]/,
+    })
+    const { rows } = await pool.query<{ count: number }>('SELECT COUNT(*)::int AS count FROM log_entries')
+    t.equal(rows[0]!.count, size, 'no leaf of the refused batch is stored')
+
+    // Many rounds of racing appends, each side retrying from the committed size: no gap, no index twice.
+    const appendFrom = async (store: PostgresLogStore, tag: string) => {
+      for (let done = 0; done < 10; ) {
+        const at = await store.size()
+        const frontier = await frontierAt(store, at)
+        const batch = batchAt(frontier, at, 2, `${tag}${done}`)
+        try {
+          await store.appendBatch(batch.leaves, batch.nodes)
+          done++
+        } catch {
+          // Another process appended first: build again on what is committed.
+        }
+      }
+    }
+    await Promise.all([appendFrom(mine, 'x'), appendFrom(theirs, 'y')])
+    const final = await mine.size()
+    t.equal(final, size + 40, 'every batch committed exactly once')
+    const indexes = await pool.query<{ idx: number }>('SELECT idx FROM log_entries ORDER BY idx')
+    t.same(
+      indexes.rows.map((row) => row.idx),
+      Array.from({ length: final }, (_, i) => i),
+      'indexes 0..n-1, no gap',
+    )
+  })
+
+  t.test('the gateway on PostgreSQL: an adapter, a grant, a read, and a log that verifies', async (t) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 1)
+    await migratePostgres(pool)
+    await pool.end()
+    const h = await startGateway(t, { storage: { kind: 'postgres', url } })
+    const court = await startAdapter(t, h.url)
+    await registerAdapter(h, court.url)
+    const grant = await openGrant(h, 'prosecutor')
+    t.equal(grant.status, 'active')
+    const prosecutor = tokenOf(h, 'prosecutor')
+    const volumes = await h.call('GET', `/v1/grants/${grant.id}/volumes`, { token: prosecutor })
+    t.equal(volumes.status, 200, 'the volumes are listed')
+    const doc = volumes.json.volumes.find((v: { kind: string }) => v.kind === 'main').documents[0]
+    const read = await h.call('GET', `/v1/grants/${grant.id}/documents/${doc.id}`, { token: prosecutor })
+    t.equal(read.status, 200, 'the document is served')
+    t.equal(read.headers['content-type'], 'application/pdf')
+    t.ok(read.bytes.length > 0)
+    t.equal(
+      (await h.call('GET', `/v1/grants/${grant.id}`, { token: prosecutor })).json.id,
+      grant.id,
+      'the grant reads back from PostgreSQL',
+    )
+    const log = await verifiedLog(h)
+    t.equal(log.result.ok, true, `the exported log verifies (${log.size} entries)`)
+    const reads = log.entries.filter((entry) => entry.action === 'document.read')
+    t.same(
+      reads.map((entry) => entry.phase),
+      ['intent', 'outcome'],
+      'the read is logged as an intent and its outcome',
+    )
+    const direct = new pg.Client({ connectionString: url })
+    await direct.connect()
+    t.teardown(() => direct.end())
+    const stored = await direct.query<{ size: number }>('SELECT size FROM log_head')
+    t.equal(Number(stored.rows[0]!.size), h.gateway.log.size(), 'the head in the database is the log’s size')
+  })
+}
+
+function batchAt(
+  frontier: Frontier,
+  first: number,
+  count: number,
+  tag = '',
+): { leaves: LeafRecord[]; nodes: TreeNode[] } {
+  const leaves: LeafRecord[] = []
+  const nodes: TreeNode[] = []
+  for (let index = first; index < first + count; index++) {
+    const leaf = Buffer.from(JSON.stringify({ n: index, tag }))
+    const hash = leafHash(leaf)
+    leaves.push({
+      index,
+      leaf,
+      leafHash: hash,
+      meta: { time: new Date(0).toISOString(), action: 'test', decision: 'allow', phase: 'event' },
+    })
+    nodes.push(...frontier.append(hash))
+  }
+  return { leaves, nodes }
+}
+
+async function frontierAt(store: PostgresLogStore, size: number): Promise<Frontier> {
+  return withNodes(
+    (positions) => store.readNodes(positions),
+    (read) => new Frontier(size, read),
+  )
+}
