@@ -9,7 +9,7 @@ import { checkSchemaVersion, createPool, migratePostgres, SchemaVersionError } f
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
 import { openGrant, registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
 import { verifiedLog } from './helpers/log-check.js'
-import { testDatabase } from './helpers/postgres.js'
+import { asRole, testDatabase } from './helpers/postgres.js'
 
 /**
  * PostgreSQL beyond the store contract: migrations and the schema check at start, the append-only triggers,
@@ -33,21 +33,24 @@ if (database) {
     const config = testConfig(t.testdir(), { storage: { kind: 'postgres', url } })
     await t.rejects(createGateway(config), {
       name: 'SchemaVersionError',
-      message: /schema version 0 is older than this gateway's \(1\): run `court-file-gateway migrate --config FILE`/,
+      message: /schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate --config FILE`/,
     })
-    t.same(await migratePostgres(pool), [1], 'the first run applies every migration')
+    t.same(await migratePostgres(pool), [1, 2], 'the first run applies every migration')
     t.same(await migratePostgres(pool), [], 'the second applies none')
     await checkSchemaVersion(pool)
     const { rows } = await pool.query('SELECT version, name FROM cfg_schema_migrations ORDER BY version')
-    t.same(rows, [{ version: 1, name: 'initial' }])
+    t.same(rows, [
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'gateway role' },
+    ])
 
-    const newer = [...POSTGRES_MIGRATIONS, { version: 2, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
-    t.same(await migratePostgres(pool, newer), [2], 'a newer gateway migrates further')
+    const newer = [...POSTGRES_MIGRATIONS, { version: 3, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
+    t.same(await migratePostgres(pool, newer), [3], 'a newer gateway migrates further')
     await t.rejects(checkSchemaVersion(pool), SchemaVersionError)
     await t.rejects(createGateway(config), {
-      message: /schema version 2 is newer than this gateway's \(1\)/,
+      message: /schema version 3 is newer than this gateway's \(2\)/,
     })
-    await t.rejects(migratePostgres(pool), { message: /schema version 2 is newer/ }, 'an older migrate refuses')
+    await t.rejects(migratePostgres(pool), { message: /schema version 3 is newer/ }, 'an older migrate refuses')
   })
 
   t.test('the log tables are append-only, whatever the statement', async (t) => {
@@ -77,6 +80,32 @@ if (database) {
     }
     t.equal(await store.size(), 2, 'the log is as it was')
     t.same(await store.readLeaf(0), batch.leaves[0]!.leaf)
+  })
+
+  t.test('the gateway role may append to the log but never change or remove a row', async (t) => {
+    const { url } = await migrated(t)
+    const gateway = createPool(asRole(url, 'cfg_gateway'), 1)
+    t.teardown(() => gateway.end())
+    const store = new PostgresLogStore(gateway)
+    const batch = batchAt(new Frontier(), 0, 2)
+    await store.appendBatch(batch.leaves, batch.nodes)
+    t.equal(await store.size(), 2, 'appends')
+    await store.putCheckpoint({ size: 2, root: Buffer.alloc(32), text: 'cp\n' })
+    for (const table of ['log_entries', 'log_nodes', 'log_checkpoints']) {
+      for (const sql of [
+        `UPDATE ${table} SET ${table === 'log_checkpoints' ? 'text' : 'idx'} = 7`,
+        `DELETE FROM ${table}`,
+        `TRUNCATE ${table}`,
+      ]) {
+        await t.rejects(gateway.query(sql), { code: '42501', message: /permission denied/ }, sql)
+      }
+    }
+    await t.rejects(gateway.query('DELETE FROM log_head'), { code: '42501' }, 'nor the head')
+    await t.rejects(
+      gateway.query('DROP TRIGGER log_entries_append_only ON log_entries'),
+      { code: '42501' },
+      'nor drop a trigger',
+    )
   })
 
   t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {
@@ -133,7 +162,8 @@ if (database) {
     const pool = createPool(url, 1)
     await migratePostgres(pool)
     await pool.end()
-    const h = await startGateway(t, { storage: { kind: 'postgres', url } })
+    // As the gateway's own role, which cannot change a log row (see the role test).
+    const h = await startGateway(t, { storage: { kind: 'postgres', url: asRole(url, 'cfg_gateway') } })
     const court = await startAdapter(t, h.url)
     await registerAdapter(h, court.url)
     const grant = await openGrant(h, 'prosecutor')

@@ -127,4 +127,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  {
+    version: 2,
+    name: 'gateway role',
+    // The role the gateway runs as (docs/operators.md#postgresql): it may append to the log and read it, but
+    // never UPDATE, DELETE or TRUNCATE a log row, whatever happens to the triggers; migrations run as the
+    // tables' owner, another role. A role is shared by every database of the server: it is created once.
+    sql: `
+    DO $$
+    BEGIN
+      CREATE ROLE cfg_gateway NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END
+    $$;
+    DO $$
+    BEGIN
+      EXECUTE format('GRANT USAGE ON SCHEMA %I TO cfg_gateway', current_schema());
+    END
+    $$;
+    GRANT SELECT ON cfg_schema_migrations TO cfg_gateway;
+    GRANT SELECT, INSERT ON log_entries, log_nodes, log_checkpoints TO cfg_gateway;
+    GRANT SELECT, UPDATE ON log_head TO cfg_gateway;
+    GRANT SELECT, INSERT, UPDATE ON grants, adapters, document_reads TO cfg_gateway;
+    `,
+  },
 ]

@@ -53,6 +53,13 @@ export async function testDatabase(t: Test): Promise<TestDatabase | undefined> {
   }
 }
 
+/** `url` whose connections act as `role` (SET ROLE at connection start), e.g. cfg_gateway. */
+export function asRole(url: string, role: string): string {
+  const scoped = new URL(url)
+  scoped.searchParams.set('options', `${scoped.searchParams.get('options') ?? ''} -c role=${role}`.trim())
+  return scoped.toString()
+}
+
 function redacted(url: string): string {
   const parsed = new URL(url)
   if (parsed.password) parsed.password = '***'
