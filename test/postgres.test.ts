@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
@@ -9,6 +12,8 @@ import { checkSchemaVersion, createPool, migratePostgres, SchemaVersionError } f
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
 import { openGrant, registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
 import { verifiedLog } from './helpers/log-check.js'
+import { PROJECT_ROOT } from '../src/paths.js'
+import { typeScriptLoader } from './helpers/harness.js'
 import { asRole, testDatabase } from './helpers/postgres.js'
 
 /**
@@ -51,6 +56,34 @@ if (database) {
       message: /schema version 3 is newer than this gateway's \(2\)/,
     })
     await t.rejects(migratePostgres(pool), { message: /schema version 3 is newer/ }, 'an older migrate refuses')
+  })
+
+  t.test('the migrate command: applies, then applies nothing; serve refuses an unmigrated database', async (t) => {
+    const url = await database.freshSchema()
+    const dir = t.testdir()
+    const config = join(dir, 'config.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        storage: { kind: 'postgres', url },
+        identity: { audience: 'court-file-gateway', issuers: [] },
+        accessLog: { origin: 'o.example/log', signingKeyFile: 'log.pem' },
+        adapters: { signingKeyFile: 'adapter.pem' },
+        dev: { issuer: true, keyFile: 'dev.pem' },
+      }),
+    )
+    const unmigrated = cli(['serve', '--config', config])
+    t.equal(unmigrated.code, 1, 'serve stops')
+    t.match(
+      unmigrated.stderr,
+      /database schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate/,
+    )
+    const first = cli(['migrate', '--config', config])
+    t.equal(first.code, 0, first.stderr)
+    t.match(first.stdout, /applied migration\(s\) 1, 2/)
+    const second = cli(['migrate', '--config', config])
+    t.equal(second.code, 0, second.stderr)
+    t.match(second.stdout, /up to date: nothing applied/)
   })
 
   t.test('the log tables are append-only, whatever the statement', async (t) => {
@@ -195,6 +228,15 @@ if (database) {
     const stored = await direct.query<{ size: number }>('SELECT size FROM log_head')
     t.equal(Number(stored.rows[0]!.size), h.gateway.log.size(), 'the head in the database is the log’s size')
   })
+}
+
+/** The CLI as test/cli.test.ts runs it. */
+function cli(args: string[]) {
+  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
 function batchAt(

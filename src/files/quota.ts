@@ -41,9 +41,9 @@ export interface DocumentReadCounter {
    * was counted (allowed) and the count after the call; a refused read is not counted, so the stored count
    * never exceeds `limit`.
    */
-  take(reader: string, day: string, limit: number): Promise<{ allowed: boolean; count: number }>
+  take(reader: string, day: string, limit: number): { allowed: boolean; count: number }
   /** The reads counted for `reader` on `day` (0 if none). */
-  count(reader: string, day: string): Promise<number>
+  count(reader: string, day: string): number
 }
 
 /**
@@ -66,14 +66,14 @@ export class SqliteDocumentReadCounter implements DocumentReadCounter {
     this.#count = db.prepare('SELECT count FROM document_reads WHERE reader = ? AND day = ?').pluck()
   }
 
-  async take(reader: string, day: string, limit: number): Promise<{ allowed: boolean; count: number }> {
+  take(reader: string, day: string, limit: number): { allowed: boolean; count: number } {
     // A limit below 1 would still let the INSERT branch count a first read.
-    if (!(limit >= 1)) return { allowed: false, count: await this.count(reader, day) }
+    if (!(limit >= 1)) return { allowed: false, count: this.count(reader, day) }
     const count = this.#take.get({ reader, day, limit }) as number | undefined
-    return count === undefined ? { allowed: false, count: await this.count(reader, day) } : { allowed: true, count }
+    return count === undefined ? { allowed: false, count: this.count(reader, day) } : { allowed: true, count }
   }
 
-  async count(reader: string, day: string): Promise<number> {
+  count(reader: string, day: string): number {
     return (this.#count.get(reader, day) as number | undefined) ?? 0
   }
 }
@@ -95,10 +95,10 @@ export class DocumentQuota {
   }
 
   /** Counts one document read of the person, or says when the quota is available again. */
-  async take(org: string, sub: string): Promise<QuotaCheck> {
+  take(org: string, sub: string): QuotaCheck {
     const now = this.#now()
     const day = cstDay(now)
-    const { allowed, count } = await this.#counter.take(readerKey(org, sub), day, this.#limit)
+    const { allowed, count } = this.#counter.take(readerKey(org, sub), day, this.#limit)
     if (allowed) return { allowed, used: count, limit: this.#limit }
     const resetsAt = nextCstMidnight(now)
     return {

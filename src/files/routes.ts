@@ -147,7 +147,7 @@ export async function fileRoutes(
    */
   async function takeQuota(request: FastifyRequest, resource: ReadContext['resource']): Promise<void> {
     const principal = request.principal!
-    const quota = await services.quota.take(principal.org.code, principal.sub)
+    const quota = services.quota.take(principal.org.code, principal.sub)
     if (quota.allowed) return
     await denyWith(
       log,

@@ -98,6 +98,10 @@ async function versionOn(client: pg.Pool | pg.PoolClient): Promise<number> {
   return rows[0]?.version ?? 0
 }
 
+function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10)
+}
+
 function latestVersion(migrations: readonly Migration[]): number {
   return migrations.reduce((max, migration) => Math.max(max, migration.version), 0)
 }
@@ -110,8 +114,11 @@ export async function openPostgresStorage(
   url: string,
 ): Promise<Storage & { readonly documentReads: PostgresDocumentReadCounter }> {
   const pool = createPool(url)
+  let documentReads: PostgresDocumentReadCounter
   try {
     await checkSchemaVersion(pool)
+    // From yesterday: a day in China Standard Time starts before the same day in UTC.
+    documentReads = await PostgresDocumentReadCounter.open(pool, utcDay(Date.now() - 86_400_000))
   } catch (error) {
     await pool.end()
     throw error
@@ -121,9 +128,10 @@ export async function openPostgresStorage(
     log,
     grants: new PostgresGrantStore(pool),
     adapters: new PostgresAdapterStore(pool),
-    documentReads: new PostgresDocumentReadCounter(pool),
+    documentReads,
     async close() {
       await log.close()
+      await documentReads.close()
       await pool.end()
     },
   }
