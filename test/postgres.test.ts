@@ -1,24 +1,15 @@
-import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
 import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
-import { createGateway } from '../src/server.js'
-import { checkSchemaVersion, createPool, migratePostgres, SchemaVersionError } from '../src/storage/postgres.js'
+import { checkSchemaVersion, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
-import { openGrant, registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
-import { verifiedLog } from './helpers/log-check.js'
-import { PROJECT_ROOT } from '../src/paths.js'
-import { typeScriptLoader } from './helpers/harness.js'
 import { asRole, testDatabase } from './helpers/postgres.js'
 
 /**
- * PostgreSQL beyond the store contract: migrations and the schema check at start, the append-only triggers,
- * appends from two processes' stores sequenced by the head lock, and the gateway end to end over HTTP.
+ * PostgreSQL beyond the store contract: migrations, the append-only triggers and the gateway's role, and
+ * appends from two processes' stores sequenced by the head lock. (The gateway on it: postgres-gateway.test.ts.)
  */
 const database = await testDatabase(t)
 
@@ -31,12 +22,11 @@ if (database) {
     return { url, pool }
   }
 
-  t.test('migrations: applied once, a second run is a no-op; the gateway checks the version at start', async (t) => {
+  t.test('migrations: applied once, a second run is a no-op; the version check refuses older and newer', async (t) => {
     const url = await database.freshSchema()
     const pool = createPool(url, 2)
     t.teardown(() => pool.end())
-    const config = testConfig(t.testdir(), { storage: { kind: 'postgres', url } })
-    await t.rejects(createGateway(config), {
+    await t.rejects(checkSchemaVersion(pool), {
       name: 'SchemaVersionError',
       message: /schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate --config FILE`/,
     })
@@ -51,39 +41,11 @@ if (database) {
 
     const newer = [...POSTGRES_MIGRATIONS, { version: 3, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
     t.same(await migratePostgres(pool, newer), [3], 'a newer gateway migrates further')
-    await t.rejects(checkSchemaVersion(pool), SchemaVersionError)
-    await t.rejects(createGateway(config), {
+    await t.rejects(checkSchemaVersion(pool), {
+      name: 'SchemaVersionError',
       message: /schema version 3 is newer than this gateway's \(2\)/,
     })
     await t.rejects(migratePostgres(pool), { message: /schema version 3 is newer/ }, 'an older migrate refuses')
-  })
-
-  t.test('the migrate command: applies, then applies nothing; serve refuses an unmigrated database', async (t) => {
-    const url = await database.freshSchema()
-    const dir = t.testdir()
-    const config = join(dir, 'config.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
-        storage: { kind: 'postgres', url },
-        identity: { audience: 'court-file-gateway', issuers: [] },
-        accessLog: { origin: 'o.example/log', signingKeyFile: 'log.pem' },
-        adapters: { signingKeyFile: 'adapter.pem' },
-        dev: { issuer: true, keyFile: 'dev.pem' },
-      }),
-    )
-    const unmigrated = cli(['serve', '--config', config])
-    t.equal(unmigrated.code, 1, 'serve stops')
-    t.match(
-      unmigrated.stderr,
-      /database schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate/,
-    )
-    const first = cli(['migrate', '--config', config])
-    t.equal(first.code, 0, first.stderr)
-    t.match(first.stdout, /applied migration\(s\) 1, 2/)
-    const second = cli(['migrate', '--config', config])
-    t.equal(second.code, 0, second.stderr)
-    t.match(second.stdout, /up to date: nothing applied/)
   })
 
   t.test('the log tables are append-only, whatever the statement', async (t) => {
@@ -113,6 +75,47 @@ if (database) {
     }
     t.equal(await store.size(), 2, 'the log is as it was')
     t.same(await store.readLeaf(0), batch.leaves[0]!.leaf)
+  })
+
+  t.test('probe: the head lock can be taken, nothing is written; intents of a day by time', async (t) => {
+    const { pool } = await migrated(t)
+    const store = new PostgresLogStore(pool)
+    await store.probe()
+    t.equal(await store.size(), 0, 'the probe wrote nothing')
+    const batch = batchAt(new Frontier(), 0, 3)
+    batch.leaves[0]!.meta = { ...batch.leaves[0]!.meta, phase: 'intent', action: 'document.read', actor: 'a', org: '1' }
+    batch.leaves[1]!.meta = { ...batch.leaves[1]!.meta, phase: 'intent', action: 'document.read', decision: 'deny' }
+    batch.leaves[2]!.meta = {
+      ...batch.leaves[2]!.meta,
+      phase: 'intent',
+      action: 'document.read',
+      actor: 'b',
+      org: '1',
+      time: '2026-01-02T00:00:00.000Z',
+    }
+    await store.appendBatch(batch.leaves, batch.nodes)
+    t.same(
+      await store.allowedIntentsSince('document.read', '1970-01-01T00:00:00.000Z'),
+      [
+        { org: '1', actor: 'b', time: '2026-01-02T00:00:00.000Z' },
+        { org: '1', actor: 'a', time: '1970-01-01T00:00:00.000Z' },
+      ],
+      'allowed ones only, newest first',
+    )
+    t.same(
+      await store.allowedIntentsSince('document.read', '2026-01-01T00:00:00.000Z'),
+      [{ org: '1', actor: 'b', time: '2026-01-02T00:00:00.000Z' }],
+      'since a time',
+    )
+    const holder = await pool.connect()
+    t.teardown(() => holder.release())
+    await holder.query('BEGIN')
+    await holder.query('SELECT size FROM log_head FOR UPDATE')
+    await t.rejects(store.probe(), { message: /lock timeout/ }, 'a head held elsewhere fails the probe')
+    await holder.query('ROLLBACK')
+    await store.probe()
+    await store.close()
+    await t.rejects(store.probe(), /closed/)
   })
 
   t.test('the gateway role may append to the log but never change or remove a row', async (t) => {
@@ -189,54 +192,6 @@ if (database) {
       'indexes 0..n-1, no gap',
     )
   })
-
-  t.test('the gateway on PostgreSQL: an adapter, a grant, a read, and a log that verifies', async (t) => {
-    const url = await database.freshSchema()
-    const pool = createPool(url, 1)
-    await migratePostgres(pool)
-    await pool.end()
-    // As the gateway's own role, which cannot change a log row (see the role test).
-    const h = await startGateway(t, { storage: { kind: 'postgres', url: asRole(url, 'cfg_gateway') } })
-    const court = await startAdapter(t, h.url)
-    await registerAdapter(h, court.url)
-    const grant = await openGrant(h, 'prosecutor')
-    t.equal(grant.status, 'active')
-    const prosecutor = tokenOf(h, 'prosecutor')
-    const volumes = await h.call('GET', `/v1/grants/${grant.id}/volumes`, { token: prosecutor })
-    t.equal(volumes.status, 200, 'the volumes are listed')
-    const doc = volumes.json.volumes.find((v: { kind: string }) => v.kind === 'main').documents[0]
-    const read = await h.call('GET', `/v1/grants/${grant.id}/documents/${doc.id}`, { token: prosecutor })
-    t.equal(read.status, 200, 'the document is served')
-    t.equal(read.headers['content-type'], 'application/pdf')
-    t.ok(read.bytes.length > 0)
-    t.equal(
-      (await h.call('GET', `/v1/grants/${grant.id}`, { token: prosecutor })).json.id,
-      grant.id,
-      'the grant reads back from PostgreSQL',
-    )
-    const log = await verifiedLog(h)
-    t.equal(log.result.ok, true, `the exported log verifies (${log.size} entries)`)
-    const reads = log.entries.filter((entry) => entry.action === 'document.read')
-    t.same(
-      reads.map((entry) => entry.phase),
-      ['intent', 'outcome'],
-      'the read is logged as an intent and its outcome',
-    )
-    const direct = new pg.Client({ connectionString: url })
-    await direct.connect()
-    t.teardown(() => direct.end())
-    const stored = await direct.query<{ size: number }>('SELECT size FROM log_head')
-    t.equal(Number(stored.rows[0]!.size), h.gateway.log.size(), 'the head in the database is the log’s size')
-  })
-}
-
-/** The CLI as test/cli.test.ts runs it. */
-function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
 function batchAt(
@@ -260,7 +215,6 @@ function batchAt(
   }
   return { leaves, nodes }
 }
-
 async function frontierAt(store: PostgresLogStore, size: number): Promise<Frontier> {
   return withNodes(
     (positions) => store.readNodes(positions),

@@ -111,6 +111,43 @@ export class PostgresLogStore implements LogStore {
     }
   }
 
+  /**
+   * Resolves when a batch could be committed now (the head lock can be taken within a second), writing
+   * nothing; rejects otherwise. Waits behind the batches already sent. For readiness checks.
+   */
+  probe(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the log store is closed'))
+    const probed = this.#tail.then(async () => {
+      const client = await this.#pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query("SET LOCAL lock_timeout = '1s'")
+        await client.query(SQL.lockHead)
+      } finally {
+        await client.query('ROLLBACK').catch(() => {})
+        client.release()
+      }
+    })
+    this.#tail = probed.catch(() => {})
+    return probed
+  }
+
+  /**
+   * The people (org and sub) of the allowed intents of `action` logged at or after `since` (an ISO time),
+   * newest first: what a restarted quota counter starts from.
+   */
+  async allowedIntentsSince(
+    action: string,
+    since: string,
+  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
+    const { rows } = await this.#pool.query<{ org: string | null; actor: string | null; time: string }>(
+      `SELECT org, actor, time FROM log_entries
+        WHERE phase = 'intent' AND action = $1 AND decision = 'allow' AND time >= $2 ORDER BY idx DESC`,
+      [action, since],
+    )
+    return rows
+  }
+
   async readNodes(positions: NodePosition[]): Promise<Buffer[]> {
     if (positions.length === 0) return []
     const { rows } = await this.#pool.query<{ hash: Buffer | null }>(SQL.readNodes, [

@@ -36,6 +36,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX log_entries_grant ON log_entries (grant_id, idx);
     CREATE INDEX log_entries_intent_ref ON log_entries (intent_ref) WHERE intent_ref IS NOT NULL;
     CREATE INDEX log_entries_open_intents ON log_entries (phase, idx) WHERE phase = 'intent';
+    -- The day's allowed reads of each person, from which a restarted quota counter starts.
+    CREATE INDEX log_entries_intents_by_time ON log_entries (action, time) WHERE phase = 'intent';
 
     -- Hashes of complete subtrees: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
     CREATE TABLE log_nodes (
