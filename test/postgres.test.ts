@@ -1,4 +1,6 @@
+import crypto from 'node:crypto'
 import t, { type Test } from 'tap'
+import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
@@ -142,6 +144,48 @@ if (database) {
       { code: '42501' },
       'nor drop a trigger',
     )
+  })
+
+  t.test('two sequencers on one database: every append lands once, in one tree that verifies', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 4)
+    t.teardown(() => other.end())
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+    const options = { origin: 'replicas.test/log', signingKey: privateKey, publicKey, checkpointIntervalMs: 60_000 }
+    const first = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+    const second = await TransparencyLog.open({ ...options, store: new PostgresLogStore(other) })
+    const event = (by: string, n: number) =>
+      ({ action: 'grant.create', phase: 'event', decision: 'allow', detail: { by, n } }) as const
+    // Interleaved turns of appends from both: each turn is one batch per sequencer, racing for the head.
+    const indexes: number[] = []
+    for (let turn = 0; turn < 10; turn++) {
+      const appended = await Promise.all([
+        ...Array.from({ length: 5 }, (_, n) => first.append(event('first', turn * 5 + n))),
+        ...Array.from({ length: 5 }, (_, n) => second.append(event('second', turn * 5 + n))),
+      ])
+      indexes.push(...appended)
+    }
+    t.same(
+      [...indexes].sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+      'every append has its own index, with no gap',
+    )
+    await first.close()
+    await second.close()
+    const reopened = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+    t.equal(reopened.size(), 100)
+    const frontier = new Frontier()
+    let previous: string | undefined
+    let chained = true
+    for await (const { leaf } of reopened.leaves(0, 100)) {
+      if (JSON.parse(leaf.toString()).prev !== previous) chained = false
+      const hash = leafHash(leaf)
+      previous = hash.toString('base64')
+      frontier.push(hash)
+    }
+    t.ok(chained, 'each entry names the one before it')
+    t.same(reopened.latestCheckpoint().root, frontier.root(), 'the last checkpoint signs the tree of all 100')
+    await reopened.close()
   })
 
   t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {

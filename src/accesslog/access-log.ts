@@ -8,7 +8,14 @@ import { consistencyProof, Frontier, inclusionProof, type NodeBatchReader, rootH
 import { signNote, verifierKey } from './note.js'
 import { formatReceipt } from './receipt.js'
 import { ChangeConflict, type StateChange } from '../storage/state-change.js'
-import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
+import {
+  type EntryFilter,
+  HeadMoved,
+  type LeafRecord,
+  type LogStore,
+  type StoredCheckpoint,
+  type TreeNode,
+} from './store.js'
 
 export interface LoggedEntry {
   index: number
@@ -112,8 +119,9 @@ export class TransparencyLog implements AccessLog {
   /** Set after a failure: the tip must be rebuilt from the store before the next batch. */
   #stale = false
   /**
-   * The epoch that ended with a ChangeConflict: its batches failed only because of one entry, so the other
-   * entries of those batches are sequenced again rather than refused.
+   * The epoch that ended with a ChangeConflict or a HeadMoved: its batches failed only because of one entry
+   * or because another process appended first, so the other entries of those batches are sequenced again
+   * rather than refused.
    */
   #retryEpoch: number | undefined
   #pending: Pending[] = []
@@ -294,8 +302,10 @@ export class TransparencyLog implements AccessLog {
       const refused = current ? [...group, ...this.#unsent] : group
       if (current) this.#unsent = []
       const conflicting = current && failure instanceof ChangeConflict ? itemAt(group, failure.index) : undefined
-      if (current) this.#retryEpoch = conflicting ? group[0]!.epoch : undefined
-      const retry = conflicting !== undefined || (!current && group[0]!.epoch === this.#retryEpoch)
+      // Another process appended first: nothing of this batch was written, all of it is sequenced again.
+      const moved = current && failure instanceof HeadMoved
+      if (current) this.#retryEpoch = conflicting || moved ? group[0]!.epoch : undefined
+      const retry = conflicting !== undefined || moved || (!current && group[0]!.epoch === this.#retryEpoch)
       this.#epoch++
       this.#stale = true
       const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be written', {

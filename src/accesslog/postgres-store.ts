@@ -2,7 +2,14 @@ import type pg from 'pg'
 import { postgresSteps } from '../storage/postgres-changes.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import type { NodePosition } from './merkle/tree.js'
-import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
+import {
+  type EntryFilter,
+  HeadMoved,
+  type LeafRecord,
+  type LogStore,
+  type StoredCheckpoint,
+  type TreeNode,
+} from './store.js'
 
 const SQL = {
   size: 'SELECT size FROM log_head',
@@ -80,7 +87,7 @@ export class PostgresLogStore implements LogStore {
       const { rows } = await client.query<{ size: number }>(SQL.lockHead)
       const size = rows[0]?.size
       const first = leaves[0]!.index
-      if (size !== first) throw new Error(`append at ${first} but the log size is ${size}`)
+      if (size !== first) throw new HeadMoved(first, size ?? Number.NaN)
       await client.query(SQL.insertLeaves, leafColumns(leaves))
       // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
       for (const record of leaves) {

@@ -57,6 +57,18 @@ export interface StoredCheckpoint {
   text: string
 }
 
+/**
+ * A batch was refused, nothing of it written, because its first index is not the committed size. When no
+ * earlier batch of the same sequencer failed, another process sharing the store appended first: the
+ * sequencer rebuilds its tree from the store and sequences the entries again.
+ */
+export class HeadMoved extends Error {
+  constructor(first: number, size: number) {
+    super(`append at ${first} but the log size is ${size}: another process appended first`)
+    this.name = 'HeadMoved'
+  }
+}
+
 export interface LogStore {
   /** Number of leaves committed durably (never counts a batch still in flight). */
   size(): Promise<number>
