@@ -7,10 +7,12 @@ const FLUSH_INTERVAL_MS = 1_000
 /**
  * The quota counter on PostgreSQL's `document_reads`: counts in memory, so `take` stays synchronous and
  * costs no round trip, written to the table in one statement a second (an upsert that never lowers a
- * count). It starts from the counts stored for today and later.
+ * count). It starts from the counts stored for the current days.
  *
- * Limits: a crash loses the counts of at most the last interval, and each process counts on its own (counts
- * shared by all replicas belong in Redis, see issue 11); the stored count is the largest any process wrote.
+ * Limits: a crash loses the counts of at most the last interval (main's SQLite counter rebuilds them from
+ * the day's logged intents: PostgresLogStore.allowedIntentsSince serves the same), and each process counts on
+ * its own, so N replicas allow up to N times the limit until counts are shared (Redis); the stored count is
+ * the largest any process wrote.
  */
 export class PostgresDocumentReadCounter implements DocumentReadCounter {
   readonly #pool: pg.Pool
