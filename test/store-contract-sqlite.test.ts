@@ -3,6 +3,10 @@ import t from 'tap'
 import { openSqliteStorage } from '../src/storage/sqlite.js'
 import { storeContract } from './helpers/store-contract.js'
 
-/** The store contract on SQLite: a fresh file for each case, its batches committed by the writer thread. */
+/** The store contract on SQLite, a fresh file for each case: batches committed by the writer thread, or inline. */
 let files = 0
-storeContract(t, async () => openSqliteStorage(join(t.testdir(), `gateway-${files++}.db`)))
+for (const writer of ['thread', 'inline'] as const) {
+  t.test(`${writer} writer`, async (t) => {
+    storeContract(t, async () => openSqliteStorage(join(t.testdir(), `gateway-${files++}.db`), { writer }))
+  })
+}
