@@ -115,7 +115,12 @@ async function main(): Promise<void> {
       String(read.headers['access-log-index']),
     )
 
-    await new Promise((resolve) => setTimeout(resolve, 300)) // the outcome entry and the next checkpoint
+    // The read's outcome entry follows its response; wait (10 s at most) for a checkpoint that covers it.
+    const covered = Number(read.headers['access-log-index']) + 2
+    for (const deadline = Date.now() + 10_000; gateway.log.latestCheckpoint().size < covered; ) {
+      if (Date.now() > deadline) throw new Error(`no checkpoint covered entry ${covered - 1} within 10 s`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     const auditor = token('audit.one', 'HLJ-AUDIT', ['auditor'])
     const entries = (await call('GET', `/v1/audit/entries?grant=${grant.id}`, auditor)).json()
     for (const { index, entry } of entries.items) {

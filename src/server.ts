@@ -9,16 +9,28 @@ import { loadOrCreateKey, RequestSigner } from './adapters/signing.js'
 import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
-import { DocumentQuota, type DocumentReadCounter, SqliteDocumentReadCounter } from './files/quota.js'
+import {
+  BatchedDocumentReadCounter,
+  cstDay,
+  cstDayStart,
+  DocumentQuota,
+  type DocumentReadCounter,
+  readerKey,
+} from './files/quota.js'
+import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
-import { type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
-import { ADAPTER_SPEC, GATEWAY_SPEC } from './paths.js'
+import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
+import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
+import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
 import { openPostgresStorage } from './storage/postgres.js'
 import { openSqliteStorage } from './storage/sqlite.js'
 import type { Storage } from './storage/storage.js'
 import { createPublicKey } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createSecureContext } from 'node:tls'
 
 /** The gateway's own issuer name in the tokens it signs for adapters. */
 export const GATEWAY_ISSUER = 'court-file-gateway'
@@ -43,6 +55,10 @@ export async function createGateway(
   /** `resolve` stands in for DNS, so tests can point names where real DNS would not. */
   options: { logger?: boolean | object; now?: () => Date; resolve?: Resolver } = {},
 ) {
+  // Read before anything is opened: a missing file must not leave a database and timers behind.
+  const https = config.server.tls && readTls(config.server.tls)
+  // First, so that a bad directory file stops the start before any file or database is opened.
+  const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
   const storage = await openStorage(config.storage)
   const metrics = createMetrics()
@@ -62,22 +78,35 @@ export async function createGateway(
   })
   await closeInterruptedIntents(log, await storage.log.openIntents())
 
-  const directory = loadDirectory(config.directory)
   const signer = await RequestSigner.create(GATEWAY_ISSUER, loadOrCreateKey(config.adapters.signingKeyFile, dev))
   const adapterClient = new AdapterClient({
     signer,
     timeoutMs: config.adapters.timeoutMs,
+    minimumBytesPerSecond: config.adapters.minimumBytesPerSecond,
     allowHttp: config.adapters.allowHttp,
     addresses: new AddressPolicy(config.adapters.allowedNetworks),
     ...(options.resolve ? { resolve: options.resolve } : {}),
     breaker: config.adapters.breaker,
     metrics,
+    now: () => now().getTime(),
   })
   const health = new HealthMonitor(adapterClient, storage.adapters)
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
+  // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
+  // the first requests find a connection already made.
+  const redis = config.redis ? connectRedis(config.redis) : undefined
+  if (redis && config.redis) await waitForRedis(redis, config.redis.connectTimeoutMs)
+  // With Redis every replica counts there; without, this process counts in memory over its own database,
+  // from today's served reads in the log (the intents it holds durably: the floor of the quota after a crash).
+  const readCounter =
+    redis && config.redis
+      ? new RedisDocumentReadCounter(redis, { keyPrefix: config.redis.keyPrefix, now })
+      : await storage.localReadCounter(now)
   const app = await buildApp({
+    https,
+    trustProxy: config.server.trustProxy,
     services: {
       config,
       directory,
@@ -91,13 +120,15 @@ export async function createGateway(
       spec: loadSpec(GATEWAY_SPEC),
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
-      quota: new DocumentQuota(storage.documentReads, config.limits.documentsPerDay, now),
+      quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
+      ...(redis ? { redis } : {}),
       now,
     },
     devIssuer,
     inflight,
     logger: options.logger ?? false,
   })
+  if (redis) logRedisState(redis, app.log)
   const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
   let closed: Promise<void> | undefined
   const close = () => {
@@ -109,6 +140,8 @@ export async function createGateway(
       await log.close()
       await health.stop()
       await adapterClient.close()
+      await readCounter.close()
+      redis?.disconnect()
       await storage.close()
     })()
     return closed
@@ -116,13 +149,63 @@ export async function createGateway(
   return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
 }
 
+/** The quota counter of this process over its own database, for when no Redis shares the counts. */
+type LocalReadCounter = DocumentReadCounter & { close(): void | Promise<void> }
+
 /** The stores the configuration names: the SQLite file (the default) or a PostgreSQL database. */
 async function openStorage(
   storage: Config['storage'],
-): Promise<Storage & { readonly documentReads: DocumentReadCounter }> {
-  if (storage.kind === 'postgres') return openPostgresStorage(storage.url)
+): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
+  if (storage.kind === 'postgres') {
+    const postgres = await openPostgresStorage(storage.url)
+    return { ...postgres, localReadCounter: async () => postgres.documentReads }
+  }
   const sqlite = openSqliteStorage(storage.path)
-  return { ...sqlite, documentReads: new SqliteDocumentReadCounter(sqlite.db) }
+  return {
+    ...sqlite,
+    // Counts in memory over the file, from today's served reads in the log (the intents it holds durably:
+    // the floor of the quota after a crash).
+    localReadCounter: async (now) =>
+      new BatchedDocumentReadCounter(sqlite.db, {
+        logged: (await sqlite.log.allowedIntentsSince('document.read', cstDayStart(now()).toISOString())).map(
+          (intent) => ({ reader: readerKey(intent.org ?? '', intent.actor ?? ''), day: cstDay(new Date(intent.time)) }),
+        ),
+        // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
+        onError: (error) => process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
+      }),
+  }
+}
+
+/** The certificate chain and key of `server.tls`, checked to be a usable pair. */
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const cert = readSetting(tls.certFile, 'server.tls.certFile')
+  const key = readSetting(tls.keyFile, 'server.tls.keyFile')
+  try {
+    createSecureContext({ cert, key })
+  } catch (error) {
+    throw new Error(`server.tls: the certificate and key are not a usable pair: ${(error as Error).message}`)
+  }
+  return { cert, key }
+}
+
+/** A file a setting names, or an error naming the setting. */
+function readSetting(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new Error(`cannot read ${setting} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+}
+
+/** A database URL fit for a log line: without its password. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = 'redacted'
+    return parsed.toString()
+  } catch {
+    return 'postgres:(unparsable URL)'
+  }
 }
 
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
@@ -131,17 +214,51 @@ export const LOGGER_OPTIONS = {
   redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
 }
 
-/** Serves until SIGTERM/SIGINT, then shuts down gracefully (in-flight streams finish, the log is flushed). */
+/** What a started gateway runs with, for the one start-up log line an operator reads first. */
+export function startupSummary(config: Config, gateway: Pick<Gateway, 'log' | 'devIssuer'>, address: string) {
+  return {
+    version: packageVersion(),
+    listen: address,
+    storage: config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : redactedUrl(config.storage.url),
+    issuers: [...config.identity.issuers.map((issuer) => issuer.issuer), ...(gateway.devIssuer ? [DEV_ISSUER] : [])],
+    devIssuer: gateway.devIssuer !== undefined,
+    accessLog: { origin: config.accessLog.origin, verifierKey: gateway.log.verifierKey() },
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version
+}
+
+/**
+ * Serves until SIGTERM/SIGINT, then shuts down gracefully (in-flight streams finish, the log is flushed). A
+ * gateway that cannot start rejects, after closing what it had opened, so that `serve` exits non-zero: a
+ * supervisor must never read a failed start (a port in use, say) as a clean stop.
+ */
 export async function serve(config: Config): Promise<Gateway> {
   const gateway = await createGateway(config, { logger: LOGGER_OPTIONS })
+  let address: string
+  try {
+    address = await gateway.app.listen({ host: config.server.host, port: config.server.port })
+    if (gateway.metrics && config.metrics) {
+      await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+    }
+  } catch (error) {
+    await gateway.close()
+    throw new Error(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`)
+  }
   closeWithGrace({ delay: 30_000 }, async ({ err, signal }) => {
     if (err) gateway.app.log.error({ err }, 'shutting down after an error')
     else gateway.app.log.info({ signal }, 'shutting down')
     await gateway.close()
   })
-  await gateway.app.listen({ host: config.server.host, port: config.server.port })
-  if (gateway.metrics && config.metrics) {
-    await gateway.metrics.listen({ host: config.metrics.host, port: config.metrics.port })
+  const summary = startupSummary(config, gateway, address)
+  gateway.app.log.info(summary, 'court-file-gateway started')
+  if (summary.devIssuer) {
+    gateway.app.log.warn(
+      { devIssuer: DEV_ISSUER },
+      'DEVELOPMENT ISSUER ON: anyone holding its key mints tokens for any person and role; never in production',
+    )
   }
   return gateway
 }

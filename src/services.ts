@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import type { AccessLog } from './accesslog/access-log.js'
 import type { AdapterClient } from './adapters/client.js'
 import type { HealthMonitor } from './adapters/health.js'
@@ -26,5 +27,7 @@ export interface Services {
   metrics: Metrics
   /** The daily document quota of each person (`limits.documentsPerDay`). */
   quota: DocumentQuota
+  /** The client of the shared limits, when `redis` is configured; the limits are then counted there. */
+  redis?: Redis
   now: () => Date
 }

@@ -3,12 +3,13 @@ import { CircuitBreaker } from '../src/adapters/breaker.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import {
   eventually,
-  httpCaller,
+  openGrant,
+  scrapeMetrics,
   registerAdapter,
   startAdapter,
   startGateway,
+  testClock,
   tokenOf,
-  openGrant,
 } from './helpers/harness.js'
 
 t.test('the breaker opens after N failures, stays open for the cooldown, and one probe decides', async (t) => {
@@ -44,17 +45,23 @@ t.test('the breaker opens after N failures, stays open for the cooldown, and one
 t.test(
   'through HTTP: an open breaker fails fast, health shows it, a passing health check does not close it',
   async (t) => {
-    const h = await startGateway(t, {
-      adapters: {
-        allowHttp: true,
-        allowedNetworks: ['127.0.0.0/8'],
-        timeoutMs: 2000,
-        healthIntervalMs: 1000,
-        breaker: { failures: 2, cooldownMs: 1500 },
-        signingKeyFile: `${t.testdirName}/adapter.pem`,
+    const clock = testClock()
+    const h = await startGateway(
+      t,
+      {
+        adapters: {
+          allowHttp: true,
+          allowedNetworks: ['127.0.0.0/8'],
+          timeoutMs: 2000,
+          healthIntervalMs: 1000,
+          breaker: { failures: 2, cooldownMs: 1500 },
+          signingKeyFile: `${t.testdirName}/adapter.pem`,
+        },
+        metrics: { port: 0 },
       },
-      metrics: { port: 0 },
-    })
+      undefined,
+      { now: clock.now },
+    )
     const court = await startAdapter(t, h.url)
     const proxy = await startFaultProxy(t, court.url)
     const id = await registerAdapter(h, proxy.url)
@@ -83,7 +90,13 @@ t.test(
     t.equal(health.breaker.consecutiveFailures, 2)
     t.ok(health.lastHealthCheck.latencyMs >= 0)
 
-    await new Promise((resolve) => setTimeout(resolve, 1600))
+    clock.advance(1499)
+    t.equal(
+      (await h.call('GET', casePath, { token: prosecutor })).status,
+      503,
+      'still open 1 ms before the cooldown ends',
+    )
+    clock.advance(1)
     t.equal((await h.call('GET', `/v1/adapters/${id}/health`, { token: operator })).json.breaker.state, 'half-open')
     t.equal((await h.call('GET', casePath, { token: prosecutor })).status, 200, 'the half-open probe succeeds')
     const closed = await h.call('GET', `/v1/adapters/${id}/health`, { token: operator })
@@ -100,7 +113,7 @@ t.test(
       404,
       "another court's admin learns nothing",
     )
-    const metrics = await httpCaller(h.metricsUrl!)('GET', '/metrics')
+    const metrics = await scrapeMetrics(h)
     t.match(metrics.text, new RegExp(`gateway_adapter_breaker_open\\{adapter="${id}"\\} 0`))
   },
 )

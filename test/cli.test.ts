@@ -1,29 +1,24 @@
-import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeJwt } from 'jose'
 import t from 'tap'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { typeScriptLoader } from './helpers/harness.js'
+// The binary (dist/src/cli.js) where its own wiring matters: exit statuses, output streams, no stack traces;
+// the commands in-process (the same code, without a process start) where only what they do matters.
+import { cli, cliInProcess } from './helpers/children.js'
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
+const STACK = /\n\s+at /
+const PRODUCTION_EXAMPLE = join(PROJECT_ROOT, 'config', 'production.example.json')
 
 t.test('keygen writes a new Ed25519 key and never overwrites one', async (t) => {
   const out = join(t.testdir(), 'keys', 'log.pem')
-  const first = cli(['keygen', '--out', out])
+  const first = await cli(['keygen', '--out', out])
   t.equal(first.code, 0, first.stderr)
   t.match(readFileSync(out, 'utf8'), /BEGIN PRIVATE KEY/)
-  const again = cli(['keygen', '--out', out])
+  const again = await cli(['keygen', '--out', out])
   t.equal(again.code, 1)
   t.match(again.stderr, /refusing to overwrite/)
-  t.notMatch(again.stderr, /at .*\.ts/, 'no stack trace')
+  t.notMatch(again.stderr, STACK, 'no stack trace')
 })
 
 t.test('token mints a dev-issuer token with the claims asked for', async (t) => {
@@ -38,16 +33,20 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
       dev: { issuer: true, keyFile: 'dev.pem' },
     }),
   )
-  const result = cli([
-    'token',
-    '--sub',
-    'zhang.wei',
-    '--org',
-    '230100',
-    '--roles',
-    'prosecutor,approver',
-    '--config',
-    config,
+  const [result, badRole, production] = await Promise.all([
+    cliInProcess([
+      'token',
+      '--sub',
+      'zhang.wei',
+      '--org',
+      '230100',
+      '--roles',
+      'prosecutor,approver',
+      '--config',
+      config,
+    ]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config]),
+    cliInProcess(['token', '--sub', 'a', '--org', '230100', '--roles', 'prosecutor', '--config', PRODUCTION_EXAMPLE]),
   ])
   t.equal(result.code, 0, result.stderr)
   const claims = decodeJwt(result.stdout.trim())
@@ -57,20 +56,8 @@ t.test('token mints a dev-issuer token with the claims asked for', async (t) => 
   t.equal(claims.aud, 'court-file-gateway')
   t.equal(claims.iss, 'urn:court-file-gateway:dev')
 
-  const badRole = cli(['token', '--sub', 'a', '--org', '230100', '--roles', 'emperor', '--config', config])
   t.equal(badRole.code, 2)
   t.match(badRole.stderr, /unknown role/)
-  const production = cli([
-    'token',
-    '--sub',
-    'a',
-    '--org',
-    '230100',
-    '--roles',
-    'prosecutor',
-    '--config',
-    join(PROJECT_ROOT, 'config', 'production.example.json'),
-  ])
   t.equal(production.code, 2)
   t.match(production.stderr, /dev\.issuer/)
 })
@@ -86,19 +73,29 @@ t.test('serve refuses a bad configuration with a message naming the key', async 
       server: { port: 'x' },
     }),
   )
-  const result = cli(['serve', '--config', config])
+  const result = await cli(['serve', '--config', config])
   t.equal(result.code, 2)
   t.match(result.stderr, /"server\.port": must be integer/)
   t.match(result.stderr, /"accessLog\.signingKeyFile": is required/)
-  t.notMatch(result.stderr, /at .*\.ts/, 'no stack trace')
+  t.notMatch(result.stderr, STACK, 'no stack trace')
 })
 
 t.test('usage errors', async (t) => {
-  t.equal(cli([]).code, 2)
-  t.match(cli(['frobnicate']).stderr, /unknown command/)
-  t.equal(cli(['keygen']).code, 2)
-  t.equal(cli(['serve', '--no-such-flag']).code, 2)
-  const verify = cli(['verify', '--key', '/nonexistent/key'])
+  const [none, unknown, keygen, badFlag, verify] = await Promise.all([
+    cli([]),
+    cliInProcess(['frobnicate']),
+    cliInProcess(['keygen']),
+    cli(['serve', '--no-such-flag']),
+    cliInProcess(['verify', '--key', '/nonexistent/key']),
+  ])
+  t.equal(none.code, 2)
+  t.match(none.stdout, /^court-file-gateway — /, 'the usage')
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /unknown command frobnicate/)
+  t.equal(keygen.code, 2)
+  t.match(keygen.stderr, /keygen needs --out FILE/)
+  t.equal(badFlag.code, 2)
+  t.match(badFlag.stderr, /--no-such-flag/)
   t.equal(verify.code, 2)
-  t.match(verify.stderr, /verify needs either|cannot read the key file/)
+  t.match(verify.stderr, /cannot read the key file \/nonexistent\/key: ENOENT/)
 })

@@ -45,16 +45,56 @@ t.test('defaults fill what the file leaves out', async (t) => {
   t.same(more.metrics, { host: '127.0.0.1', port: 9464 }, 'metrics listen on loopback by default')
 })
 
-t.test('environment overrides port, database and Redis', async (t) => {
-  const config = parseConfig(minimal, '/base', {
-    GATEWAY_PORT: '9999',
-    GATEWAY_DATABASE_URL: 'postgres://u@h/db',
-    GATEWAY_REDIS_URL: 'redis://127.0.0.1:6379',
-  })
+t.test('environment overrides port and database', async (t) => {
+  const config = parseConfig(minimal, '/base', { GATEWAY_PORT: '9999', GATEWAY_DATABASE_URL: 'sqlite:data/gw.db' })
   t.equal(config.server.port, 9999)
-  t.same(config.storage, { kind: 'postgres', url: 'postgres://u@h/db' })
-  t.same(config.redis, { url: 'redis://127.0.0.1:6379' })
+  t.same(config.storage, { kind: 'sqlite', path: '/base/data/gw.db' })
+  t.same(parseConfig(minimal, '/base', { GATEWAY_DATABASE_URL: '/var/lib/gw.db' }).storage, {
+    kind: 'sqlite',
+    path: '/var/lib/gw.db',
+  })
   t.throws(() => parseConfig(minimal, '/base', { GATEWAY_PORT: 'eighty' }), /server\.port/)
+})
+
+t.test('the redis section is accepted, and the environment replaces only its address', async (t) => {
+  const redis = {
+    url: 'redis://cache:6379',
+    keyPrefix: 'prov:',
+    onUnavailable: 'allow-requests',
+    commandTimeoutMs: 200,
+  }
+  const config = parseConfig({ ...minimal, redis }, '/base', { GATEWAY_REDIS_URL: 'rediss://other:6380' })
+  t.same(config.redis, { ...redis, url: 'rediss://other:6380', connectTimeoutMs: 2000 })
+  t.throws(() => parseConfig({ ...minimal, redis: { url: 'http://cache' } }, '/base'), /"redis\.url"/)
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://cache', onUnavailable: 'allow' } }, '/base'),
+    /"redis\.onUnavailable"/,
+  )
+  t.throws(
+    () => parseConfig({ ...minimal, redis: { url: 'redis://c', commandTimeoutMs: 0 } }, '/base'),
+    /commandTimeoutMs/,
+  )
+})
+
+t.test('storage on PostgreSQL: in the file or from GATEWAY_DATABASE_URL, which overrides the file', async (t) => {
+  const inFile = parseConfig({ ...minimal, storage: { kind: 'postgres', url: 'postgres://u@h/db' } }, '/base')
+  t.same(inFile.storage, { kind: 'postgres', url: 'postgres://u@h/db' })
+  const fromEnv = parseConfig(minimal, '/base', { GATEWAY_DATABASE_URL: 'postgresql://u@h/db' })
+  t.same(fromEnv.storage, { kind: 'postgres', url: 'postgresql://u@h/db' })
+  const overridden = parseConfig({ ...minimal, storage: { kind: 'postgres', url: 'postgres://u@h/db' } }, '/base', {
+    GATEWAY_DATABASE_URL: 'sqlite:/var/lib/gateway.db',
+  })
+  t.same(overridden.storage, { kind: 'sqlite', path: '/var/lib/gateway.db' })
+  t.throws(
+    () => parseConfig({ ...minimal, storage: { kind: 'postgres', url: 'mysql://u@h/db' } }, '/base'),
+    { name: 'ConfigError', message: /"storage\.url"/ },
+    'a URL of another database is refused',
+  )
+  t.throws(
+    () => parseConfig({ ...minimal, storage: { kind: 'postgres', path: 'x.db' } }, '/base'),
+    { name: 'ConfigError' },
+    'postgres needs a url',
+  )
 })
 
 t.test('a bad file names the key and the problem', async (t) => {

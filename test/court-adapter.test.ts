@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -11,7 +10,11 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { buildCourtAdapter, decideRange, normaliseCaseNo } from '../examples/court-adapter/app.js'
 import { writeCases } from '../examples/court-adapter/make-cases.js'
-import { typeScriptLoader } from './helpers/harness.js'
+import { loadSpec } from '../src/http/openapi.js'
+import { responseConformance } from '../src/http/response-conformance.js'
+import { ADAPTER_SPEC } from '../src/paths.js'
+import { startBuilt } from './helpers/children.js'
+import { waitFor } from './helpers/wait.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const CASES_DIR = path.join(ROOT, 'examples', 'court-adapter', 'cases')
@@ -27,6 +30,7 @@ interface Response {
 }
 
 let port = 0
+const adapterContract = responseConformance(loadSpec(ADAPTER_SPEC))
 
 /** node:http rather than fetch: fetch normalises `..` and `%2e%2e` away, and those must reach the server. */
 function send(rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Response> {
@@ -34,7 +38,13 @@ function send(rawPath: string, headers: Record<string, string> = {}, method = 'G
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, method, headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('end', () => {
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }
+        // Every answer of the reference adapter is held to openapi/adapter.yaml, whatever the test asked.
+        const violations = adapterContract.check({ method, path: rawPath.split('?', 1)[0]!, ...answer })
+        if (violations.length > 0) reject(new Error(`the adapter answered off its contract:\n${violations.join('\n')}`))
+        else resolve(answer)
+      })
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -570,27 +580,21 @@ t.test('main.ts starts the adapter and logs reads without the token', async (t) 
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => jwksServer.close(() => resolve())))
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
-  const child = spawn(
-    process.execPath,
-    [...typeScriptLoader(), 'examples/court-adapter/main.ts', '--port', '0', '--courts', '黑01', '--gateway-jwks', jwksUrl],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  const running = startBuilt(t, 'examples/court-adapter/main.js', [
+    '--port',
+    '0',
+    '--courts',
+    '黑01',
+    '--gateway-jwks',
+    jwksUrl,
+  ])
+  const baseUrl = await waitFor(
+    () => {
+      if (running.child.exitCode !== null) throw new Error(`adapter exited: ${running.output()}`)
+      return /listening on (http:\/\/\S+)/.exec(running.output())?.[1]
+    },
+    { what: 'the adapter listening' },
   )
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let output = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8')
-  })
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8')
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match?.[1]) resolve(match[1])
-    })
-    child.on('exit', () => reject(new Error(`adapter exited: ${output}`)))
-  })
   const jwt = await token()
   const res = await fetch(`${baseUrl}/v1/cases/${enc(CASE_01)}/documents/main-01-appeal`, {
     headers: { authorization: `Bearer ${jwt}` },
@@ -602,9 +606,11 @@ t.test('main.ts starts the adapter and logs reads without the token', async (t) 
       .toString('latin1'),
     '%PDF-',
   )
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'stops cleanly on SIGTERM')
-  const read = output
+  running.child.kill('SIGTERM')
+  const { code, stdout, stderr } = await running.finished
+  t.equal(code, 0, 'stops cleanly on SIGTERM')
+  const output = stdout + stderr
+  const read = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -13,7 +12,11 @@ import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
-import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter, typeScriptLoader } from './helpers/harness.js'
+import { type Running, startBuilt } from './helpers/children.js'
+import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter } from './helpers/harness.js'
+import { waitFor } from './helpers/wait.js'
+
+type Tap = { teardown(fn: () => unknown): void }
 
 const CASE = '（2023）黑01民终1234号'
 const DOCUMENTS = [
@@ -39,33 +42,24 @@ async function freePort(): Promise<number> {
 }
 
 /** The gateway as a child process, as it runs in production: `court-file-gateway serve --config FILE`. */
-function startChild(configFile: string): { child: ChildProcess; output: () => string } {
-  // Without tap's NODE_OPTIONS: its coverage and module hooks are not wanted in the gateway process.
-  const { NODE_OPTIONS: _, ...env } = process.env
-  const child = spawn(process.execPath, [...typeScriptLoader(), 'src/cli.ts', 'serve', '--config', configFile], {
-    cwd: PROJECT_ROOT,
-    env: { ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => (output += chunk))
-  child.stderr!.on('data', (chunk) => (output += chunk))
-  return { child, output: () => output }
+function startChild(t: Tap, configFile: string): Running {
+  return startBuilt(t, 'src/cli.js', ['serve', '--config', configFile], { env: { LOG_LEVEL: 'warn' } })
 }
 
-async function waitReady(url: string, running: { child: ChildProcess; output: () => string }): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (running.child.exitCode !== null) throw new Error(`the gateway exited: ${running.output()}`)
-    try {
-      const response = await request(`${url}/readyz`)
-      await response.body.dump()
-      if (response.statusCode === 200) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`the gateway did not become ready: ${running.output()}`)
+async function waitReady(url: string, running: Running): Promise<void> {
+  await waitFor(
+    async () => {
+      if (running.child.exitCode !== null) throw new Error(`the gateway exited: ${running.output()}`)
+      try {
+        const response = await request(`${url}/readyz`)
+        await response.body.dump()
+        return response.statusCode === 200 ? true : undefined
+      } catch {
+        return undefined // not listening yet
+      }
+    },
+    { deadlineMs: 60_000, what: 'a ready gateway' },
+  )
 }
 
 t.test(
@@ -99,10 +93,7 @@ t.test(
       return issuer.mint({ sub, org, roles, audience: 'court-file-gateway' })
     }
 
-    let running = startChild(configFile)
-    t.teardown(() => {
-      running.child.kill('SIGKILL')
-    })
+    let running = startChild(t, configFile)
     await waitReady(url, running)
 
     // Each phase gets its own connection pool: sockets to the killed process must not be reused.
@@ -152,7 +143,7 @@ t.test(
     })
     await Promise.race([enough, Promise.all(reads)])
     running.child.kill('SIGKILL')
-    await once(running.child, 'exit')
+    await running.finished
     await Promise.all(reads)
     await agent.destroy()
     t.ok(received.size >= KILL_AFTER, `${received.size} intents acknowledged before the kill`)
@@ -179,7 +170,7 @@ t.test(
     t.ok(before.open.length > 0, `${before.open.length} intents were left open by the crash`)
     t.ok(before.checkpoint.size > 0, 'a checkpoint was signed before the crash')
 
-    running = startChild(configFile)
+    running = startChild(t, configFile)
     await waitReady(url, running)
     agent = new Agent()
     t.teardown(() => agent.destroy())
@@ -191,12 +182,14 @@ t.test(
 
     // The interrupted outcomes were appended at start; wait for a checkpoint that covers them.
     const covering = before.size + before.open.length
-    let checkpoint: ReturnType<typeof openCheckpoint> & { text: string } = { ...old, text: before.checkpoint.text }
-    for (let attempt = 0; attempt < 100 && checkpoint.size < covering; attempt++) {
-      const text = (await call('GET', '/v1/audit/checkpoint', { token: auditor })).text
-      checkpoint = { ...openCheckpoint(text, [key]), text }
-      if (checkpoint.size < covering) await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    const checkpoint = await waitFor(
+      async () => {
+        const text = (await call('GET', '/v1/audit/checkpoint', { token: auditor })).text
+        const opened = openCheckpoint(text, [key])
+        return opened.size >= covering ? { ...opened, text } : undefined
+      },
+      { what: `a checkpoint covering ${covering} entries` },
+    )
     t.ok(checkpoint.size >= covering, `the new checkpoint (${checkpoint.size}) covers the interrupted outcomes`)
 
     const exported = await call('GET', `/v1/audit/export?to=${checkpoint.size}`, { token: auditor })
@@ -272,6 +265,6 @@ t.test(
     t.ok(Number(again.headers['access-log-index']) >= covering, 'a new read is logged after the recovery')
 
     running.child.kill('SIGTERM')
-    await once(running.child, 'exit')
+    t.match(await running.finished, { code: 0, signal: null }, 'the restarted gateway stops cleanly on SIGTERM')
   },
 )

@@ -1,9 +1,13 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { isCourtCode } from '../src/directory/case-number.js'
-import { Directory, loadDirectory } from '../src/directory/directory.js'
-import type { DirectoryFile } from '../src/directory/types.js'
+import { isCourtCode, parseCaseNumber, storeForTypeCode } from '../src/directory/case-number.js'
+import { DIRECTORY_SCHEMA, Directory, loadDirectory } from '../src/directory/directory.js'
+import type { Court, DirectoryFile } from '../src/directory/types.js'
+import type { Config } from '../src/config/types.js'
+import { jurisdictionAllows } from '../src/policy/decide.js'
+import { createGateway, serve } from '../src/server.js'
+import { testConfig } from './helpers/harness.js'
 
 const FILE = 'config/directory/heilongjiang.json'
 const directory = loadDirectory(FILE)
@@ -132,8 +136,9 @@ t.test('isWithin and lowerCourts', async (t) => {
   t.same(harbin.sort(), HARBIN_BASIC.map(([d]) => `黑${d}`).sort())
   t.same(
     directory.lowerCourts('黑71').map((c) => c.code),
-    ['黑7101'],
+    ['黑7101', '黑7102', '黑7103', '黑7104'],
   )
+  t.same(directory.lowerCourts('黑72'), [], 'the maritime court has no basic courts')
   t.same(directory.lowerCourts('黑0103'), [])
   t.same(directory.lowerCourts('黑99'), [])
   const all = directory.lowerCourts('黑')
@@ -163,13 +168,36 @@ t.test('entries handed out cannot be changed', async (t) => {
 function minimal(): DirectoryFile {
   return {
     courts: [
-      { code: '黑', name: '高院', level: 'high', region: '230000' },
-      { code: '黑01', name: '中院', level: 'intermediate', region: '230100', parent: '黑' },
-      { code: '黑0103', name: '基层', level: 'basic', region: '230103', parent: '黑01' },
+      { code: '黑', name: '高院', level: 'high', region: '230000', codeConfirmed: true },
+      {
+        code: '黑01',
+        name: '中院',
+        level: 'intermediate',
+        region: '230100',
+        parent: '黑',
+        codeConfirmed: true,
+        abbreviations: ['哈'],
+      },
+      { code: '黑0103', name: '基层', level: 'basic', region: '230103', parent: '黑01', codeConfirmed: true },
     ],
     procuratorates: [
-      { code: '230000', name: '省院', level: 'provincial', region: '230000', pairedCourts: ['黑'] },
-      { code: '230100', name: '市院', level: 'city', region: '230100', parent: '230000', pairedCourts: ['黑01'] },
+      {
+        code: '230000',
+        name: '省院',
+        level: 'provincial',
+        region: '230000',
+        pairedCourts: ['黑'],
+        codeConfirmed: true,
+      },
+      {
+        code: '230100',
+        name: '市院',
+        level: 'city',
+        region: '230100',
+        parent: '230000',
+        pairedCourts: ['黑01'],
+        codeConfirmed: true,
+      },
     ],
     organisations: [{ code: 'OPS', name: '运维', kind: 'operator' }],
   }
@@ -202,7 +230,15 @@ t.test('bad files are rejected with a message naming the entry or key', async (t
 
   reject(
     'duplicate court code',
-    (f) => f.courts.push({ code: '黑01', name: '又一中院', level: 'intermediate', region: '230100', parent: '黑' }),
+    (f) =>
+      f.courts.push({
+        code: '黑01',
+        name: '又一中院',
+        level: 'intermediate',
+        region: '230100',
+        parent: '黑',
+        codeConfirmed: true,
+      }),
     /courts\[3\]: duplicate code "黑01" \(also courts\[1\]\)/,
   )
   reject(
@@ -313,14 +349,14 @@ t.test('bad files are rejected with a message naming the entry or key', async (t
     (f) => {
       f.courts[0]!.region = '23'
     },
-    /courts\[0\] "黑": key "region" must be a 6-digit GB\/T 2260 code/,
+    /courts\[0\] "黑": key "region" must match pattern "\^\[0-9\]\{6\}\$"/,
   )
   reject(
     'bad procuratorate code',
     (f) => {
       f.procuratorates[1]!.code = '黑01'
     },
-    /procuratorates\[1\] "黑01": key "code" must be 6 digits/,
+    /procuratorates\[1\] "黑01": key "code" must match pattern/,
   )
   reject(
     'bad org kind',
@@ -334,19 +370,207 @@ t.test('bad files are rejected with a message naming the entry or key', async (t
     (f) => {
       ;(f.courts[1] as unknown as Record<string, unknown>).special = 'yes'
     },
-    /courts\[1\] "黑01": key "special" must be true or false/,
+    /courts\[1\] "黑01": key "special" must be boolean/,
   )
   reject(
     'entry not an object',
     (f) => {
       ;(f.courts as unknown[]).push('黑02')
     },
-    /courts\[3\] must be an object/,
+    /courts\[3\] must be object/,
+  )
+
+  reject(
+    'unconfirmed code without a source',
+    (f) => {
+      f.courts[2]!.codeConfirmed = false
+    },
+    /courts\[2\] "黑0103": missing key "codeSource"/,
+  )
+  reject(
+    'no word on the code',
+    (f) => {
+      delete f.procuratorates[1]!.codeConfirmed
+    },
+    /procuratorates\[1\] "230100": missing key "codeConfirmed"/,
+  )
+  reject(
+    'one abbreviation for two courts',
+    (f) => {
+      f.courts[2]!.abbreviations = ['南', '哈']
+    },
+    /courts\[2\] "黑0103": abbreviation "哈" is also court "黑01"'s/,
+  )
+  reject(
+    'abbreviation that is not Chinese',
+    (f) => {
+      f.courts[2]!.abbreviations = ['NG']
+    },
+    /courts\[2\] "黑0103": key "abbreviations.0" must match pattern/,
+  )
+  reject(
+    'court paired twice',
+    (f) => {
+      f.procuratorates[1]!.pairedCourts = ['黑01', '黑01']
+    },
+    /procuratorates\[1\] "230100": key "pairedCourts" must NOT have duplicate items/,
+  )
+  reject(
+    'blank name',
+    (f) => {
+      f.courts[1]!.name = '  '
+    },
+    /courts\[1\] "黑01": key "name" must match pattern/,
   )
 
   const notJson = join(dir, 'not-json.json')
   writeFileSync(notJson, '{"courts": [')
   t.throws(() => loadDirectory(notJson), { message: /is not valid JSON/ })
   t.throws(() => loadDirectory(join(dir, 'missing.json')), { message: /cannot read directory file .*missing\.json/ })
-  t.throws(() => new Directory([]), { message: /the directory must be an object/ })
+  t.throws(() => new Directory([]), { message: /the directory must be object/ })
+  t.throws(() => new Directory({ courts: {}, procuratorates: [], organisations: [] }), {
+    message: /the directory: key "courts" must be array/,
+  })
+})
+
+/** The prefecture-level divisions, their number of basic courts of general jurisdiction, and one of them each. */
+const PROVINCE: [string, number, string, string][] = [
+  ['黑01', 18, '黑0184', '黑龙江省五常市人民法院'],
+  ['黑02', 16, '黑0281', '黑龙江省讷河市人民法院'],
+  ['黑03', 9, '黑0382', '黑龙江省密山市人民法院'],
+  ['黑04', 8, '黑0422', '黑龙江省绥滨县人民法院'],
+  ['黑05', 8, '黑0523', '黑龙江省宝清县人民法院'],
+  ['黑06', 10, '黑0624', '黑龙江省杜尔伯特蒙古族自治县人民法院'],
+  ['黑07', 10, '黑0751', '黑龙江省伊春市金林区人民法院'],
+  ['黑08', 10, '黑0882', '黑龙江省富锦市人民法院'],
+  ['黑09', 4, '黑0921', '黑龙江省勃利县人民法院'],
+  ['黑10', 10, '黑1081', '黑龙江省绥芬河市人民法院'],
+  ['黑11', 6, '黑1182', '黑龙江省五大连池市人民法院'],
+  ['黑12', 10, '黑1283', '黑龙江省海伦市人民法院'],
+  ['黑27', 7, '黑2761', '黑龙江省大兴安岭地区加格达奇区人民法院'],
+]
+const SPECIAL_BASIC: [string, number, string, string][] = [
+  ['黑71', 4, '黑7104', '佳木斯铁路运输法院'],
+  ['黑75', 24, '黑7530', '黑龙江省诺敏河人民法院'],
+  ['黑81', 8, '黑8103', '黑龙江省建三江农垦法院'],
+]
+const SAME_LEVEL: Config['policy'] = {
+  jurisdiction: 'same-level',
+  caseTypes: ['民初'],
+  grantDays: 90,
+  maxGrantDays: 180,
+}
+
+t.test('the shipped file covers the whole province', async (t) => {
+  const basic = (parent: string, special: boolean) =>
+    directory.lowerCourts(parent).filter((c) => c.level === 'basic' && (c.special === true) === special)
+  t.equal(directory.courts().filter((c) => c.level === 'intermediate').length, PROVINCE.length + 4)
+  for (const [intermediate, count, code, name] of PROVINCE) {
+    t.equal(basic(intermediate, false).length, count, `${intermediate}: ${count} basic courts`)
+    t.match(directory.court(code), { name, level: 'basic', parent: intermediate }, name)
+  }
+  for (const [intermediate, count, code, name] of SPECIAL_BASIC) {
+    t.equal(basic(intermediate, true).length, count, `${intermediate}: ${count} special basic courts`)
+    t.equal(basic(intermediate, false).length, 0, `${intermediate}: no ordinary court below it`)
+    t.match(directory.court(code), { name, level: 'basic', parent: intermediate, special: true }, name)
+  }
+  t.match(directory.court('黑72'), { name: '哈尔滨海事法院', level: 'intermediate', special: true })
+
+  for (const court of directory.courts()) {
+    // The file itself says which codes are not confirmed, and where they come from.
+    t.equal(typeof court.codeConfirmed, 'boolean', `${court.code}: says whether its code is confirmed`)
+    if (court.codeConfirmed === false) t.ok(court.codeSource, `${court.code}: unconfirmed code has a source`)
+    // Ordinary basic courts with confirmed codes follow the 2016 rule: 黑 + the region's last 4 digits.
+    if (court.level === 'basic' && !court.special && court.codeConfirmed) {
+      t.equal(court.code, `黑${court.region.slice(2)}`, `${court.code}: code from region ${court.region}`)
+    }
+  }
+  for (const p of directory.procuratorates()) {
+    t.equal(typeof p.codeConfirmed, 'boolean', `${p.code}: says whether its code is confirmed`)
+    if (p.special) t.equal(p.codeConfirmed, false, `${p.code}: a gateway-assigned code is not a GB/T 2260 code`)
+  }
+})
+
+t.test('every court of the province can be supervised under the same-level rule', async (t) => {
+  const context = { policy: SAME_LEVEL, directory }
+  const procuratorates = directory.procuratorates().filter((p) => p.level !== 'provincial')
+  const reachable = (court: Court) => procuratorates.filter((p) => jurisdictionAllows(p, court, context))
+  for (const court of directory.courts()) {
+    if (court.code === '黑' || court.code === '黑72') continue
+    t.ok(reachable(court).length > 0, `${court.code} ${court.name}`)
+  }
+  // The maritime court is reached only by the provincial procuratorate, as its note says.
+  t.same(reachable(directory.court('黑72')!), [])
+  t.ok(jurisdictionAllows(directory.procuratorate('230000')!, directory.court('黑72')!, context))
+  t.match(directory.court('黑72')?.note, /provincial procuratorate/)
+  // Each ordinary basic court pairs with the district procuratorate of its own region, below its city's.
+  for (const court of directory.courts().filter((c) => c.level === 'basic' && !c.special && c.code !== '黑0691')) {
+    const paired = directory.pairedProcuratorates(court.code)
+    t.equal(paired.length, 1, `${court.code}: one paired procuratorate`)
+    t.match(paired[0], { level: 'district', region: court.region, parent: `23${court.parent!.slice(1)}00` })
+  }
+  // A railway procuratorate reaches railway courts only; a district procuratorate never reaches them.
+  t.ok(jurisdictionAllows(directory.procuratorate('237102')!, directory.court('黑7102')!, context))
+  t.notOk(jurisdictionAllows(directory.procuratorate('237102')!, directory.court('黑7101')!, context))
+  t.notOk(jurisdictionAllows(directory.procuratorate('230202')!, directory.court('黑7102')!, context))
+})
+
+t.test('the shipped abbreviations resolve pre-2016 numbers to the same court and store', async (t) => {
+  const legacyCourts = directory.legacyCourts()
+  t.equal(legacyCourts.get('哈'), '黑01')
+  t.equal(legacyCourts.get('南'), '黑0103')
+  t.equal(legacyCourts.get('黑高法'), '黑')
+  for (const [abbreviation, code] of legacyCourts) {
+    t.ok(directory.court(code)?.abbreviations?.includes(abbreviation), `${abbreviation} → ${code}`)
+  }
+  const old = parseCaseNumber('（2014）哈民一终字第123号', { legacyCourts })
+  t.match(old, { courtCode: '黑01', typeCode: '民终' })
+  t.equal(storeForTypeCode(old.typeCode), 'trial')
+  t.match(parseCaseNumber('（2013）南民初字第456号', { legacyCourts }), { courtCode: '黑0103' })
+  // The map handed out is a copy.
+  ;(legacyCourts as Map<string, string>).set('沪', '黑01')
+  t.equal(directory.legacyCourts().get('沪'), undefined)
+})
+
+t.test('the shipped file names its schema', async (t) => {
+  const file = JSON.parse(readFileSync(FILE, 'utf8')) as { $schema: string }
+  t.equal(join('config/directory', file.$schema), join('config/directory', 'directory.schema.json'))
+  t.ok(existsSync(DIRECTORY_SCHEMA))
+})
+
+t.test('a bad directory stops the gateway at start, naming the entry', async (t) => {
+  const cases: [string, (f: DirectoryFile) => void, RegExp][] = [
+    [
+      'duplicate code',
+      (f) => f.courts.push({ ...f.courts[2]!, name: '又一基层' }),
+      /courts\[3\]: duplicate code "黑0103" \(also courts\[2\]\)/,
+    ],
+    [
+      'dangling parent',
+      (f) => {
+        f.courts[2]!.parent = '黑09'
+      },
+      /courts\[2\] "黑0103": parent "黑09" is not in courts/,
+    ],
+    [
+      'pairing to a missing court',
+      (f) => {
+        f.procuratorates[1]!.pairedCourts = ['黑0199']
+      },
+      /procuratorates\[1\] "230100": pairedCourts names "黑0199", which is not a court/,
+    ],
+  ]
+  for (const [name, edit, message] of cases) {
+    const dir = t.testdir({})
+    const file = minimal()
+    edit(file)
+    const path = join(dir, 'directory.json')
+    writeFileSync(path, JSON.stringify(file))
+    const config = testConfig(dir, { directory: path })
+    t.throws(() => loadDirectory(path), { message }, `${name}: loadDirectory`)
+    await t.rejects(createGateway(config), { message }, `${name}: createGateway`)
+    await t.rejects(serve(config), { message }, `${name}: serve`)
+    // The directory is read first: nothing was opened or created before the refusal.
+    t.notOk(existsSync(join(dir, 'gateway.db')), `${name}: no database was created`)
+  }
 })

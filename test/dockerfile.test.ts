@@ -364,6 +364,19 @@ t.test('the image as an operator runs it', async (t) => {
     })
     const c = container(root, await freePort())
     const config = loadConfig(join(root, imageConfigPath), {})
+    // The production example serves TLS itself: the operator mounts a certificate and its key (here a
+    // self-signed one for loopback), readable by the runtime user.
+    const tls = config.server.tls!
+    mkdirSync(dirname(tls.certFile), { recursive: true })
+    spawnSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
+        ...['-subj', '/CN=gateway', '-keyout', tls.keyFile, '-out', tls.certFile],
+      ],
+      { stdio: 'ignore' },
+    )
+    if (nobody) for (const file of [tls.keyFile, tls.certFile]) chownSync(file, nobody.uid, nobody.gid)
 
     const refused = c.start([...entrypoint, ...cmd])
     t.not(await new Promise((resolve) => refused.once('exit', resolve)), 0, 'no start without keys')
@@ -376,7 +389,7 @@ t.test('the image as an operator runs it', async (t) => {
     }
     const down = c.run(healthcheck)
     t.equal(down.code, 1, 'unhealthy while nothing listens')
-    t.equal(down.stderr, `unhealthy: http://127.0.0.1:${c.env.GATEWAY_PORT}/healthz: ECONNREFUSED\n`)
+    t.equal(down.stderr, `unhealthy: https://127.0.0.1:${c.env.GATEWAY_PORT}/healthz: ECONNREFUSED\n`)
     const server = c.start([...entrypoint, ...cmd])
     t.teardown(() => stop(server))
     t.equal((await healthy(c, server, 90_000)).code, 0)

@@ -429,6 +429,8 @@ t.test('members read through the grant; the same sub of another organisation nev
   // li.na of Nangang district is another person.
   const stranger = as(h, 'otherColleague')
   const read = await stranger.get(`/v1/grants/${id}/documents/main-01-appeal`)
+  const unknownRead = await stranger.get(`/v1/grants/${UNKNOWN}/documents/main-01-appeal`)
+  await refused(t, h, unknownRead, 404, 'NOT_FOUND')
   await refused(t, h, read, 404, 'NOT_FOUND')
   t.notOk(read.bytes.subarray(0, 5).toString() === '%PDF-')
   await refused(t, h, await stranger.get(`/v1/grants/${id}`), 404, 'NOT_FOUND')

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Agent } from 'undici'
+import { addressKey } from '../src/http/address-key.js'
 import { FailureCounter } from '../src/http/address-limit.js'
 import { requestIdFrom } from '../src/http/request-id.js'
-import { httpCaller, startGateway, tokenOf } from './helpers/harness.js'
+import { httpCaller, startGateway, tokenOf, scrapeMetrics } from './helpers/harness.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -79,7 +80,7 @@ t.test('metrics are not served on the API port; their own listener serves them',
   const h = await startGateway(t, { metrics: { host: '127.0.0.1', port: 0 } })
   t.equal((await h.call('GET', '/metrics', { token: tokenOf(h, 'operator') })).status, 404)
   t.not(h.metricsUrl, h.url)
-  const scraped = await httpCaller(h.metricsUrl!)('GET', '/metrics')
+  const scraped = await scrapeMetrics(h)
   t.equal(scraped.status, 200)
   t.match(scraped.headers['content-type'], /^text\/plain/)
   t.match(scraped.text, /gateway_access_log_size \d+/)
@@ -112,4 +113,63 @@ t.test('a client request id is kept only when short and safe', async (t) => {
   const exported = await h.call('GET', '/v1/audit/export', { token: auditor })
   t.equal(exported.status, 200)
   t.notOk(exported.text.includes(long.slice(0, 65)), 'the long id is stored nowhere')
+})
+
+t.test('an IPv6 flooder cannot rotate through its /64 to evade the address limit', async (t) => {
+  t.equal(addressKey('203.0.113.7'), '203.0.113.7')
+  t.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7', 'IPv4-mapped is the IPv4 address')
+  t.equal(addressKey('2001:db8:1:2::1'), '2001:db8:1:2::/64')
+  t.equal(addressKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64', 'any spelling of the /64')
+  t.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64')
+  t.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64')
+  t.equal(addressKey('::1'), '0:0:0:0::/64')
+  t.equal(addressKey('2001:db8:1:2:3:4:1.2.3.4'), '2001:db8:1:2::/64')
+
+  const h = await startGateway(t, { limits: { authFailuresPerAddressPerMinute: 3 } })
+  const valid = tokenOf(h, 'prosecutor')
+  const forged = `${valid.slice(0, -6)}AAAAAA`
+  // In-process requests, since this host has one IPv6 loopback address; the gateway sees each remoteAddress.
+  const from = (remoteAddress: string, token: string) =>
+    h.gateway.app.inject({
+      method: 'GET',
+      url: '/v1/grants',
+      remoteAddress,
+      headers: { authorization: `Bearer ${token}` },
+    })
+  const statuses: number[] = []
+  for (let i = 1; i <= 6; i++) statuses.push((await from(`2001:db8:1:2::${i.toString(16)}`, forged)).statusCode)
+  t.same(statuses, [401, 401, 401, 429, 429, 429], 'fresh addresses of one /64 share its count')
+  t.equal((await from('2001:db8:1:3::1', valid)).statusCode, 200, 'the next /64 is another client')
+  for (let i = 0; i < 3; i++) await from('::ffff:198.51.100.9', forged)
+  t.equal((await from('198.51.100.9', forged)).statusCode, 429, 'an IPv4 client counts once, mapped or not')
+})
+
+t.test('behind a trusted proxy, one client’s bad tokens do not lock out the others', async (t) => {
+  const h = await startGateway(t, {
+    server: { host: '127.0.0.1', port: 0, trustProxy: ['127.0.0.2'] },
+    limits: { authFailuresPerAddressPerMinute: 3 },
+  })
+  const proxy = new Agent({ localAddress: '127.0.0.2' })
+  const stranger = new Agent({ localAddress: '127.0.0.3' })
+  t.teardown(() => Promise.all([proxy.close(), stranger.close()]))
+  const viaProxy = httpCaller(h.url, () => proxy)
+  const direct = httpCaller(h.url, () => stranger)
+  const valid = tokenOf(h, 'prosecutor')
+  const forged = `${valid.slice(0, -6)}AAAAAA`
+  const from = (client: string) => ({ 'x-forwarded-for': client })
+
+  const flood: number[] = []
+  for (let i = 0; i < 5; i++) {
+    flood.push((await viaProxy('GET', '/v1/grants', { token: forged, headers: from('198.51.100.1') })).status)
+  }
+  t.same(flood, [401, 401, 401, 429, 429], 'the flooding client behind the proxy is limited')
+  const good = await viaProxy('GET', '/v1/grants', { token: valid, headers: from('198.51.100.2') })
+  t.equal(good.status, 200, 'another client behind the same proxy is not')
+
+  // An untrusted peer's X-Forwarded-For is ignored: it cannot rotate claimed addresses to evade the limit.
+  const claimed: number[] = []
+  for (let i = 0; i < 5; i++) {
+    claimed.push((await direct('GET', '/v1/grants', { token: forged, headers: from(`203.0.113.${i}`) })).status)
+  }
+  t.same(claimed, [401, 401, 401, 429, 429], 'counted by its own address')
 })

@@ -51,9 +51,9 @@ t.test('the command probes the configured port and says why it is unhealthy', as
   const port = (h.gateway.app.server.address() as AddressInfo).port
   const lines: string[] = []
   const report = (line: string) => lines.push(line)
-  t.equal(await healthcheck({ ...h.config, server: { host: '0.0.0.0', port } }, report), 0)
+  t.equal(await healthcheck({ ...h.config, server: { ...h.config.server, host: '0.0.0.0', port } }, report), 0)
   t.same(lines, [])
   await h.gateway.close()
-  t.equal(await healthcheck({ ...h.config, server: { host: '0.0.0.0', port } }, report), 1)
+  t.equal(await healthcheck({ ...h.config, server: { ...h.config.server, host: '0.0.0.0', port } }, report), 1)
   t.same(lines, [`unhealthy: http://127.0.0.1:${port}/healthz: ECONNREFUSED`])
 })

@@ -7,6 +7,7 @@ import t from 'tap'
 import { ERRORS } from '../src/http/errors.js'
 import { inlineSchema, loadSpec, type OpenApiSpec, operations, routeSchema, SpecError } from '../src/http/openapi.js'
 import problemPlugin from '../src/http/problem-plugin.js'
+import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 
 const root = resolve(import.meta.dirname, '..')
 const gatewaySpec = join(root, 'openapi/gateway.yaml')
@@ -147,7 +148,10 @@ t.test('routeSchema', async (t) => {
   })
 
   const approve = routeSchema(spec, 'approveGrant')
-  t.match(approve.schema.body, { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false }] })
+  t.match(approve.schema.body, {
+    if: { type: 'null' },
+    else: { type: 'object', additionalProperties: false },
+  })
   t.equal(routeSchema(spec, 'updateAdapter').method, 'PATCH')
   t.match(routeSchema(spec, 'getInclusionProof').schema.querystring, {
     required: ['index', 'size'],
@@ -234,7 +238,8 @@ t.test('loadSpec refuses a file that is not an OpenAPI document', async (t) => {
 
 t.test('Fastify enforces the spec', async (t) => {
   const spec = loadSpec(gatewaySpec)
-  const app = Fastify({ ajv: { customOptions: { removeAdditional: false } } })
+  const app = Fastify()
+  app.setValidatorCompiler(specValidatorCompiler())
   t.teardown(() => app.close())
   await app.register(problemPlugin)
   // Every operation must compile under Fastify's Ajv, planned ones included, so none fails at startup later.
@@ -266,6 +271,8 @@ t.test('Fastify enforces the spec', async (t) => {
     { method: 'POST', url: '/v1/grants', payload: { ...grant, volumes: ['main', 'main'] } },
     { method: 'POST', url: '/v1/grants', payload: { ...grant, volumes: ['appendix'] } },
     { method: 'POST', url: '/v1/grants', payload: { ...grant, days: 181 } },
+    { method: 'POST', url: '/v1/grants', payload: { ...grant, days: '30' } },
+    { method: 'POST', url: '/v1/grants', payload: { ...grant, volumes: 'main' } },
     { method: 'GET', url: '/v1/grants?sort=newest' },
     { method: 'GET', url: '/v1/grants/abc%2Fdef' },
     { method: 'GET', url: '/v1/grants/g1/documents/a..b' },
@@ -285,9 +292,9 @@ t.test('Fastify enforces the spec', async (t) => {
     t.equal(response.json().code, 'VALIDATION_FAILED')
   }
 
-  // The URL parser of inject already folds an encoded `..` away; whichever layer refuses it, no handler runs.
+  // The URL parser of inject folds an encoded `..` away, so no route matches and no handler runs.
   const traversal = await app.inject({ method: 'GET', url: '/v1/grants/g1/documents/%2E%2E' })
-  t.ok([400, 404].includes(traversal.statusCode), 'an encoded .. never reaches a handler')
+  t.equal(traversal.statusCode, 404, 'an encoded .. never reaches a handler')
   t.notOk(traversal.json().operationId)
 
   const accepted = [

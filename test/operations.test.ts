@@ -8,13 +8,13 @@ import { createGateway } from '../src/server.js'
 import { LOGGER_OPTIONS } from '../src/server.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import {
-  httpCaller,
   registerAdapter,
   startAdapter,
   startGateway,
   testConfig,
   tokenOf,
   openGrant,
+  scrapeMetrics,
 } from './helpers/harness.js'
 
 t.test('health, readiness and the API description are public; metrics are on their own listener', async (t) => {
@@ -30,7 +30,7 @@ t.test('health, readiness and the API description are public; metrics are on the
   t.equal(docs.status, 200)
   t.match(docs.text, /swagger/i)
   await h.call('GET', '/v1/courts', { token: tokenOf(h, 'prosecutor') })
-  const metrics = await httpCaller(h.metricsUrl!)('GET', '/metrics')
+  const metrics = await scrapeMetrics(h)
   t.equal(metrics.status, 200)
   for (const name of [
     'gateway_http_requests_total',

@@ -1,21 +1,12 @@
-import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { createGateway } from '../src/server.js'
-import { PROJECT_ROOT } from '../src/paths.js'
 import { createPool, migratePostgres } from '../src/storage/postgres.js'
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
-import {
-  openGrant,
-  registerAdapter,
-  startAdapter,
-  startGateway,
-  testConfig,
-  tokenOf,
-  typeScriptLoader,
-} from './helpers/harness.js'
+import { openGrant, registerAdapter, startAdapter, startGateway, testConfig, tokenOf } from './helpers/harness.js'
+import { cliInProcess } from './helpers/children.js'
 import { verifiedLog } from './helpers/log-check.js'
 import { asRole, testDatabase } from './helpers/postgres.js'
 
@@ -54,16 +45,16 @@ if (database) {
         dev: { issuer: true, keyFile: 'dev.pem' },
       }),
     )
-    const unmigrated = cli(['serve', '--config', config])
+    const unmigrated = await cliInProcess(['serve', '--config', config])
     t.equal(unmigrated.code, 1, 'serve stops')
     t.match(
       unmigrated.stderr,
       /database schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate/,
     )
-    const first = cli(['migrate', '--config', config])
+    const first = await cliInProcess(['migrate', '--config', config])
     t.equal(first.code, 0, first.stderr)
     t.match(first.stdout, /applied migration\(s\) 1, 2/)
-    const second = cli(['migrate', '--config', config])
+    const second = await cliInProcess(['migrate', '--config', config])
     t.equal(second.code, 0, second.stderr)
     t.match(second.stdout, /up to date: nothing applied/)
   })
@@ -106,13 +97,4 @@ if (database) {
     const stored = await direct.query<{ size: number }>('SELECT size FROM log_head')
     t.equal(Number(stored.rows[0]!.size), h.gateway.log.size(), 'the head in the database is the log’s size')
   })
-}
-
-/** The CLI as test/cli.test.ts runs it. */
-function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [...typeScriptLoader(), join(PROJECT_ROOT, 'src', 'cli.ts'), ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }

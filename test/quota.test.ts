@@ -1,7 +1,15 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { cstDay, DocumentQuota, nextCstMidnight, readerKey, SqliteDocumentReadCounter } from '../src/files/quota.js'
+import {
+  BatchedDocumentReadCounter,
+  cstDay,
+  cstDayStart,
+  DocumentQuota,
+  nextCstMidnight,
+  readerKey,
+  SqliteDocumentReadCounter,
+} from '../src/files/quota.js'
 import { openSqlite } from '../src/storage/sqlite.js'
 import {
   eventually,
@@ -67,13 +75,114 @@ t.test('the SQLite counter is atomic, bounded and durable', async (t) => {
   raw.close()
 })
 
+t.test('the batched counter counts in memory, writes in batches and starts from the logged reads', async (t) => {
+  const path = join(t.testdir(), 'batched.db')
+  const db = openSqlite(path)
+  const reader = readerKey('230100', 'zhang.wei')
+  const stored = new SqliteDocumentReadCounter(db)
+  stored.take(reader, '2024-05-01', 10)
+
+  // The log says three reads were served today; the table, one (a crash lost the rest of the counts).
+  const logged = Array.from({ length: 3 }, () => ({ reader, day: '2024-05-01' }))
+  const counter = new BatchedDocumentReadCounter(db, { logged, flushIntervalMs: 60_000 })
+  t.equal(counter.count(reader, '2024-05-01'), 3, 'the larger of the table and the log')
+  t.same(counter.take(reader, '2024-05-01', 4), { allowed: true, count: 4 })
+  t.same(counter.take(reader, '2024-05-01', 4), { allowed: false, count: 4 }, 'refused at the limit')
+  t.same(counter.take(reader, '2024-05-01', 0), { allowed: false, count: 4 }, 'a limit below 1 refuses')
+  t.same(counter.take('230100:li.na', '2024-05-01', 4), { allowed: true, count: 1 }, 'another person')
+  t.equal(stored.count(reader, '2024-05-01'), 1, 'nothing written before the batch')
+
+  counter.flush()
+  t.equal(stored.count(reader, '2024-05-01'), 4, 'the batch wrote the count')
+  t.equal(stored.count('230100:li.na', '2024-05-01'), 1)
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to synchronous=FULL')
+
+  // A batch never lowers a stored count (say, one written by an earlier run that counted further).
+  stored.take(reader, '2024-05-01', 10)
+  stored.take(reader, '2024-05-01', 10)
+  const later = new BatchedDocumentReadCounter(db)
+  t.equal(later.count(reader, '2024-05-01'), 6)
+  counter.take('230100:li.na', '2024-05-01', 4)
+  counter.close()
+  t.equal(stored.count(reader, '2024-05-01'), 6, 'max(), not overwrite')
+  t.equal(stored.count('230100:li.na', '2024-05-01'), 2, 'close writes what is pending')
+  db.close()
+})
+
+t.test('a batch that cannot be written is kept and written with the next one', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'failing.db'))
+  t.teardown(() => db.close())
+  const errors: unknown[] = []
+  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000, onError: (e) => errors.push(e) })
+  const reader = readerKey('230100', 'zhang.wei')
+  counter.take(reader, '2024-05-01', 5)
+  const schema = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'document_reads'").pluck().get() as string
+  db.exec('DROP TABLE document_reads')
+  counter.flush()
+  t.equal(errors.length, 1, 'the failure is reported')
+  t.equal(counter.count(reader, '2024-05-01'), 1, 'the count stays in memory')
+  db.exec(schema)
+  counter.take(reader, '2024-05-01', 5)
+  counter.close()
+  t.equal(new SqliteDocumentReadCounter(db).count(reader, '2024-05-01'), 2, 'written with the next batch')
+  t.equal(errors.length, 1)
+})
+
+t.test('counts beyond the memory bound are dropped once written, and reload from the table', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'many.db'))
+  t.teardown(() => db.close())
+  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000 })
+  for (let i = 0; i <= 10_000; i++) counter.take(readerKey('230100', `p${i}`), '2024-05-01', 5)
+  counter.take(readerKey('230100', 'p0'), '2024-05-01', 5)
+  counter.flush()
+  // Changed behind the counter's back: only a count reloaded from the table can see it.
+  db.prepare("UPDATE document_reads SET count = 4 WHERE reader = ? AND day = '2024-05-01'").run(
+    readerKey('230100', 'p0'),
+  )
+  t.equal(counter.count(readerKey('230100', 'p0'), '2024-05-01'), 4, 'reloaded from the table')
+  t.same(counter.take(readerKey('230100', 'p1'), '2024-05-01', 1), { allowed: false, count: 1 })
+})
+
+t.test('cstDayStart is the midnight in China before the instant', async (t) => {
+  t.equal(cstDayStart(new Date('2024-05-01T15:59:59.999Z')).toISOString(), '2024-04-30T16:00:00.000Z')
+  t.equal(cstDayStart(new Date('2024-05-01T16:00:00.000Z')).toISOString(), '2024-05-01T16:00:00.000Z')
+})
+
+t.test('after a crash the quota is rebuilt from the intents in the access log', async (t) => {
+  const clock = testClock('2024-05-01T10:00:00.000Z')
+  const dir = t.testdir()
+  const first = await startGateway(t, { limits: { documentsPerDay: 2 } }, dir, { now: clock.now })
+  const court = await startAdapter(t, first.url)
+  await registerAdapter(first, court.url)
+  const prosecutor = tokenOf(first, 'prosecutor')
+  const created = await first.call('POST', '/v1/grants', {
+    token: prosecutor,
+    body: { court: '黑01', caseNo: CASE, supervisionCase: 'Q-5', volumes: ['main'], reason: 'quota' },
+  })
+  t.equal(created.status, 201, created.text)
+  const path = `/v1/grants/${created.json.id}/documents/main-01-appeal`
+  t.equal((await first.call('GET', path, { token: prosecutor })).status, 200)
+  t.equal((await first.call('GET', path, { token: prosecutor })).status, 200)
+  await first.gateway.close()
+
+  // What a crash before the batch was written would leave: the intents, and no counts.
+  const raw = new Database(join(dir, 'gateway.db'))
+  raw.prepare('DELETE FROM document_reads').run()
+  raw.close()
+
+  const second = await startGateway(t, { limits: { documentsPerDay: 2 } }, dir, { now: clock.now })
+  const refused = await second.call('GET', path, { token: tokenOf(second, 'prosecutor') })
+  t.equal(refused.status, 429, 'the two reads served before the crash still count')
+  t.equal(refused.json.code, 'RATE_LIMITED')
+})
+
 t.test('DocumentQuota says when the quota renews', async (t) => {
   const clock = testClock('2024-05-01T15:30:00.000Z')
   const db = openSqlite(':memory:')
   t.teardown(() => db.close())
   const quota = new DocumentQuota(new SqliteDocumentReadCounter(db), 1, clock.now)
-  t.match(quota.take('230100', 'zhang.wei'), { allowed: true, used: 1, limit: 1 })
-  t.same(quota.take('230100', 'zhang.wei'), {
+  t.match(await quota.take('230100', 'zhang.wei'), { allowed: true, used: 1, limit: 1 })
+  t.same(await quota.take('230100', 'zhang.wei'), {
     allowed: false,
     used: 1,
     limit: 1,
@@ -82,7 +191,11 @@ t.test('DocumentQuota says when the quota renews', async (t) => {
     resetsAt: '2024-05-01T16:00:00.000Z',
   })
   clock.advance(30 * 60_000)
-  t.match(quota.take('230100', 'zhang.wei'), { allowed: true, used: 1 }, 'half an hour later it is a new day in China')
+  t.match(
+    await quota.take('230100', 'zhang.wei'),
+    { allowed: true, used: 1 },
+    'half an hour later it is a new day in China',
+  )
 })
 
 t.test('the daily document quota through HTTP', async (t) => {

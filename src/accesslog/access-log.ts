@@ -38,6 +38,11 @@ export interface AccessLog {
   append(input: EntryInput, change?: StateChange): Promise<number>
   /** Entries durably committed, as this process knows it (no round trip). */
   size(): number
+  /**
+   * Whether an append could be made durable now (the log is open and its store can take the write lock),
+   * writing nothing: what readiness reports.
+   */
+  writable(): Promise<boolean>
   get(index: number): Promise<LoggedEntry | undefined>
   query(filter: EntryFilter, after: number, limit: number): Promise<LoggedEntry[]>
   leaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }>
@@ -392,6 +397,16 @@ export class TransparencyLog implements AccessLog {
   /** Entries durably committed (an append in flight is not counted until it has resolved). */
   size(): number {
     return this.#durable.size
+  }
+
+  async writable(): Promise<boolean> {
+    if (this.#closed) return false
+    try {
+      await this.#store.probe()
+      return true
+    } catch {
+      return false
+    }
   }
 
   async get(index: number): Promise<LoggedEntry | undefined> {

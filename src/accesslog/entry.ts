@@ -7,7 +7,8 @@ export const ENTRY_VERSION = 1
 export const MAX_LEAF_BYTES = 16 * 1024
 
 export type Phase = 'intent' | 'outcome' | 'event'
-export type OutcomeResult = 'completed' | 'aborted' | 'interrupted' | 'failed'
+/** `aborted`: the client left; `revoked`: the grant was revoked while the read ran; `interrupted`: a crash. */
+export type OutcomeResult = 'completed' | 'aborted' | 'revoked' | 'interrupted' | 'failed'
 
 /** One access-log entry (docs/architecture.md#entry-format, a contract). Fields that do not apply are left out, never null. */
 export interface Entry {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { denyWith, logFor } from '../http/audit.js'
+import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type CourtScope, decide, type Resource } from '../policy/decide.js'
@@ -54,12 +54,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     const detail = { query: what, ...asked, ...(request.query as Record<string, unknown>) }
     if (!decision.allow) {
-      return denyWith(
-        log,
-        request,
-        { action: 'audit.query', detail },
-        new GatewayError(decision.reason, decision.message),
-      )
+      return denyWith(log, request, { action: 'audit.query', detail }, refusal(decision))
     }
     const { court } = decision.scope
     // A court auditor's query is about its court, so that it sees its own queries in the log.

@@ -157,6 +157,17 @@ export class SqliteLogStore implements LogStore {
     )
   }
 
+  async probe(): Promise<void> {
+    if (this.#closed) throw new Error('the log store is closed')
+    if (!this.#threaded) {
+      this.#db.exec('BEGIN IMMEDIATE')
+      this.#db.exec('ROLLBACK')
+      return
+    }
+    if (!this.#writer?.alive) this.#writer = new WorkerWriter({ path: this.#db.name })
+    await this.#writer.probe()
+  }
+
   #refreshSize(): void {
     try {
       this.#size = this.#statements.size.get() as number
@@ -215,6 +226,37 @@ export class SqliteLogStore implements LogStore {
     }
     const sql = `SELECT idx AS "index", leaf FROM log_entries WHERE ${clauses.join(' AND ')} ORDER BY idx LIMIT ?`
     return this.#db.prepare(sql).all(...values, limit) as Array<{ index: number; leaf: Buffer }>
+  }
+
+  /**
+   * The people (org and sub) of the allowed intents of `action` logged at or after `since` (an ISO time),
+   * newest first. Walks back from the end of the log and stops once entries are older than `since` by more
+   * than `clockSlackMs` (times come from the wall clock and may step back a little between entries), so the
+   * cost is that of the recent entries, not of the whole log.
+   */
+  async allowedIntentsSince(
+    action: string,
+    since: string,
+    clockSlackMs = 10 * 60_000,
+  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
+    const stopBefore = new Date(Date.parse(since) - clockSlackMs).toISOString()
+    const rows: Array<{ org: string | null; actor: string | null; time: string }> = []
+    const recentIntents = this.#db.prepare(
+      `SELECT org, actor, time, action, decision FROM log_entries WHERE phase = 'intent' ORDER BY idx DESC`,
+    )
+    for (const row of recentIntents.iterate() as Iterable<{
+      org: string | null
+      actor: string | null
+      time: string
+      action: string
+      decision: string
+    }>) {
+      if (row.time < stopBefore) break
+      if (row.time >= since && row.action === action && row.decision === 'allow') {
+        rows.push({ org: row.org, actor: row.actor, time: row.time })
+      }
+    }
+    return rows
   }
 
   async openIntents(): Promise<number[]> {

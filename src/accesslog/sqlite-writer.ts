@@ -99,6 +99,18 @@ parentPort.on('message', (m) => {
     parentPort.close()
     return
   }
+  if (m.type === 'probe') {
+    // Takes the write lock and lets it go, writing nothing: fails when another connection holds the lock past
+    // the busy timeout or the file cannot be written.
+    try {
+      db.exec('BEGIN IMMEDIATE')
+      db.exec('ROLLBACK')
+      parentPort.postMessage({ id: m.id, ok: true })
+    } catch (error) {
+      parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code })
+    }
+    return
+  }
   if (m.first !== size) {
     parentPort.postMessage({ id: m.id, ok: false, message: 'append at ' + m.first + ' but the log size is ' + size })
     return
@@ -264,6 +276,20 @@ export class WorkerWriter {
         nodeHashes,
         changes,
       })
+    })
+  }
+
+  /**
+   * Resolves once the worker could take SQLite's write lock, in turn after the batches already sent; rejects
+   * when it could not (locked past the busy timeout, a read-only file) or the worker is dead.
+   */
+  probe(): Promise<void> {
+    if (!this.alive) return Promise.reject(this.#dead ?? new WriterError('the log writer is closed'))
+    const id = this.#nextId++
+    return new Promise<void>((resolve, reject) => {
+      this.#inFlight.set(id, { id, resolve, reject })
+      if (this.#inFlight.size === 1) this.#worker.ref()
+      this.#worker.postMessage({ type: 'probe', id })
     })
   }
 

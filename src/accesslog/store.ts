@@ -93,6 +93,11 @@ export interface LogStore {
    */
   appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void>
   /**
+   * Resolves when the next batch could be written now (the write lock can be taken, the writer runs),
+   * writing nothing; rejects otherwise. For readiness checks: it waits behind batches already sent.
+   */
+  probe(): Promise<void>
+  /**
    * The hashes of the complete subtrees at `positions`, in that order, in one round trip; rejects if any is
    * not stored (a corrupt or truncated log).
    */

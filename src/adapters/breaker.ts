@@ -50,6 +50,11 @@ export class CircuitBreaker {
     this.#probeInFlight = false
   }
 
+  /** A request given up by the gateway itself (not the court's doing): frees the probe, changes nothing else. */
+  release(): void {
+    this.#probeInFlight = false
+  }
+
   failure(): void {
     this.#consecutiveFailures++
     if (this.#state === 'half-open' || this.#consecutiveFailures >= this.#failures) {

@@ -15,6 +15,11 @@ export interface AdapterClientOptions {
   metrics?: Pick<Metrics, 'upstreamSeconds' | 'breakerOpen'>
   now?: () => number
   timeoutMs: number
+  /**
+   * The slowest rate a court may send at: a transfer of N bytes must be done within timeoutMs + N / rate
+   * seconds, however steadily it trickles (timeoutMs alone only bounds the silence between two chunks).
+   */
+  minimumBytesPerSecond: number
   allowHttp: boolean
   /** Which addresses adapters may have (`adapters.allowedNetworks`). */
   addresses: AddressPolicy
@@ -25,8 +30,27 @@ export interface AdapterClientOptions {
 export interface AdapterResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
+  /**
+   * Its errors reach whoever consumes it (a pipeline, an iteration); one that nobody consumes any more, e.g.
+   * after a refusal, is to be destroyed (never resumed: a hostile body may be endless).
+   */
   body: Readable
 }
+
+/**
+ * The reason a transfer was given up because the court was too slow overall (see minimumBytesPerSecond): a
+ * court fault, counted by the breaker and answered 504. Any other abort reason is the gateway's own decision
+ * (the client left, the grant was revoked), which says nothing about the court.
+ */
+export class TransferDeadlineError extends Error {
+  readonly code = 'CFG_TRANSFER_DEADLINE'
+  constructor(ms: number) {
+    super(`the transfer did not complete within its deadline of ${ms} ms`)
+  }
+}
+
+/** Silences the `error` event of a body nobody listens to any more; see AdapterResponse.body. */
+const ignoreError = () => {}
 
 /** The largest JSON document (case summary, catalogue) accepted from an adapter. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -183,7 +207,7 @@ export class AdapterClient {
     path: string,
     auth: RequestClaims | { authorization: string } | undefined,
     headers: Record<string, string> = {},
-    options: { healthCheck?: boolean } = {},
+    options: { healthCheck?: boolean; signal?: AbortSignal } = {},
   ): Promise<AdapterResponse> {
     const breaker = options.healthCheck ? undefined : this.breaker(adapter)
     if (breaker && !breaker.tryAcquire()) {
@@ -199,7 +223,7 @@ export class AdapterClient {
     const base = new URL(adapter.baseUrl)
     const requestHeaders: Record<string, string> = { ...headers, accept: headers.accept ?? 'application/json' }
     if (auth && 'authorization' in auth) requestHeaders.authorization = auth.authorization
-    else if (auth) requestHeaders.authorization = `Bearer ${await this.#options.signer.sign(auth)}`
+    else if (auth) requestHeaders.authorization = `Bearer ${this.#options.signer.sign(auth)}`
     const started = process.hrtime.bigint()
     const observe = (outcome: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
@@ -210,12 +234,23 @@ export class AdapterClient {
         method: 'GET',
         path: `${base.pathname.replace(/\/$/, '')}${path}`,
         headers: requestHeaders,
+        ...(options.signal ? { signal: options.signal } : {}),
       })
+      // An 'error' with no listener ends the process: a body destroyed or abandoned by its reader, then
+      // failing (undici errors a body destroyed before its end), must never do that.
+      response.body.on('error', ignoreError)
       observe(String(response.statusCode))
       this.#record(adapter, breaker, response.statusCode < 500)
       return { status: response.statusCode, headers: response.headers, body: response.body }
     } catch (error) {
-      const mapped = mapError(error, adapter)
+      const reason: unknown = options.signal?.aborted ? options.signal.reason : undefined
+      if (reason !== undefined && !(reason instanceof TransferDeadlineError)) {
+        // Given up by the gateway itself: not the court's fault, so the breaker only frees its probe.
+        observe('aborted')
+        breaker?.release()
+        throw reason
+      }
+      const mapped = mapError(reason ?? error, adapter)
       observe(mapped.code)
       this.#record(adapter, breaker, false)
       throw mapped
@@ -229,14 +264,31 @@ export class AdapterClient {
     this.#options.metrics?.breakerOpen.set({ adapter: adapter.id }, breaker.snapshot().state === 'closed' ? 0 : 1)
   }
 
-  /** GET of a JSON resource; 404 becomes NOT_FOUND, anything but 200 and JSON is a bad response. */
+  /** How long a transfer of `bytes` may take in all (see minimumBytesPerSecond). */
+  deadlineMs(bytes: number): number {
+    return this.#options.timeoutMs + Math.ceil((bytes * 1000) / this.#options.minimumBytesPerSecond)
+  }
+
+  /**
+   * GET of a JSON resource; 404 becomes NOT_FOUND, anything but 200 and JSON is a bad response. The whole
+   * exchange has the deadline of the largest JSON document accepted.
+   */
   async getJson(adapter: Adapter, path: string, claims: RequestClaims, what: string): Promise<unknown> {
-    const response = await this.get(adapter, path, claims)
-    if (response.status === 404) {
-      response.body.resume()
-      throw new GatewayError('NOT_FOUND', `${what} not found at the court's adapter`)
+    const ms = this.deadlineMs(MAX_JSON_BYTES)
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new TransferDeadlineError(ms)), ms)
+    try {
+      const response = await this.get(adapter, path, claims, {}, { signal: deadline.signal })
+      if (response.status === 404) {
+        response.body.destroy()
+        throw new GatewayError('NOT_FOUND', `${what} not found at the court's adapter`)
+      }
+      return await readJson(response, adapter)
+    } catch (error) {
+      throw deadline.signal.aborted ? mapError(deadline.signal.reason, adapter) : error
+    } finally {
+      clearTimeout(timer)
     }
-    return readJson(response, adapter)
   }
 
   async close(): Promise<void> {
@@ -248,7 +300,7 @@ export class AdapterClient {
 /** Reads a 200 JSON body, bounded in size; anything else from an adapter is its fault, not the client's. */
 export async function readJson(response: AdapterResponse, adapter: Adapter): Promise<unknown> {
   if (response.status !== 200) {
-    response.body.resume()
+    response.body.destroy()
     throw statusError(response.status, adapter)
   }
   const chunks: Buffer[] = []
@@ -301,7 +353,8 @@ export function mapError(error: unknown, adapter: Adapter): GatewayError {
   if (
     error instanceof errors.ConnectTimeoutError ||
     error instanceof errors.HeadersTimeoutError ||
-    error instanceof errors.BodyTimeoutError
+    error instanceof errors.BodyTimeoutError ||
+    error instanceof TransferDeadlineError
   ) {
     return new GatewayError('ADAPTER_TIMEOUT', `${who} did not answer in time`, { cause: error })
   }

@@ -53,7 +53,7 @@ export async function runConformance(
   })
   const refuses = async (authorization: string | undefined) => {
     const response = await client.get(adapter, path, authorization ? { authorization } : undefined)
-    response.body.resume()
+    response.body.destroy()
     return response.status === 401 || response.status === 403
       ? undefined
       : `answered HTTP ${response.status} instead of refusing`

@@ -2,6 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { GatewayError } from '../http/errors.js'
 import { inlineSchema, type OpenApiSpec } from '../http/openapi.js'
+import { type ObservedResponse, responseConformance } from '../http/response-conformance.js'
 import type { Adapter } from './types.js'
 
 export interface AdapterDocument {
@@ -56,9 +57,40 @@ export function createResponseValidators(adapterSpec: OpenApiSpec) {
       }
       return value as T
     }
+  const conformance = responseConformance(adapterSpec)
+  const volumes = check<AdapterVolumes>(compile('Volumes'), 'volume catalogue')
   return {
     caseSummary: check<AdapterCase>(compile('Case'), 'case summary'),
-    volumes: check<AdapterVolumes>(compile('Volumes'), 'volume catalogue'),
+    /**
+     * The catalogue, in the contract's shape and with every document id once in the case: the document URL
+     * names no volume, so an id in two volumes would leave the volume a read is decided on to the court.
+     */
+    volumes(value: unknown, adapter: Adapter): AdapterVolumes {
+      const catalogue = volumes(value, adapter)
+      const ids = new Set<string>()
+      for (const document of catalogue.volumes.flatMap((volume) => volume.documents)) {
+        if (ids.has(document.id)) {
+          throw new GatewayError(
+            'ADAPTER_BAD_RESPONSE',
+            `adapter ${adapter.id} sent an invalid volume catalogue: document id ${document.id} occurs twice`,
+          )
+        }
+        ids.add(document.id)
+      }
+      return catalogue
+    },
+    /**
+     * A document answer's status and headers (Content-Length, ETag, Repr-Digest, Content-Range...) as the
+     * contract's getDocument states them; its bytes are checked against the catalogue as they stream.
+     */
+    documentHeaders(path: string, status: number, headers: ObservedResponse['headers'], adapter: Adapter): void {
+      const violations = conformance.check({ method: 'GET', path, status, headers, body: undefined })
+      if (violations.length > 0) {
+        // Each violation reads "GET <path> → <status>: <what>"; the client is told what.
+        const what = violations.map((violation) => violation.slice(violation.indexOf(': ') + 2)).join('; ')
+        throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered off its contract: ${what}`)
+      }
+    },
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import type { ActiveTransfers } from '../files/transfers.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { components } from '../generated/gateway.js'
-import { changeWith, denyWith } from '../http/audit.js'
+import { changeWith, denyWith, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, inCourtScope, type Resource } from '../policy/decide.js'
@@ -25,7 +26,10 @@ function present(adapter: Adapter) {
   return { ...rest, ...(adapter.caCertificate ? { hasCaCertificate: true } : {}) }
 }
 
-export async function adapterRoutes(app: FastifyInstance, services: Services & { validators: ResponseValidators }) {
+export async function adapterRoutes(
+  app: FastifyInstance,
+  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
+) {
   const { spec, adapters, log, policy, now, directory, adapterClient } = services
 
   /** Asks decide() whether the caller may do `action`; a refusal is logged about `about` and thrown. */
@@ -37,7 +41,7 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
   ): Promise<void> {
     const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, refusal(decision))
     }
   }
 
@@ -129,7 +133,12 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       { action, resource: { court: adapter.court, adapter: adapter.id }, phase: 'event', decision: 'allow', detail },
       change,
       conflict,
-    )
+    ).then((index) => {
+      // Out of service (suspended, or changed and pending its checks again): reads already streaming from
+      // it stop too, as a revocation stops those through a grant.
+      if (adapter.status !== 'active') services.transfers.outOfService(adapter.id)
+      return index
+    })
 
   specRoute(app, spec, 'createAdapter', async (request, reply) => {
     const body = request.body as AdapterCreate
@@ -162,13 +171,13 @@ export async function adapterRoutes(app: FastifyInstance, services: Services & {
       { baseUrl: adapter.baseUrl, covers: adapter.covers, stores: adapter.stores },
       { kind: 'adapter.register', adapter },
     )
-    return reply.code(201).send(present(adapter))
+    return reply.code(201).header('location', `/v1/adapters/${adapter.id}`).send(present(adapter))
   })
 
   specRoute(app, spec, 'listAdapters', async (request) => {
     const decision = decide(request.principal!, 'adapter.list', {}, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action: 'adapter.list' }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action: 'adapter.list' }, refusal(decision))
     }
     return {
       items: (await adapters.list()).filter((adapter) => inCourtScope(decision.scope, adapter.court)).map(present),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BlockList } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
@@ -29,7 +29,7 @@ function describe(error: ErrorObject): string {
 /**
  * Reads, validates and completes the configuration. Relative paths inside the file are resolved against the
  * file's own folder, so a config works from whatever directory the process starts in. Environment variables
- * override the few values deployments change: GATEWAY_PORT, GATEWAY_DATABASE_URL, GATEWAY_REDIS_URL.
+ * override the few values deployments change: GATEWAY_PORT and GATEWAY_DATABASE_URL.
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string
@@ -65,11 +65,19 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.metrics && config.metrics.port !== 0 && config.metrics.port === config.server.port) {
     throw new ConfigError('config key "metrics.port": must differ from server.port')
   }
+  for (const [i, proxy] of config.server.trustProxy.entries()) {
+    if (isIP(proxy) === 0 && !parseNetwork(proxy)) {
+      throw new ConfigError(`config key "server.trustProxy.${i}": not an IP address or CIDR block`)
+    }
+  }
   for (const [i, network] of config.adapters.allowedNetworks.entries()) {
     if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
   }
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
   config.directory = at(config.directory)
+  if (config.server.tls) {
+    config.server.tls = { certFile: at(config.server.tls.certFile), keyFile: at(config.server.tls.keyFile) }
+  }
   if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:')
     config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
@@ -92,7 +100,8 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
       ? { kind: 'postgres', url: databaseUrl }
       : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
   }
-  if (env.GATEWAY_REDIS_URL) data.redis = { url: env.GATEWAY_REDIS_URL }
+  // Only the address: the other Redis settings of the file still apply.
+  if (env.GATEWAY_REDIS_URL) data.redis = { ...(data.redis as object | undefined), url: env.GATEWAY_REDIS_URL }
 }
 
 /** A CIDR block as a BlockList, or undefined when the text is not one. */

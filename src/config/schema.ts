@@ -23,6 +23,15 @@ export const configSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+        trustProxy: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },
+        /** Check every answer against openapi/gateway.yaml and log departures (staging; costs CPU). */
+        validateResponses: { type: 'boolean', default: false },
       },
     },
     metrics: {
@@ -56,7 +65,13 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['url'],
-      properties: { url: { type: 'string', pattern: '^rediss?://' } },
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://' },
+        keyPrefix: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', default: 'gateway:' },
+        onUnavailable: { enum: ['refuse', 'allow-requests', 'allow-all'], default: 'refuse' },
+        connectTimeoutMs: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
+        commandTimeoutMs: { type: 'integer', minimum: 10, maximum: 60000, default: 500 },
+      },
     },
     identity: {
       type: 'object',
@@ -118,6 +133,9 @@ export const configSchema = {
           items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' },
         },
         timeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+        // A transfer of N bytes gets timeoutMs + N / minimumBytesPerSecond in all. The floor keeps an operator
+        // from turning the deadline into none (1 KiB/s still bounds a 100 MB document to about a day).
+        minimumBytesPerSecond: { type: 'integer', minimum: 1024, default: 32768 },
         signingKeyFile: { type: 'string', minLength: 1 },
         healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
         breaker: {

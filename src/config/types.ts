@@ -12,11 +12,33 @@ export interface IssuerConfig {
 }
 
 export interface Config {
-  server: { host: string; port: number }
+  server: {
+    host: string
+    port: number
+    /** PEM files of the certificate chain and its private key: the gateway serves HTTPS itself. */
+    tls?: { certFile: string; keyFile: string }
+    /** Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed; empty: none. */
+    trustProxy: string[]
+    /** Check every answer against the spec and log departures (for staging). */
+    validateResponses: boolean
+  }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
   storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
-  redis?: { url: string }
+  /**
+   * Shared limits (docs/operators.md#shared-limits-redis): when set, request limits, the pre-auth address limit
+   * and the daily document quotas are counted in this Redis, so every replica enforces one limit.
+   * `onUnavailable` says what a request needing a counter gets while Redis cannot answer: `refuse` (503
+   * `LIMITS_UNAVAILABLE` for everything limited), `allow-requests` (request limits are skipped, document reads
+   * still refused) or `allow-all` (document quotas skipped too).
+   */
+  redis?: {
+    url: string
+    keyPrefix: string
+    onUnavailable: 'refuse' | 'allow-requests' | 'allow-all'
+    connectTimeoutMs: number
+    commandTimeoutMs: number
+  }
   identity: { audience: string; clockToleranceSeconds: number; issuers: IssuerConfig[] }
   /** Path of the directory file (courts, procuratorates, organisations). */
   directory: string
@@ -34,7 +56,10 @@ export interface Config {
      * means any address but loopback and link-local ones (src/adapters/addresses.ts).
      */
     allowedNetworks: string[]
+    /** Idle timeout (connect, headers, silence between chunks). */
     timeoutMs: number
+    /** With timeoutMs, bounds a whole transfer: timeoutMs + bytes / minimumBytesPerSecond. */
+    minimumBytesPerSecond: number
     signingKeyFile: string
     healthIntervalMs: number
     breaker: { failures: number; cooldownMs: number }

@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { isCourtCode } from './case-number.js'
+import { join } from 'node:path'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { PROJECT_ROOT } from '../paths.js'
+import { isCourtCode, type LegacyCourts } from './case-number.js'
 import type { Court, CourtLevel, DirectoryFile, Org, Organisation, Procuratorate, ProcuratorateLevel } from './types.js'
 
 const COURT_LEVELS: readonly CourtLevel[] = ['high', 'intermediate', 'basic']
 const PROCURATORATE_LEVELS: readonly ProcuratorateLevel[] = ['provincial', 'city', 'district']
-const ORG_KINDS: readonly Organisation['kind'][] = ['operator', 'audit']
-const REGION = /^[0-9]{6}$/
-// Organisation codes travel in tokens and log entries next to court and procuratorate codes: keep them ASCII.
-const ORG_CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-// A court code says its level: the province letter alone, then 2 digits, then 4.
 const COURT_CODE_DIGITS: Record<CourtLevel, number> = { high: 0, intermediate: 2, basic: 4 }
 
 /** Reads and validates a directory file; every error names the file and the bad entry or key. */
@@ -43,6 +41,7 @@ export class Directory {
   readonly #organisations = new Map<string, Organisation>()
   readonly #courtChildren = new Map<string, Court[]>()
   readonly #pairedWith = new Map<string, Procuratorate[]>()
+  readonly #legacy = new Map<string, string>()
 
   /** Validates `data` (shaped like the directory file) and throws an Error naming the bad entry or key. */
   constructor(data: unknown) {
@@ -54,8 +53,17 @@ export class Directory {
       seen.set(code, where)
     }
     file.courts.forEach((court, i) => {
-      claim(court.code, `courts[${i}]`)
+      const where = `courts[${i}]`
+      claim(court.code, where)
+      checkCourtCode(court, `${where} "${court.code}"`)
       this.#courts.set(court.code, court)
+      for (const abbreviation of court.abbreviations ?? []) {
+        const first = this.#legacy.get(abbreviation)
+        if (first !== undefined) {
+          throw new Error(`${where} "${court.code}": abbreviation "${abbreviation}" is also court "${first}"'s`)
+        }
+        this.#legacy.set(abbreviation, court.code)
+      }
     })
     file.procuratorates.forEach((p, i) => {
       claim(p.code, `procuratorates[${i}]`)
@@ -139,6 +147,11 @@ export class Directory {
     return isWithin(this.#procuratorates, code, ancestorCode)
   }
 
+  /** Court abbreviations of pre-2016 case numbers → court codes, for `parseCaseNumber`'s `legacyCourts`. */
+  legacyCourts(): LegacyCourts {
+    return new Map(this.#legacy)
+  }
+
   /** The procuratorates that name `courtCode` in their `pairedCourts`. */
   pairedProcuratorates(courtCode: string): Procuratorate[] {
     return [...(this.#pairedWith.get(courtCode) ?? [])]
@@ -192,111 +205,64 @@ function checkTree<L extends string>(
   })
 }
 
-type Fields = Record<string, unknown>
-
-function validateShape(data: unknown): DirectoryFile {
-  const top = object(data, 'the directory')
-  onlyKeys(top, ['courts', 'procuratorates', 'organisations'], 'the directory')
-  return {
-    courts: array(top, 'courts').map((raw, i) => court(raw, `courts[${i}]`)),
-    procuratorates: array(top, 'procuratorates').map((raw, i) => procuratorate(raw, `procuratorates[${i}]`)),
-    organisations: array(top, 'organisations').map((raw, i) => organisation(raw, `organisations[${i}]`)),
+/** A court code says its level: the province letter alone, then 2 digits, then 4. */
+function checkCourtCode(court: Court, at: string): void {
+  const digits = COURT_CODE_DIGITS[court.level]
+  if (!isCourtCode(court.code) || court.code.length - 1 !== digits) {
+    throw new Error(
+      `${at}: key "code" must be a province abbreviation followed by ${digits === 0 ? 'no digits' : `${digits} digits`} for a ${court.level} court`,
+    )
   }
 }
 
-function court(raw: unknown, where: string): Court {
-  const o = object(raw, where)
-  const code = string(o, 'code', where)
-  const at = `${where} "${code}"`
-  // Unknown keys are refused: a misspelt `parent` would otherwise silently make a court a root.
-  onlyKeys(o, ['code', 'name', 'level', 'region', 'parent', 'special'], at)
-  const level = oneOf(o, 'level', COURT_LEVELS, at)
-  if (!isCourtCode(code) || code.length - 1 !== COURT_CODE_DIGITS[level]) {
-    const digits = COURT_CODE_DIGITS[level]
-    throw new Error(
-      `${at}: key "code" must be a province abbreviation followed by ${digits === 0 ? 'no digits' : `${digits} digits`} for a ${level} court`,
-    )
+export const DIRECTORY_SCHEMA = join(PROJECT_ROOT, 'config', 'directory', 'directory.schema.json')
+
+let validator: ValidateFunction | undefined
+
+/** The shape of the file, by the JSON Schema that ships next to it; the first error names the entry and key. */
+function validateShape(data: unknown): DirectoryFile {
+  // strictRequired misreads a `required` inside if/then as undefined; every other strict check stays on.
+  validator ??= new Ajv({ allErrors: false, strict: true, strictRequired: false }).compile(
+    JSON.parse(readFileSync(DIRECTORY_SCHEMA, 'utf8')),
+  )
+  if (!validator(data)) throw new Error(describe(validator.errors![0]!, data))
+  const file = structuredClone(data) as DirectoryFile
+  return {
+    courts: file.courts.map(freeze),
+    procuratorates: file.procuratorates.map(freeze),
+    organisations: file.organisations.map(freeze),
   }
-  const entry: Court = { code, name: string(o, 'name', at), level, region: region(o, at) }
-  if (o.parent !== undefined) entry.parent = string(o, 'parent', at)
-  if (o.special !== undefined) entry.special = boolean(o, 'special', at)
+}
+
+/** Entries are frozen with their lists, so that no caller can widen another's jurisdiction by editing them. */
+function freeze<T extends object>(entry: T): T {
+  for (const value of Object.values(entry)) if (Array.isArray(value)) Object.freeze(value)
   return Object.freeze(entry)
 }
 
-function procuratorate(raw: unknown, where: string): Procuratorate {
-  const o = object(raw, where)
-  const code = string(o, 'code', where)
-  const at = `${where} "${code}"`
-  onlyKeys(o, ['code', 'name', 'level', 'region', 'parent', 'pairedCourts', 'special'], at)
-  if (!REGION.test(code)) throw new Error(`${at}: key "code" must be 6 digits (a GB/T 2260 or gateway-assigned code)`)
-  const p: Procuratorate = {
-    code,
-    name: string(o, 'name', at),
-    level: oneOf(o, 'level', PROCURATORATE_LEVELS, at),
-    region: region(o, at),
+/**
+ * `courts[1] "黑01": missing key "region"`, from Ajv's `/courts/1` and the entry's own code. Entries are flat, so
+ * a missing or unknown key is always one of the entry (or of the file), and any other error names its key.
+ */
+function describe(error: ErrorObject, data: unknown): string {
+  const [list, index, ...key] = error.instancePath.split('/').slice(1)
+  let where = 'the directory'
+  if (index !== undefined) {
+    const code = (data as Record<string, Record<string, { code?: unknown }>>)[list!]?.[index]?.code
+    where = `${list}[${index}]${typeof code === 'string' ? ` "${code}"` : ''}`
+  } else if (list !== undefined) {
+    key.unshift(list)
   }
-  if (o.parent !== undefined) p.parent = string(o, 'parent', at)
-  if (o.pairedCourts !== undefined) {
-    const paired = array(o, 'pairedCourts', at).map((c, j) => {
-      if (typeof c !== 'string' || c === '') throw new Error(`${at}: key "pairedCourts[${j}]" must be a court code`)
-      return c
-    })
-    if (new Set(paired).size !== paired.length) throw new Error(`${at}: key "pairedCourts" lists a court twice`)
-    p.pairedCourts = Object.freeze(paired) as string[]
+  const params = error.params as Record<string, unknown>
+  const subject = key.length === 0 ? where : `${where}: key "${key.join('.')}"`
+  switch (error.keyword) {
+    case 'required':
+      return `${where}: missing key "${params.missingProperty}"`
+    case 'additionalProperties':
+      return `${where}: unknown key "${params.additionalProperty}"`
+    case 'enum':
+      return `${subject} must be one of ${(params.allowedValues as string[]).join(', ')}`
+    default:
+      return `${subject} ${error.message}`
   }
-  if (o.special !== undefined) p.special = boolean(o, 'special', at)
-  return Object.freeze(p)
-}
-
-function organisation(raw: unknown, where: string): Organisation {
-  const o = object(raw, where)
-  const code = string(o, 'code', where)
-  const at = `${where} "${code}"`
-  onlyKeys(o, ['code', 'name', 'kind'], at)
-  if (!ORG_CODE.test(code)) throw new Error(`${at}: key "code" must be ASCII letters, digits, ".", "_" or "-"`)
-  return Object.freeze({ code, name: string(o, 'name', at), kind: oneOf(o, 'kind', ORG_KINDS, at) })
-}
-
-function object(raw: unknown, where: string): Fields {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where} must be an object`)
-  return raw as Fields
-}
-
-function onlyKeys(o: Fields, allowed: readonly string[], where: string): void {
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) throw new Error(`${where}: unknown key "${key}"`)
-  }
-}
-
-function array(o: Fields, key: string, where = 'the directory'): unknown[] {
-  const value = o[key]
-  if (value === undefined) throw new Error(`${where}: missing key "${key}"`)
-  if (!Array.isArray(value)) throw new Error(`${where}: key "${key}" must be an array`)
-  return value
-}
-
-function string(o: Fields, key: string, where: string): string {
-  const value = o[key]
-  if (value === undefined) throw new Error(`${where}: missing key "${key}"`)
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new Error(`${where}: key "${key}" must be a non-empty string`)
-  return value
-}
-
-function boolean(o: Fields, key: string, where: string): boolean {
-  const value = o[key]
-  if (typeof value !== 'boolean') throw new Error(`${where}: key "${key}" must be true or false`)
-  return value
-}
-
-function oneOf<T extends string>(o: Fields, key: string, allowed: readonly T[], where: string): T {
-  const value = string(o, key, where)
-  if (!allowed.includes(value as T)) throw new Error(`${where}: key "${key}" must be one of ${allowed.join(', ')}`)
-  return value as T
-}
-
-function region(o: Fields, where: string): string {
-  const value = string(o, 'region', where)
-  if (!REGION.test(value)) throw new Error(`${where}: key "region" must be a 6-digit GB/T 2260 code`)
-  return value
 }

@@ -9,8 +9,17 @@ export interface Court {
   level: CourtLevel
   region: string
   parent?: string
-  /** Railway-transport, forestry-region and land-reclamation courts: reached through `pairedCourts`. */
+  /** Railway-transport, maritime, forestry-region and land-reclamation courts: reached through `pairedCourts`. */
   special?: boolean
+  /**
+   * Whether `code` was checked against published case numbers; the file always says, and says where an unchecked
+   * code comes from in `codeSource`. Optional here only so that code building entries in memory need not.
+   */
+  codeConfirmed?: boolean
+  codeSource?: string
+  /** Court abbreviations of pre-2016 case numbers (哈 in （2014）哈民一终字第123号), each unique in the directory. */
+  abbreviations?: string[]
+  note?: string
 }
 
 export interface Procuratorate {
@@ -26,6 +35,10 @@ export interface Procuratorate {
    * special court they supervise): GB/T 2260 never uses NN ≥ 71 for a prefecture, so it cannot clash.
    */
   special?: boolean
+  /** As for courts: whether `code` is a GB/T 2260 code checked as such, and if not, where it comes from. */
+  codeConfirmed?: boolean
+  codeSource?: string
+  note?: string
 }
 
 export interface Organisation {

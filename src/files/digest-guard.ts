@@ -9,7 +9,8 @@ export interface GuardResult {
 /**
  * Passes document bytes through while hashing them, holding back the last chunk until the whole body has
  * been checked: when the digest or the length is wrong, the final bytes are never sent and the stream
- * fails, so the client's transfer is cut short of its Content-Length instead of looking complete.
+ * fails, so the client's transfer is cut short of its Content-Length instead of looking complete. A body
+ * that grows past the expected length fails as soon as it does.
  */
 export class DigestGuard extends Transform {
   /** Hash of the bytes released to the client so far (everything but the held chunk). */
@@ -29,6 +30,11 @@ export class DigestGuard extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#receivedBytes += chunk.length
+    // A body longer than expected is cut at once (a court may send without end), before any of it is released.
+    if (this.#expectedBytes !== undefined && this.#receivedBytes > this.#expectedBytes) {
+      callback(new IntegrityError(`received more than the expected ${this.#expectedBytes} bytes`))
+      return
+    }
     const previous = this.#held
     this.#held = chunk
     if (previous) this.#release(previous)

@@ -28,12 +28,20 @@ export function readerKey(org: string, sub: string): string {
   return `${org}:${sub}`
 }
 
+/** The first instant of the CST calendar day of `date`. */
+export function cstDayStart(date: Date): Date {
+  return new Date(nextCstMidnight(date).getTime() - DAY_MS)
+}
+
+/** The SQLite and in-memory counters answer at once; a counter over the network (Redis) answers later. */
+export type Awaitable<T> = T | Promise<T>
+
 /**
  * Counters of document reads per person and day.
  *
- * - Atomic: `take` checks and increments in one step, so concurrent reads (on any number of replicas sharing
- *   the store) never together get past `limit`.
- * - Durable: a counted read is stored before `take` returns, so a restart does not hand out a fresh quota.
+ * - Atomic: `take` checks and increments in one step, so concurrent reads never together get past `limit`.
+ * - Durable for what was served: after a restart or a crash the count is at least the number of reads
+ *   that reached a court, so a restart does not hand out a fresh quota.
  */
 export interface DocumentReadCounter {
   /**
@@ -41,14 +49,15 @@ export interface DocumentReadCounter {
    * was counted (allowed) and the count after the call; a refused read is not counted, so the stored count
    * never exceeds `limit`.
    */
-  take(reader: string, day: string, limit: number): { allowed: boolean; count: number }
+  take(reader: string, day: string, limit: number): Awaitable<{ allowed: boolean; count: number }>
   /** The reads counted for `reader` on `day` (0 if none). */
-  count(reader: string, day: string): number
+  count(reader: string, day: string): Awaitable<number>
 }
 
 /**
  * The SQLite counter, in the `document_reads` table. One upsert statement is one transaction, and the
- * database runs with synchronous=FULL, which gives both properties of the interface.
+ * database runs with synchronous=FULL, which gives both properties of the interface (even across processes
+ * sharing the file), at the price of an fsync on the event loop for every read.
  */
 export class SqliteDocumentReadCounter implements DocumentReadCounter {
   readonly #take
@@ -78,6 +87,128 @@ export class SqliteDocumentReadCounter implements DocumentReadCounter {
   }
 }
 
+export interface BatchedCounterOptions {
+  /**
+   * Reads known to have happened that the table may not hold yet: the allowed `document.read` intents of
+   * the access log since the start of the current day, one element per read.
+   */
+  logged?: Iterable<{ reader: string; day: string }>
+  /** How long a counted read may wait before it is written to the table. */
+  flushIntervalMs?: number
+  /** Told when a batch could not be written; the counts stay in memory and are written with the next one. */
+  onError?: (error: unknown) => void
+}
+
+/** Counts held in memory beyond this many are dropped once written (they reload from the table). */
+const MAX_HELD_COUNTS = 10_000
+
+/**
+ * The counter the gateway runs with: counts in memory, authoritative for this process, so `take` costs no
+ * I/O; they are written to the `document_reads` table in one transaction per batch (`flushIntervalMs`).
+ *
+ * Crash safety rests on the access log: a read reaches a court only after its intent entry is durable, and
+ * every read counted here is followed by that intent (or by nothing at all, when it never got that far). So
+ * after a crash the day's allowed `document.read` intents of a person are at least the reads they were
+ * served, and this counter starts from the larger of those (`logged`) and the stored count. A count lost
+ * with the process is thus never one of a read that was served.
+ *
+ * It assumes one gateway process owns the database, as the access log's single writer already does: two
+ * processes would each count on their own.
+ */
+export class BatchedDocumentReadCounter implements DocumentReadCounter {
+  readonly #stored: SqliteDocumentReadCounter
+  readonly #write: (rows: Array<[string, string, number]>) => void
+  readonly #logged = new Map<string, number>()
+  readonly #counts = new Map<string, number>()
+  readonly #dirty = new Set<string>()
+  readonly #flushIntervalMs: number
+  readonly #onError: (error: unknown) => void
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(db: SqliteDatabase, options: BatchedCounterOptions = {}) {
+    this.#stored = new SqliteDocumentReadCounter(db)
+    // max(): the table only ever moves up, whatever order batches and restarts come in.
+    const upsert = db.prepare(
+      `INSERT INTO document_reads (reader, day, count) VALUES (?, ?, ?)
+       ON CONFLICT (reader, day) DO UPDATE SET count = max(count, excluded.count)`,
+    )
+    const transaction = db.transaction((rows: Array<[string, string, number]>) => {
+      for (const row of rows) upsert.run(...row)
+    })
+    // Without an fsync: a batch lost with the machine is rebuilt from the log (see above), and an fsync here
+    // would stall the event loop for as long as the disk takes. better-sqlite3 is synchronous, so no other
+    // transaction of this connection runs while the setting is lowered; a later FULL commit syncs these pages.
+    this.#write = (rows: Array<[string, string, number]>) => {
+      const previous = db.pragma('synchronous', { simple: true }) as number
+      db.pragma('synchronous = NORMAL')
+      try {
+        transaction(rows)
+      } finally {
+        db.pragma(`synchronous = ${previous}`)
+      }
+    }
+    for (const { reader, day } of options.logged ?? []) {
+      const key = keyOf(reader, day)
+      this.#logged.set(key, (this.#logged.get(key) ?? 0) + 1)
+    }
+    this.#flushIntervalMs = options.flushIntervalMs ?? 1_000
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  take(reader: string, day: string, limit: number): { allowed: boolean; count: number } {
+    const key = keyOf(reader, day)
+    const count = this.#held(key, reader, day)
+    if (!(limit >= 1) || count >= limit) return { allowed: false, count }
+    this.#counts.set(key, count + 1)
+    this.#dirty.add(key)
+    this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
+    return { allowed: true, count: count + 1 }
+  }
+
+  count(reader: string, day: string): number {
+    return this.#held(keyOf(reader, day), reader, day)
+  }
+
+  /** Writes the counts taken since the last batch, in one transaction. */
+  flush(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#dirty.size === 0) return
+    const rows = [...this.#dirty].map((key): [string, string, number] => [
+      key.slice(DAY_LENGTH + 1),
+      key.slice(0, DAY_LENGTH),
+      this.#counts.get(key)!,
+    ])
+    try {
+      this.#write(rows)
+    } catch (error) {
+      this.#onError(error)
+      this.#timer = setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
+      return
+    }
+    this.#dirty.clear()
+    if (this.#counts.size > MAX_HELD_COUNTS) this.#counts.clear()
+  }
+
+  /** Writes what is pending; the counter must not be used afterwards. */
+  close(): void {
+    this.flush()
+    clearTimeout(this.#timer)
+  }
+
+  #held(key: string, reader: string, day: string): number {
+    let count = this.#counts.get(key)
+    if (count === undefined) {
+      count = Math.max(this.#stored.count(reader, day), this.#logged.get(key) ?? 0)
+      this.#counts.set(key, count)
+    }
+    return count
+  }
+}
+
+const DAY_LENGTH = 'YYYY-MM-DD'.length
+const keyOf = (reader: string, day: string) => `${day}|${reader}`
+
 export type QuotaCheck =
   | { allowed: true; used: number; limit: number }
   | { allowed: false; used: number; limit: number; day: string; retryAfterSeconds: number; resetsAt: string }
@@ -94,11 +225,14 @@ export class DocumentQuota {
     this.#now = now
   }
 
-  /** Counts one document read of the person, or says when the quota is available again. */
-  take(org: string, sub: string): QuotaCheck {
+  /**
+   * Counts one document read of the person, or says when the quota is available again. Rejects as the
+   * counter does when it cannot count (a shared counter unreachable).
+   */
+  async take(org: string, sub: string): Promise<QuotaCheck> {
     const now = this.#now()
     const day = cstDay(now)
-    const { allowed, count } = this.#counter.take(readerKey(org, sub), day, this.#limit)
+    const { allowed, count } = await this.#counter.take(readerKey(org, sub), day, this.#limit)
     if (allowed) return { allowed, used: count, limit: this.#limit }
     const resetsAt = nextCstMidnight(now)
     return {

@@ -1,23 +1,28 @@
+import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AdapterClient } from '../adapters/client.js'
+import type { AdapterClient, AdapterResponse } from '../adapters/client.js'
 import { mapError, statusError } from '../adapters/client.js'
 import { resolveAdapter } from '../adapters/resolve.js'
-import type { AdapterVolume, ResponseValidators } from '../adapters/responses.js'
+import type { AdapterDocument, AdapterVolume, ResponseValidators } from '../adapters/responses.js'
 import type { RequestClaims } from '../adapters/signing.js'
 import type { Adapter } from '../adapters/types.js'
 import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
-import { adapterUnavailable, grantResource } from '../grants/routes.js'
+import { adapterUnavailable, grantResource, sameCaseNumber } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
-import { denyWith, logFor } from '../http/audit.js'
+import type { OutcomeResult } from '../accesslog/entry.js'
+import { denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
+import { limitsUnavailable } from '../http/limits-unavailable.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
 import type { Services } from '../services.js'
+import { LimitsUnavailableError } from '../limits/redis.js'
 import { DigestGuard, IntegrityError, reprDigest, sha256FromReprDigest } from './digest-guard.js'
-
-/** Headers of the adapter's document response that the client gets as they are. */
-const PASSED_HEADERS = ['content-type', 'content-length', 'content-range', 'etag', 'accept-ranges', 'last-modified']
+import type { QuotaCheck } from './quota.js'
+import { servedMediaType } from './media-types.js'
+import { type ByteRange, contentRange, parseRange, rangeLength } from './range.js'
+import type { ActiveTransfers, DocumentTransfer, TransferEnd } from './transfers.js'
 
 interface ReadContext {
   grant: Grant
@@ -35,9 +40,14 @@ interface ReadContext {
  */
 export async function fileRoutes(
   app: FastifyInstance,
-  services: Services & { validators: ResponseValidators; inflight: Set<Promise<unknown>> },
+  services: Services & {
+    validators: ResponseValidators
+    inflight: Set<Promise<unknown>>
+    transfers: ActiveTransfers
+  },
 ): Promise<void> {
-  const { spec, grants, log, policy, now, validators } = services
+  const { spec, grants, log, policy, now, validators, transfers } = services
+  const legacyCourts = services.directory.legacyCourts()
   const client: AdapterClient = services.adapterClient
 
   async function begin(
@@ -54,12 +64,12 @@ export async function fileRoutes(
     const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
     if (!decision.allow) {
       const about = { ...(found ? grantResource(found) : { grant: id }), ...(document ? { document } : {}) }
-      return denyWith(log, request, { action, resource: about }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource: about }, refusal(decision))
     }
     // decide() allows no read without a grant.
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    const store = storeForTypeCode(parseCaseNumber(grant.caseNo).typeCode)
+    const store = storeForTypeCode(parseCaseNumber(grant.caseNo, { legacyCourts }).typeCode)
     const adapter = store ? await resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })
@@ -85,7 +95,7 @@ export async function fileRoutes(
     request: FastifyRequest,
     context: ReadContext,
     action: Action,
-    result: { result: 'completed' | 'aborted' | 'failed'; status?: number; bytes?: number; sha256?: string },
+    result: { result: OutcomeResult; status?: number; bytes?: number; sha256?: string },
     reason?: GatewayError['code'],
   ): Promise<number> {
     return logFor(log, request, {
@@ -116,12 +126,14 @@ export async function fileRoutes(
   specRoute(app, spec, 'getGrantCase', async (request, reply) => {
     const action = 'case.read'
     const context = await begin(request, action)
-    const summary = await guarded(request, context, action, async () =>
-      validators.caseSummary(
+    const summary = await guarded(request, context, action, async () => {
+      const answer = validators.caseSummary(
         await client.getJson(context.adapter, casePath(context.grant), context.claims, 'case'),
         context.adapter,
-      ),
-    )
+      )
+      if (answer.court !== context.grant.court) anotherCase(context)
+      return ofThisCase(answer, context)
+    })
     await outcome(request, context, action, { result: 'completed', status: 200 })
     return noStore(reply, context.intent).send(summary)
   })
@@ -147,7 +159,23 @@ export async function fileRoutes(
    */
   async function takeQuota(request: FastifyRequest, resource: ReadContext['resource']): Promise<void> {
     const principal = request.principal!
-    const quota = services.quota.take(principal.org.code, principal.sub)
+    let quota: QuotaCheck
+    try {
+      quota = await services.quota.take(principal.org.code, principal.sub)
+    } catch (error) {
+      if (!(error instanceof LimitsUnavailableError)) throw error
+      // Fail closed unless the operator chose otherwise: an uncounted read would be a way around the quota.
+      if (services.config.redis?.onUnavailable === 'allow-all') {
+        request.log.warn({ err: error }, 'document read not counted: the shared quota did not answer')
+        return
+      }
+      return denyWith(
+        log,
+        request,
+        { action: 'document.read', resource, detail: { quota: 'documentsPerDay' } },
+        limitsUnavailable('the daily document quota', error),
+      )
+    }
     if (quota.allowed) return
     await denyWith(
       log,
@@ -166,7 +194,20 @@ export async function fileRoutes(
 
   async function fetchCatalogue(context: ReadContext): Promise<{ volumes: AdapterVolume[] }> {
     const body = await client.getJson(context.adapter, `${casePath(context.grant)}/volumes`, context.claims, 'case')
-    return validators.volumes(body, context.adapter)
+    return ofThisCase(validators.volumes(body, context.adapter), context)
+  }
+
+  /**
+   * A court's answer about a case must be about the grant's case: another case's summary or catalogue shown
+   * under this grant (and logged as this case) would disclose a case nobody was granted.
+   */
+  function ofThisCase<T extends { caseNo: string }>(answer: T, context: ReadContext): T {
+    if (!sameCaseNumber(answer.caseNo, context.grant.caseNo, legacyCourts)) anotherCase(context)
+    return answer
+  }
+
+  function anotherCase(context: ReadContext): never {
+    throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${context.adapter.id} answered with another case`)
   }
 
   specRoute(app, spec, 'getGrantDocument', async (request, reply) => {
@@ -175,112 +216,276 @@ export async function fileRoutes(
     const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
 
     // The volume a document belongs to comes from the court's catalogue, never from the client.
-    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
-    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
-    const document = volume?.documents.find((d) => d.id === documentId)
-    if (!volume || !document) {
-      await outcome(request, context, action, { result: 'failed', status: 404 }, 'NOT_FOUND')
-      throw new GatewayError('NOT_FOUND', 'no such document in this case')
-    }
-    context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
-    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-    if (!decision.allow) {
-      await outcome(request, context, action, { result: 'failed', status: 403 }, decision.reason)
-      throw new GatewayError(decision.reason, decision.message)
-    }
-
-    const forwarded: Record<string, string> = { accept: '*/*' }
-    const range = request.headers.range
-    const ifNoneMatch = request.headers['if-none-match']
-    if (typeof range === 'string') forwarded.range = range
-    if (typeof ifNoneMatch === 'string') forwarded['if-none-match'] = ifNoneMatch
-    const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
-    const upstream = await guarded(request, context, action, async () => {
-      const response = await client.get(context.adapter, path, context.claims, forwarded)
-      if (response.status === 200 || response.status === 206 || response.status === 304) return response
-      response.body.resume()
-      if (response.status === 404) throw new GatewayError('NOT_FOUND', 'the court adapter has no such document')
-      if (response.status === 416) {
-        throw new GatewayError('RANGE_NOT_SATISFIABLE', 'the requested range is not satisfiable', {
-          headers: { 'content-range': `bytes */${document.size}` },
-        })
-      }
-      throw statusError(response.status, context.adapter)
-    })
-
-    // The adapter's representation digest must be the catalogue's: a mismatch means the bytes are not
-    // the document the catalogue (and the log) describe.
-    const announced = sha256FromReprDigest(upstream.headers['repr-digest'])
-    if (upstream.status !== 304 && announced !== undefined && announced !== document.sha256) {
-      upstream.body.destroy()
-      const failure = new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the court adapter announced a different digest')
+    const refuse = async (failure: GatewayError): Promise<never> => {
       await outcome(request, context, action, { result: 'failed', status: failure.status }, failure.code)
       throw failure
     }
+    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
+    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
+    const document = volume?.documents.find((d) => d.id === documentId)
+    if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
+    context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
+    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
+    if (!decision.allow) return refuse(refusal(decision))
+    const mediaType = servedMediaType(document.mediaType)
+    if (!mediaType) {
+      return refuse(
+        new GatewayError('DOCUMENT_TYPE_NOT_SERVED', `documents of type ${document.mediaType} are not served`),
+      )
+    }
+    const range = parseRange(headerOf(request.headers.range), document.size)
+    if (range === 'unsatisfiable') {
+      return refuse(
+        new GatewayError('RANGE_NOT_SATISFIABLE', 'the requested range is not satisfiable', {
+          headers: { 'content-range': `bytes */${document.size}` },
+        }),
+      )
+    }
+    const ifNoneMatch = headerOf(request.headers['if-none-match'])
+    const expected: Expected = {
+      document,
+      range,
+      ifNoneMatch: ifNoneMatch !== undefined,
+      bytes: range ? rangeLength(range) : document.size,
+    }
+    // Only what the gateway checked goes to the court: one satisfiable range, normalised.
+    const forwarded: Record<string, string> = { accept: '*/*' }
+    if (range) forwarded.range = `bytes=${range.first}-${range.last}`
+    if (ifNoneMatch !== undefined) forwarded['if-none-match'] = ifNoneMatch
 
-    noStore(reply, context.intent).code(upstream.status)
-    for (const name of PASSED_HEADERS) {
-      const value = upstream.headers[name]
-      if (typeof value === 'string') reply.header(name, value)
+    const transfer = transfers.start(context.grant.id, context.adapter.id, client.deadlineMs(expected.bytes))
+    // A revocation (or the adapter leaving service) that became durable while the catalogue was fetched did
+    // not see this transfer registered; one after the registration stops it. Checked in that order, none
+    // slips between the two.
+    const [grantNow, adapterNow] = await Promise.all([
+      grants.get(context.grant.id),
+      services.adapters.get(context.adapter.id),
+    ])
+    if (grantNow?.status === 'revoked') transfer.stop('revoked')
+    if (adapterNow?.status !== 'active') transfer.stop('out-of-service')
+    const raw = reply.raw
+    const clientGone = () => {
+      if (!raw.writableFinished) transfer.stop('client-gone')
     }
-    reply.header('repr-digest', reprDigest(document.sha256))
+    raw.on('close', clientGone)
+    if (raw.destroyed) clientGone()
+    const path = `${casePath(context.grant)}/documents/${encodeURIComponent(documentId)}`
+    let upstream: AdapterResponse | undefined
+    try {
+      upstream = await client.get(context.adapter, path, context.claims, forwarded, { signal: transfer.signal })
+      checkUpstream(upstream, expected, context.adapter, () =>
+        validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
+      )
+    } catch (error) {
+      transfer.settle({ kind: 'failed', error })
+    }
+    if (raw.destroyed) clientGone()
+    if (!upstream || transfer.end) {
+      upstream?.body.destroy()
+      await finish(request, reply, context, action, transfer, undefined)
+      return reply
+    }
+
+    noStore(reply, context.intent)
+    const etag = upstream.headers.etag
+    if (typeof etag === 'string' && ETAG.test(etag)) reply.header('etag', etag)
     if (upstream.status === 304) {
-      upstream.body.resume()
-      await outcome(request, context, action, { result: 'completed', status: 304, bytes: 0 })
-      return reply.send()
+      upstream.body.destroy()
+      transfer.settle({ kind: 'completed' })
+      await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 })
+      return reply.code(304).send()
     }
-    const length = Number(upstream.headers['content-length'])
+    // A court may answer a Range with the whole document (RFC 9110 §14.2): then it is checked as a whole.
+    const whole = upstream.status === 200
+    reply
+      .code(upstream.status)
+      .header('content-type', mediaType)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-length', String(whole ? document.size : expected.bytes))
+      .header('accept-ranges', 'bytes')
+      .header('repr-digest', reprDigest(document.sha256))
+    if (!whole) reply.header('content-range', contentRange(range!, document.size))
     const guard = new DigestGuard({
-      sha256: upstream.status === 200 ? document.sha256 : undefined,
-      bytes: Number.isFinite(length) ? length : upstream.status === 200 ? document.size : undefined,
+      sha256: whole ? document.sha256 : undefined,
+      bytes: whole ? document.size : expected.bytes,
     })
-    return streamDocument(request, reply, context, action, upstream.body, guard, upstream.status)
+    return streamDocument(request, reply, context, action, upstream.body, guard, transfer)
   })
 
   /**
-   * Streams without buffering. The outcome is appended once the transfer ends (completed, aborted by the
-   * client, or failed upstream / integrity), and tracked in `inflight` so shutdown waits for it.
+   * Logs the read's one outcome from how its transfer ended, and answers the client when nothing was sent
+   * yet: the refusal as a problem, nothing at all to a client that has gone.
+   */
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    context: ReadContext,
+    action: Action,
+    transfer: DocumentTransfer,
+    sent: { status: number; bytes: number; sha256?: string } | undefined,
+  ): Promise<void> {
+    transfer.dispose()
+    const end = transfer.end!
+    const failure = failureOf(end, context.adapter)
+    const status = sent?.status ?? failure?.status
+    await outcome(
+      request,
+      context,
+      action,
+      {
+        result: RESULTS[end.kind],
+        ...(status === undefined ? {} : { status }),
+        ...(sent ? { bytes: sent.bytes, ...(sent.sha256 ? { sha256: sent.sha256 } : {}) } : {}),
+      },
+      failure?.code,
+    )
+    if (sent) return
+    if (failure) throw failure
+    // The client has gone before anything was sent: there is nobody to answer.
+    reply.hijack()
+    reply.raw.destroy()
+  }
+
+  /**
+   * Streams without buffering; headers go out at once (with Access-Log-Index), even when the body is held
+   * back for its digest check. The outcome is appended once the transfer ends, and tracked in `inflight` so
+   * shutdown waits for it. A transfer that did not complete is cut for the client (the connection is
+   * destroyed short of its Content-Length), never ended cleanly.
    */
   function streamDocument(
     request: FastifyRequest,
     reply: FastifyReply,
     context: ReadContext,
     action: Action,
-    body: NodeJS.ReadableStream,
+    body: Readable,
     guard: DigestGuard,
-    status: number,
+    transfer: DocumentTransfer,
   ): FastifyReply {
     reply.hijack()
     const raw = reply.raw
+    const status = reply.statusCode
     raw.writeHead(status, reply.getHeaders() as Record<string, string>)
-    // Headers go out at once (with Access-Log-Index), even when the body is held back for its digest check.
     raw.flushHeaders()
-    const done = pipeline(body, guard, raw).then(
-      () => outcome(request, context, action, { result: 'completed', status, ...guard.sentSoFar() }),
-      (error: unknown) => {
-        const integrity = error instanceof IntegrityError
-        const clientGone = !integrity && raw.destroyed && !(body as { destroyed?: boolean }).destroyed
-        if (!raw.destroyed) raw.destroy()
-        const reason = integrity
-          ? 'DOCUMENT_INTEGRITY_FAILED'
-          : clientGone
-            ? undefined
-            : mapError(error, context.adapter).code
-        request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
-        return outcome(
-          request,
-          context,
-          action,
-          { result: clientGone ? 'aborted' : 'failed', status, ...guard.sentSoFar() },
-          reason,
-        )
-      },
-    )
+    // Registered before the pipeline's own listeners, so the cause is recorded before its consequences.
+    const failed = (error: unknown) => transfer.settle({ kind: 'failed', error })
+    body.on('error', failed)
+    guard.on('error', failed)
+    const done = pipeline(body, guard, raw)
+      .then(
+        () => transfer.settle({ kind: 'completed' }),
+        (error: unknown) => {
+          failed(error)
+          if (!raw.destroyed) raw.destroy()
+          request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
+        },
+      )
+      .then(() => finish(request, reply, context, action, transfer, { status, ...guard.sentSoFar() }))
     const tracked = done.catch((error: unknown) => request.log.error({ err: error }, 'cannot log read outcome'))
     services.inflight.add(tracked)
     void tracked.finally(() => services.inflight.delete(tracked))
     return reply
   }
+}
+
+interface Expected {
+  document: AdapterDocument
+  range: ByteRange | undefined
+  ifNoneMatch: boolean
+  /** Bytes of the body: the document's size, or the range's length. */
+  bytes: number
+}
+
+/** An entity tag as RFC 9110 §8.8.3 writes it; anything else from a court is dropped. */
+const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
+
+/**
+ * Refuses (destroying the body) every court answer the client's request could not have caused, or that
+ * announces other bytes than the catalogue's: a 206 without a Range we sent or for another range, a 304
+ * without If-None-Match, a length or a digest that is not the catalogue's, and headers off the adapter
+ * contract (`checkContract`, which throws ADAPTER_BAD_RESPONSE).
+ */
+function checkUpstream(
+  upstream: AdapterResponse,
+  expected: Expected,
+  adapter: Adapter,
+  checkContract: () => void,
+): void {
+  const { status, headers } = upstream
+  const refuse = (failure: GatewayError): never => {
+    upstream.body.destroy()
+    throw failure
+  }
+
+  const bad = (what: string) => refuse(new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} ${what}`))
+  const contract = () => {
+    try {
+      checkContract()
+    } catch (error) {
+      refuse(error as GatewayError)
+    }
+  }
+  if (status === 404) refuse(new GatewayError('NOT_FOUND', 'the court adapter has no such document'))
+  if (status === 304) {
+    if (!expected.ifNoneMatch) bad('answered 304 to a request without If-None-Match')
+    contract()
+    return
+  }
+  if (status === 206) {
+    const range = expected.range
+    if (!range) bad('answered 206 to a request without Range')
+    if (headers['content-range'] !== contentRange(range!, expected.document.size)) {
+      bad('answered 206 with a Content-Range other than the one requested')
+    }
+  } else if (status !== 200) {
+    refuse(statusError(status, adapter))
+  }
+  const length = headers['content-length']
+  const bytes = status === 200 ? expected.document.size : expected.bytes
+  if (length !== undefined && length !== String(bytes)) {
+    refuse(new GatewayError('DOCUMENT_INTEGRITY_FAILED', `the court adapter announced ${length} bytes, not ${bytes}`))
+  }
+  // The representation digest must be the catalogue's: otherwise the bytes are not the document the
+  // catalogue (and the log) describe.
+  const announced = sha256FromReprDigest(headers['repr-digest'])
+  if (announced !== undefined && announced !== expected.document.sha256) {
+    refuse(new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the court adapter announced a different digest'))
+  }
+  // Last, so that an answer announcing other bytes is named an integrity failure rather than a contract one.
+  contract()
+}
+
+const RESULTS: Record<TransferEnd['kind'], OutcomeResult> = {
+  completed: 'completed',
+  'client-gone': 'aborted',
+  revoked: 'revoked',
+  'out-of-service': 'failed',
+  deadline: 'failed',
+  failed: 'failed',
+}
+
+/** The coded error of a transfer that did not complete, or undefined (completed, or the client left). */
+function failureOf(end: TransferEnd, adapter: Adapter): GatewayError | undefined {
+  switch (end.kind) {
+    case 'completed':
+    case 'client-gone':
+      return undefined
+    case 'revoked':
+      return new GatewayError('GRANT_NOT_ACTIVE', 'the grant was revoked during the read')
+    case 'out-of-service':
+      return new GatewayError('ADAPTER_UNAVAILABLE', `adapter ${adapter.id} was taken out of service during the read`, {
+        extra: { court: adapter.court },
+      })
+    case 'deadline':
+      return new GatewayError('ADAPTER_TIMEOUT', `adapter ${adapter.id} did not send the document in time`)
+    case 'failed':
+      return end.error instanceof IntegrityError
+        ? new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the document failed its integrity check')
+        : mapError(end.error, adapter)
+  }
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 function purposeOf(grant: Grant) {

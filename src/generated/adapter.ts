@@ -185,7 +185,7 @@ export interface components {
              * @example application/pdf
              */
             mediaType: string;
-            /** @description Bytes of the whole document. */
+            /** @description Bytes of the whole document (at most 2^53 − 1, the largest exact JSON integer). */
             size: number;
             /** @description SHA-256 of the whole document, lowercase hex; the same value as `Repr-Digest`. */
             sha256: string;

@@ -202,7 +202,7 @@ export interface paths {
         };
         /**
          * Read a document
-         * @description The document's bytes, streamed from the court's adapter while their SHA-256 is checked against the catalogue. Whether the document belongs to the main or the sub-volume is decided from the court's catalogue, never from the request. `Range` and `If-None-Match` pass through to the adapter. The intent entry is durably logged before the court is contacted (its index is `Access-Log-Index`); if the log cannot be written nothing is served. A transfer cut mid-way is cut for the client too, never a short body that looks complete.
+         * @description The document's bytes, streamed from the court's adapter while their SHA-256 is checked against the catalogue. Whether the document belongs to the main or the sub-volume is decided from the court's catalogue, never from the request. `Range` and `If-None-Match` pass through to the adapter. There is no `HEAD` (405): it would be a read of bytes nobody receives; the catalogue gives size and digest. The intent entry is durably logged before the court is contacted (its index is `Access-Log-Index`); if the log cannot be written nothing is served. A transfer cut mid-way is cut for the client too, never a short body that looks complete. The body is served as the catalogue's media type (PDF, OFD or a common image type; any other is refused with `DOCUMENT_TYPE_NOT_SERVED`) with `X-Content-Type-Options: nosniff`, never with the court's own `Content-Type`. Only a single byte range is passed on; a court answer the request could not have caused (a `206` without a `Range` or for another range, a body longer than catalogued) is refused. A transfer slower overall than `adapters.minimumBytesPerSecond` is cut, as is one through a grant revoked meanwhile (outcome `revoked`).
          */
         get: operations["getGrantDocument"];
         put?: never;
@@ -248,7 +248,7 @@ export interface paths {
         put?: never;
         /**
          * Register an adapter
-         * @description A court-admin registers the adapter of their own court. `covers` lists lower courts in that court's jurisdiction that the same adapter serves; `stores` defaults to both `trial` and `execution`. The adapter starts `pending` and serves nothing until an operator activates it. `baseUrl` must be https unless the gateway allows http, and its address must lie in the allowed networks.
+         * @description A court-admin registers the adapter of their own court. `covers` lists lower courts in that court's jurisdiction that the same adapter serves; `stores` defaults to both `trial` and `execution`. The adapter starts `pending` and serves nothing until an operator activates it. `baseUrl` must be https unless the gateway allows http, and its address must lie in the allowed networks. A `court` that is not in the directory is `400 VALIDATION_FAILED` (the problem's `field` is `court`).
          */
         post: operations["createAdapter"];
         delete?: never;
@@ -568,7 +568,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 when the store and the access log can be written; 503 otherwise, so a load balancer sends no traffic.
+         * @description 200 when the store and the access log can be written and, when shared limits are configured (`redis.url`), Redis answers (check `redis`; not required with `redis.onUnavailable: allow-all`, where nothing depends on it); 503 otherwise, so a load balancer sends no traffic. The access-log check takes the database's write lock and lets it go, writing nothing; it answers within 3 seconds.
          */
         get: operations["readyz"];
         put?: never;
@@ -642,7 +642,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "ADAPTER_TIMEOUT";
+            code: "VALIDATION_FAILED" | "INVALID_CASE_NUMBER" | "INVALID_PROOF_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "NO_GRANT" | "OUT_OF_JURISDICTION" | "SUB_VOLUME_NOT_APPROVED" | "GRANT_EXPIRED" | "GRANT_NOT_ACTIVE" | "CASE_TYPE_OUT_OF_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "INVALID_TRANSITION" | "DUPLICATE_GRANT" | "ADAPTER_CONFLICT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "CONFORMANCE_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "ADAPTER_BAD_RESPONSE" | "DOCUMENT_INTEGRITY_FAILED" | "DOCUMENT_TYPE_NOT_SERVED" | "ADAPTER_UNAVAILABLE" | "ACCESS_LOG_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "LIMITS_UNAVAILABLE" | "ADAPTER_TIMEOUT";
             detail?: string;
             instance?: string;
         } & {
@@ -888,8 +888,11 @@ export interface components {
             /** @description For an outcome, the index of its intent entry. */
             intent?: number;
             outcome?: {
-                /** @enum {string} */
-                result?: "completed" | "aborted" | "interrupted" | "failed";
+                /**
+                 * @description `aborted`: the client left; `revoked`: the grant was revoked during the read; `interrupted`: the gateway stopped (crash) before the outcome.
+                 * @enum {string}
+                 */
+                result?: "completed" | "aborted" | "revoked" | "interrupted" | "failed";
                 status?: number;
                 bytes?: number;
                 sha256?: string;
@@ -934,14 +937,19 @@ export interface components {
         Readiness: {
             /** @enum {string} */
             status: "ready" | "unavailable";
-            /** @description Each dependency and whether it is usable. */
-            checks?: {
+            /** @description Each condition of readiness and whether it holds. */
+            checks: {
+                /** @description An access-log entry could be written now: the log's writer takes the database's write lock (the grants and adapters share that database). */
+                accessLog: boolean;
+                /** @description False once the gateway is shutting down. */
+                serving: boolean;
+            } & {
                 [key: string]: boolean;
             };
         };
     };
     responses: {
-        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). */
+        /** @description The request is invalid (`VALIDATION_FAILED`, `INVALID_CASE_NUMBER`, `INVALID_PROOF_REQUEST`). Every operation refuses query parameters it does not declare. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -970,6 +978,43 @@ export interface components {
         };
         /** @description No such resource, or none the caller may know of (`NOT_FOUND`). */
         NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The path exists but not with this method (`METHOD_NOT_ALLOWED`); `Allow` lists its methods. */
+        MethodNotAllowed: {
+            headers: {
+                Allow: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request was not received in time (`REQUEST_TIMEOUT`); the connection is closed. */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request target is longer than 8 KiB (`URI_TOO_LONG`). */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request line and headers exceed 16 KiB (`HEADERS_TOO_LARGE`); the connection is closed. */
+        HeadersTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1023,7 +1068,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The court's adapter answered wrongly or sent bytes that failed their digest (`ADAPTER_BAD_RESPONSE`, `DOCUMENT_INTEGRITY_FAILED`). */
+        /** @description The court's adapter answered wrongly or sent bytes that failed their digest (`ADAPTER_BAD_RESPONSE`, `DOCUMENT_INTEGRITY_FAILED`), or the catalogue names a media type the gateway does not serve (`DOCUMENT_TYPE_NOT_SERVED`). */
         BadGateway: {
             headers: {
                 [name: string]: unknown;
@@ -1032,7 +1077,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No active adapter serves the court, its breaker is open, or the access log cannot be written (`ADAPTER_UNAVAILABLE`, `ACCESS_LOG_UNAVAILABLE`). */
+        /** @description No active adapter serves the court, its breaker is open, the access log cannot be written, or the shared limits in Redis cannot be counted (`ADAPTER_UNAVAILABLE`, `ACCESS_LOG_UNAVAILABLE`, `LIMITS_UNAVAILABLE`; the last for document reads while Redis is down, and for every limited request unless `redis.onUnavailable` lets them through). */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -1082,6 +1127,8 @@ export interface components {
         ContentRange: string;
         /** @description The number of bytes in the body. */
         ContentLength: string;
+        /** @description Always `nosniff`, so a browser renders the document only as its catalogued media type. */
+        ContentTypeOptions: "nosniff";
         /** @description Seconds to wait before trying again. */
         RetryAfter: string;
     };
@@ -1136,7 +1183,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The grant's URL. */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1423,6 +1470,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     "Content-Length": components["headers"]["ContentLength"];
+                    "X-Content-Type-Options": components["headers"]["ContentTypeOptions"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1439,6 +1487,7 @@ export interface operations {
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     "Content-Range": components["headers"]["ContentRange"];
                     "Content-Length": components["headers"]["ContentLength"];
+                    "X-Content-Type-Options": components["headers"]["ContentTypeOptions"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1484,6 +1533,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courts"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1507,6 +1557,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdapterList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1530,7 +1581,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The adapter's URL. */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1707,6 +1758,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getJwks: {
@@ -1727,6 +1779,7 @@ export interface operations {
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     listAuditEntries: {
@@ -1852,6 +1905,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
@@ -1876,9 +1930,11 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInclusionProof: {
@@ -1983,6 +2039,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     readyz: {
@@ -2003,6 +2060,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not ready. */
             503: {
                 headers: {
@@ -2034,6 +2092,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
     getDocs: {
@@ -2054,6 +2113,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
         };
     };
 }

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { resolveAdapter } from '../adapters/resolve.js'
 import type { ResponseValidators } from '../adapters/responses.js'
-import { normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
+import { type LegacyCourts, normaliseCaseNumber, parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import type { components } from '../generated/gateway.js'
-import { changeWith, denyWith, logFor } from '../http/audit.js'
+import { changeWith, denyWith, logFor, refusal } from '../http/audit.js'
 import { GatewayError } from '../http/errors.js'
 import { specRoute } from '../http/spec-route.js'
 import { type Action, decide, type Resource } from '../policy/decide.js'
+import type { ActiveTransfers } from '../files/transfers.js'
 import type { Services } from '../services.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import { normaliseMembers } from './members.js'
@@ -26,9 +27,10 @@ export function presentGrant(
 
 export async function grantRoutes(
   app: FastifyInstance,
-  services: Services & { validators: ResponseValidators },
+  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
 ): Promise<void> {
   const { spec, grants, log, policy, now } = services
+  const legacyCourts = services.directory.legacyCourts()
 
   /**
    * Loads the grant `id` and asks decide() whether the caller may do `action` to it; a refusal is logged and
@@ -42,7 +44,7 @@ export async function grantRoutes(
         log,
         request,
         { action, resource: grant ? grantResource(grant) : { grant: id } },
-        new GatewayError(decision.reason, decision.message),
+        refusal(decision),
       )
     }
     // decide() allows no action on a grant that is not there.
@@ -56,7 +58,7 @@ export async function grantRoutes(
     const base = { action, resource: { court: body.court, caseNo: body.caseNo } }
     let caseNo: ReturnType<typeof parseCaseNumber>
     try {
-      caseNo = parseCaseNumber(body.caseNo)
+      caseNo = parseCaseNumber(body.caseNo, { legacyCourts })
     } catch (error) {
       return denyWith(log, request, base, error as GatewayError)
     }
@@ -77,7 +79,7 @@ export async function grantRoutes(
       policy,
     )
     if (!decision.allow)
-      return denyWith(log, request, { action, resource }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action, resource }, refusal(decision))
     const members = normaliseMembers(body.members ?? [], principal.org.code, principal.sub)
     if (!members.ok) {
       return denyWith(
@@ -134,7 +136,7 @@ export async function grantRoutes(
       )
       // The court must answer with this very case, in the contract's shape, before a grant names it.
       const checked = services.validators.caseSummary(summary, adapter)
-      if (checked.court !== body.court || !sameCaseNumber(checked.caseNo, caseNo.text)) {
+      if (checked.court !== body.court || !sameCaseNumber(checked.caseNo, caseNo.text, legacyCourts)) {
         throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered with another case`)
       }
     } catch (error) {
@@ -184,14 +186,14 @@ export async function grantRoutes(
         twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'),
       )
     }
-    return reply.code(201).send(presentGrant(grant, now()))
+    return reply.code(201).header('location', `/v1/grants/${grant.id}`).send(presentGrant(grant, now()))
   })
 
   specRoute(app, spec, 'listGrants', async (request) => {
     const query = request.query as { status?: GrantStatus; limit?: number }
     const decision = decide(request.principal!, 'grant.list', {}, undefined, now(), policy)
     if (!decision.allow) {
-      return denyWith(log, request, { action: 'grant.list' }, new GatewayError(decision.reason, decision.message))
+      return denyWith(log, request, { action: 'grant.list' }, refusal(decision))
     }
     const limit = query.limit ?? 100
     const at = now()
@@ -260,6 +262,8 @@ export async function grantRoutes(
         to: updated.status,
         ...(updated.decisionNote ? { note: updated.decisionNote } : {}),
       })
+      // Once the revocation is durable, reads already streaming through the grant stop too.
+      if (updated.status === 'revoked') services.transfers.revoke(updated.id)
       return presentGrant(updated, now())
     })
   }
@@ -292,9 +296,10 @@ export async function grantRoutes(
 }
 
 /** Whether an adapter's case number is `expected` once normalised; an unparsable one is simply not it. */
-function sameCaseNumber(text: string, expected: string): boolean {
+/** Whether a court's `text` names the case whose normalised number is `expected` (false if it names none). */
+export function sameCaseNumber(text: string, expected: string, legacyCourts: LegacyCourts): boolean {
   try {
-    return normaliseCaseNumber(text) === expected
+    return normaliseCaseNumber(text, { legacyCourts }) === expected
   } catch {
     return false
   }

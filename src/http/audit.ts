@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import type { AccessLog } from '../accesslog/access-log.js'
 import { actorOf, type EntryInput } from '../accesslog/entry.js'
 import { ChangeConflict, type StateChange } from '../storage/state-change.js'
-import type { GatewayError } from './errors.js'
+import type { Denial } from '../policy/decide.js'
+import { GatewayError } from './errors.js'
 
 /**
  * Appends an entry on behalf of the request's principal, with its request id; with `change`, the change the
@@ -58,4 +59,9 @@ export async function denyWith(
 ): Promise<never> {
   await logFor(log, request, { ...entry, phase: 'event', decision: 'deny', reason: error.code })
   throw error
+}
+
+/** The coded error a client gets for a refusal of decide(), naming the field when the input is at fault. */
+export function refusal(denial: Denial): GatewayError {
+  return new GatewayError(denial.reason, denial.message, denial.field ? { extra: { field: denial.field } } : undefined)
 }

@@ -32,6 +32,8 @@ export interface RouteDefinition {
   /** Fastify's form: `/v1/grants/{id}` becomes `/v1/grants/:id`. */
   url: string
   schema: RouteSchema
+  /** Whether HEAD is served as well: every GET, unless the operation says `x-no-head: true`. */
+  head: boolean
 }
 
 export interface OperationSummary {
@@ -167,21 +169,21 @@ export function inlineSchema(spec: OpenApiSpec, schema: unknown, stack: readonly
 }
 
 /** A non-schema object of the spec (parameter, request body, path item) with its own `$ref` followed. */
-function deref(spec: OpenApiSpec, node: unknown, what: string): Record<string, unknown> {
+export function deref(spec: OpenApiSpec, node: unknown, what: string): Record<string, unknown> {
   if (!isObject(node)) throw new SpecError(`${what} is not an object`)
   const [target] = follow(spec, node, [])
   if (!isObject(target)) throw new SpecError(`${what} is not an object`)
   return target
 }
 
-interface FoundOperation {
+export interface FoundOperation {
   path: string
   method: HttpMethod
   operation: Record<string, unknown>
   pathItem: Record<string, unknown>
 }
 
-function* eachOperation(spec: OpenApiSpec): Generator<FoundOperation> {
+export function* eachOperation(spec: OpenApiSpec): Generator<FoundOperation> {
   for (const [path, rawItem] of Object.entries(spec.paths ?? {})) {
     const pathItem = deref(spec, rawItem, `path ${path}`)
     for (const method of METHODS) {
@@ -254,8 +256,9 @@ function bodySchema(spec: OpenApiSpec, found: FoundOperation): JsonSchema | unde
   if (!isObject(json) || json['schema'] === undefined) return undefined
   const schema = inlineSchema(spec, json['schema'])
   if (requestBody['required'] === true) return schema
-  // Fastify validates a missing body as null, which an optional body must accept.
-  return { anyOf: [{ type: 'null' }, schema] }
+  // Fastify validates a missing body as null, which an optional body must accept. Not `anyOf`: a sent body's
+  // errors would then start with "must be null" rather than name the field at fault.
+  return { if: { type: 'null' }, else: schema }
 }
 
 /** The Fastify route (method, URL and validation schemas) of one operation. */
@@ -297,5 +300,35 @@ export function routeSchema(spec: OpenApiSpec, operationId: string): RouteDefini
     method: found.method,
     url: found.path.replace(/\{([^}]+)\}/g, ':$1'),
     schema,
+    head: found.method === 'GET' && found.operation['x-no-head'] !== true,
+  }
+}
+
+/** An OpenAPI path template as a matcher of concrete paths; a parameter is one non-empty segment. */
+function templatePattern(template: string): RegExp {
+  const parts = template.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+  return new RegExp(`^${parts.join('[^/]+')}$`)
+}
+
+export interface PathMatch {
+  /** The OpenAPI path template, e.g. `/v1/grants/{id}`. */
+  template: string
+  /** The methods the spec defines there, upper case. */
+  methods: HttpMethod[]
+}
+
+/**
+ * Finds the spec's path template for a concrete request path (without query), or undefined. A template with
+ * fewer parameters wins, so a literal segment is never taken for a parameter.
+ */
+export function pathMatcher(spec: OpenApiSpec): (path: string) => PathMatch | undefined {
+  const byTemplate = new Map<string, HttpMethod[]>()
+  for (const { path, method } of eachOperation(spec)) byTemplate.set(path, [...(byTemplate.get(path) ?? []), method])
+  const candidates = [...byTemplate]
+    .map(([template, methods]) => ({ template, methods, pattern: templatePattern(template) }))
+    .sort((a, b) => a.template.split('{').length - b.template.split('{').length)
+  return (path) => {
+    const found = candidates.find((candidate) => candidate.pattern.test(path))
+    return found && { template: found.template, methods: found.methods }
   }
 }

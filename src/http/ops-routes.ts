@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { sharedLimitsReadiness } from '../limits/redis.js'
 import { specRoute } from './spec-route.js'
 import type { Services } from '../services.js'
 
@@ -17,21 +18,34 @@ export async function opsRoutes(app: FastifyInstance, services: Services & { rea
     spec,
     'readyz',
     async (_request, reply) => {
-      // Ready means: not shutting down, and the access log answers (nothing can be served without it).
-      let logOk = true
-      try {
-        log.size()
-      } catch {
-        logOk = false
-      }
-      const ready = services.ready() && logOk
-      return reply.code(ready ? 200 : 503).send({
-        status: ready ? 'ready' : 'not-ready',
-        checks: { accessLog: logOk ? 'ok' : 'unavailable', shuttingDown: !services.ready() },
-      })
+      // Ready means: not shutting down, and an access-log append could be written now (nothing can be served
+      // without it; the grants and adapters share its database, so the probe covers them too).
+      const accessLog = await withDeadline(log.writable(), READINESS_PROBE_MS)
+      const serving = services.ready()
+      const limits = await sharedLimitsReadiness(services.redis, services.config.redis)
+      const ready = serving && accessLog && limits.ready
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'unavailable', checks: { accessLog, serving, ...limits.checks } })
     },
     open,
   )
 
-  app.get('/openapi.json', { config: { public: true } }, async () => spec)
+  specRoute(app, spec, 'getOpenApiDocument', async () => spec, open)
+}
+
+/** Longer than the log writer's busy timeout (1 s), so a lock held briefly by a checkpoint still passes. */
+const READINESS_PROBE_MS = 3000
+
+/** `probe`'s answer, or false when it has none within `ms` (a stuck writer is not ready). */
+async function withDeadline(probe: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([probe, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -1,6 +1,13 @@
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { GatewayError, isGatewayError, toProblem } from './errors.js'
+import { ERRORS, type ErrorCode, GatewayError, isGatewayError, toProblem } from './errors.js'
+
+/**
+ * The longest request target served (8 KiB, as common proxies); longer ones are 414. Node's parser counts the
+ * request line within its 16 KiB header limit, so a longer one still is 431, from `clientErrorHandler`.
+ */
+export const MAX_URI_LENGTH = 8192
 
 /**
  * Turns every error into RFC 9457 problem+json. Fastify's own errors (validation, body size, bad JSON,
@@ -22,6 +29,8 @@ export function toGatewayError(error: unknown): GatewayError {
       return new GatewayError('VALIDATION_FAILED', fastifyError.message ?? 'malformed request body')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new GatewayError('PAYLOAD_TOO_LARGE', 'the request body is too large')
+    case 'FST_ERR_BAD_URL':
+      return new GatewayError('VALIDATION_FAILED', 'the request URL is malformed')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new GatewayError('UNSUPPORTED_MEDIA_TYPE', fastifyError.message ?? 'unsupported media type')
@@ -49,16 +58,61 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .send(toProblem(error, request.url))
 }
 
-async function problemPlugin(app: FastifyInstance): Promise<void> {
+/**
+ * Node's HTTP parser refuses some requests before Fastify sees them (headers too large, malformed requests, a
+ * request not received in time); Fastify's `clientErrorHandler` answers them here, in problem+json too.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const code: ErrorCode =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'HEADERS_TOO_LARGE'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'REQUEST_TIMEOUT'
+        : 'VALIDATION_FAILED'
+  const detail = code === 'VALIDATION_FAILED' ? 'malformed HTTP request' : ERRORS[code].title
+  const body = JSON.stringify(toProblem(new GatewayError(code, detail)))
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${ERRORS[code].status} ${ERRORS[code].title}\r\nConnection: close\r\n` +
+        `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
+}
+
+export interface ProblemPluginOptions {
+  /** The methods the API serves at a path, or undefined for a path it does not know: a 405 with `Allow`. */
+  allowedMethods?: (path: string) => string[] | undefined
+}
+
+async function problemPlugin(app: FastifyInstance, options: ProblemPluginOptions): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    if ((request.raw.url ?? '').length > MAX_URI_LENGTH) {
+      throw new GatewayError('URI_TOO_LONG', `the request target is longer than ${MAX_URI_LENGTH} characters`)
+    }
+  })
   app.setErrorHandler((error, request, reply) => {
     const gatewayError = toGatewayError(error)
     if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ code: gatewayError.code }, gatewayError.message)
     return sendProblem(request, reply, gatewayError)
   })
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new GatewayError('NOT_FOUND', `no route for ${request.method} ${request.url}`)),
-  )
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = options.allowedMethods?.(request.url.split('?', 1)[0]!)
+    // A path the API serves with other methods; one whose method is allowed did not match for another
+    // reason (a parameter longer than the router takes), which is a 404.
+    if (allowed && !allowed.includes(request.method)) {
+      return sendProblem(
+        request,
+        reply,
+        new GatewayError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, {
+          headers: { allow: allowed.join(', ') },
+        }),
+      )
+    }
+    return sendProblem(request, reply, new GatewayError('NOT_FOUND', `no route for ${request.method} ${request.url}`))
+  })
 }
 
 export default fp(problemPlugin, { name: 'problem', fastify: '5.x' })

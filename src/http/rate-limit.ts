@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { AccessLog } from '../accesslog/access-log.js'
 import { logFor } from './audit.js'
 import { GatewayError } from './errors.js'
+import { limitsUnavailable } from './limits-unavailable.js'
 
 /** Where the counters live; omitted, they are in this process's memory (one replica). */
 export type RateLimitStoreOptions = Pick<RateLimitPluginOptions, 'store' | 'redis' | 'nameSpace'>
@@ -22,6 +23,11 @@ export interface RateLimitOptions {
    * `org:`, `refusal:`), because the plugin gives all its limiters the same namespace in a shared store.
    */
   store?: RateLimitStoreOptions
+  /**
+   * What a request gets while the shared store cannot answer: through, unlimited (`true`), or 503
+   * `LIMITS_UNAVAILABLE` (`false`, the default). The in-memory store never fails.
+   */
+  failOpen?: boolean
 }
 
 type Scope = 'user' | 'organisation'
@@ -40,9 +46,9 @@ async function rateLimits(app: FastifyInstance, options: RateLimitOptions): Prom
   // the log then grows by at most one entry per person and organisation per window, whatever the traffic.
   await app.register(rateLimit, {
     global: false,
-    // With a shared store down, every request would fail; limits protect capacity, not access, which
-    // authentication and policy decide regardless, so the gateway keeps serving.
-    skipOnError: true,
+    // A store error reaches the hook below, which applies `failOpen`: the plugin's own skipOnError would
+    // count such a request as allowed without saying so.
+    skipOnError: false,
     ...(options.store ?? {}),
   })
 
@@ -69,11 +75,19 @@ async function rateLimits(app: FastifyInstance, options: RateLimitOptions): Prom
     if (request.routeOptions.config.public === true || !request.principal) return
     // One after the other: a person over their own limit does not also use up their organisation's.
     for (const { scope, check } of limiters) {
-      const result = await check(request)
+      let result: Awaited<ReturnType<typeof check>>
+      try {
+        result = await check(request)
+      } catch (error) {
+        if (!options.failOpen) throw limitsUnavailable('the request limits', error)
+        // Not logged per request: the Redis client logs when it becomes unavailable and when it is back.
+        return
+      }
       if (result.isAllowed || !result.isExceeded) continue
       const retryAfter = Math.max(1, result.ttlInSeconds)
-      const refusal = await firstRefusal[scope](request)
-      if (refusal.isAllowed || !refusal.isExceeded) {
+      // Unknown whether this is the window's first refusal: log it rather than risk a refusal missing from the log.
+      const refusal = await firstRefusal[scope](request).catch(() => undefined)
+      if (!refusal || refusal.isAllowed || !refusal.isExceeded) {
         await logFor(log, request, {
           action: 'rate.limit',
           phase: 'event',

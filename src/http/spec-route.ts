@@ -12,6 +12,13 @@ export function specRoute(
   handler: RouteHandlerMethod,
   options: Partial<Pick<RouteOptions, 'config' | 'preHandler' | 'onRequest'>> = {},
 ): void {
-  const { method, url, schema } = routeSchema(spec, operationId)
-  app.route({ method: method.toUpperCase() as RouteOptions['method'], url, schema, handler, ...options })
+  const { method, url, schema, head } = routeSchema(spec, operationId)
+  app.route({
+    method: method.toUpperCase() as RouteOptions['method'],
+    url,
+    schema,
+    handler,
+    exposeHeadRoute: head,
+    ...options,
+  })
 }

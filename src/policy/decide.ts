@@ -110,7 +110,8 @@ export interface PolicyContext {
   directory: DirectoryView
 }
 
-export type Denial = { allow: false; reason: ErrorCode; message: string }
+/** A refusal; `field` names the request field at fault when the refusal is about the input. */
+export type Denial = { allow: false; reason: ErrorCode; message: string; field?: string }
 export type Decision = { allow: true } | Denial
 /** The answer to a listing: what the store may return, as a filter it applies. */
 export type Scoped<S> = { allow: true; scope: S } | Denial
@@ -138,8 +139,8 @@ const DAY_MS = 86_400_000
 
 const ALLOW: Decision = Object.freeze({ allow: true })
 
-function deny(reason: ErrorCode, message: string): Denial {
-  return { allow: false, reason, message }
+function deny(reason: ErrorCode, message: string, field?: string): Denial {
+  return field === undefined ? { allow: false, reason, message } : { allow: false, reason, message, field }
 }
 
 function scoped<S>(scope: S): Scoped<S> {
@@ -337,9 +338,9 @@ function decideCreate(principal: Principal, resource: Resource, context: PolicyC
     return deny('FORBIDDEN', 'Only a prosecutor of a procuratorate may open a grant')
   }
   const { policy, directory } = context
-  if (resource.court === undefined) return deny('VALIDATION_FAILED', 'The grant names no court')
+  if (resource.court === undefined) return deny('VALIDATION_FAILED', 'The grant names no court', 'court')
   const court = directory.court(resource.court)
-  if (court === undefined) return deny('VALIDATION_FAILED', `Court ${resource.court} is not in the directory`)
+  if (court === undefined) return deny('VALIDATION_FAILED', `Court ${resource.court} is not in the directory`, 'court')
   if (resource.caseCourtCode === undefined || resource.caseTypeCode === undefined) {
     return deny('INVALID_CASE_NUMBER', 'The case number names no court or no case type')
   }
@@ -565,7 +566,11 @@ function decideAdapterChange(
     if (resource.adapter === undefined || resource.adapter.court !== own) return ADAPTER_NOT_FOUND()
   } else {
     const court = resource.adapterCourt
-    if (court === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court')
+    if (court === undefined) return deny('VALIDATION_FAILED', 'The adapter names no court', 'court')
+    // Before the court is compared: a court that does not exist is a mistake in the request, not a refusal.
+    if (context.directory.court(court) === undefined) {
+      return deny('VALIDATION_FAILED', `Court ${court} is not in the directory`, 'court')
+    }
     if (court !== own) {
       return deny('FORBIDDEN', `A court administrator of ${own} may not manage the adapter of court ${court}`)
     }
@@ -573,7 +578,7 @@ function decideAdapterChange(
   const directory = context.directory
   for (const covered of resource.covers ?? []) {
     if (directory.court(covered) === undefined) {
-      return deny('VALIDATION_FAILED', `covers names court ${covered}, which is not in the directory`)
+      return deny('VALIDATION_FAILED', `covers names court ${covered}, which is not in the directory`, 'covers')
     }
     // An adapter may serve the courts below its own (one file system for an area), never a sibling or a
     // superior court, and its own court is implied rather than "covered".

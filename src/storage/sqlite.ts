@@ -138,7 +138,7 @@ function migrate(db: SqliteDatabase): void {
 export function openSqliteStorage(
   path: string,
   options: SqliteLogStoreOptions = {},
-): Storage & { readonly db: SqliteDatabase } {
+): Storage & { readonly db: SqliteDatabase; readonly log: SqliteLogStore } {
   const db = openSqlite(path)
   const log = new SqliteLogStore(db, options)
   return {

@@ -6,9 +6,12 @@ import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
 import { parseConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
 import { GATEWAY_ISSUER, createGateway } from '../../src/server.js'
-import { PROJECT_ROOT } from '../../src/paths.js'
+import { GATEWAY_SPEC, PROJECT_ROOT } from '../../src/paths.js'
+import { loadSpec } from '../../src/http/openapi.js'
+import { responseConformance } from '../../src/http/response-conformance.js'
 import type { Role } from '../../src/identity/principal.js'
 import type { Resolver } from '../../src/adapters/addresses.js'
+import { waitFor } from './wait.js'
 
 type Tap = {
   testdir: () => string
@@ -58,9 +61,19 @@ export interface Harness {
   config: Config
 }
 
+/** Scrapes the metrics listener, which is an operations port outside the API and its spec. */
+export async function scrapeMetrics(
+  h: Harness,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  const response = await request(`${h.metricsUrl}/metrics`)
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+}
+
 /**
  * A small HTTP client for a gateway at `url`: JSON bodies, bearer tokens, every response read whole.
  * `dispatcher` picks the connection pool per call (a test that kills the server needs fresh sockets).
+ * Every answer is checked against openapi/gateway.yaml (status, media type, headers, body): an answer off
+ * the spec fails the calling test right there.
  */
 export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness['call'] {
   return async (method, path, options = {}) => {
@@ -85,6 +98,14 @@ export function httpCaller(url: string, dispatcher?: () => Dispatcher): Harness[
     } catch {
       json = undefined
     }
+    const violations = responseConformance(loadSpec(GATEWAY_SPEC)).check({
+      method,
+      path: new URL(path, url).pathname,
+      status: response.statusCode,
+      headers: response.headers,
+      body: bytes,
+    })
+    if (violations.length > 0) throw new Error(`the gateway answered off its spec:\n${violations.join('\n')}`)
     return { status: response.statusCode, headers: response.headers as never, json, text, bytes }
   }
 }
@@ -193,14 +214,9 @@ export function tokenOf(h: Harness, person: Person): string {
   return h.token(p.sub, p.org, p.roles)
 }
 
-/** Polls `probe` until it returns a value (bounded: 100 tries, 20 ms apart); for effects that follow a response. */
-export async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error('condition not reached in 2 s')
+/** Waits for an effect that follows a response (an outcome entry, a health check); see `waitFor`. */
+export function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  return waitFor(probe, { what: 'the effect' })
 }
 
 /** One request as a court adapter received it: the path and the `aud` of the gateway's bearer token. */
@@ -252,14 +268,4 @@ export async function openGrant(h: Harness, person: Person = 'prosecutor', body:
   const response = await h.call('POST', '/v1/grants', { token: tokenOf(h, person), body: { ...MAIN_GRANT, ...body } })
   if (response.status !== 201) throw new Error(`opening a grant failed: ${response.status} ${response.text}`)
   return response.json as { id: string; status: string; [field: string]: unknown }
-}
-
-/**
- * How a child process (the CLI, a served gateway, the adapter) runs the TypeScript sources: with the test
- * process's own loader when tap gave it one, so the child's coverage merges with the tests' (coverage of
- * the same file compiled by another transpiler does not, and would drop src/ from the report).
- */
-export function typeScriptLoader(): string[] {
-  const own = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
-  return own.length > 0 ? own : ['--import', 'tsx']
 }

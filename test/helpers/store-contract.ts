@@ -114,6 +114,7 @@ export function storeContract(t: Tap, open: () => Promise<Storage>): void {
     const counted: LogStore = {
       size: () => store.size(),
       appendBatch: (leaves, nodes) => store.appendBatch(leaves, nodes),
+      probe: () => store.probe(),
       readNodes: (positions) => {
         roundTrips++
         return store.readNodes(positions)

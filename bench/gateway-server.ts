@@ -1,0 +1,103 @@
+/**
+ * The gateway of `npm run bench`, in a process of its own so that its CPU time can be read from /proc and
+ * does not mix with the load generator's.
+ *
+ *   node --import tsx bench/gateway-server.ts <source-root> <work-dir> <upstream-origin>
+ *
+ * Starts the gateway of the tree at <source-root> (this tree, or a checkout of an older commit for a
+ * before/after row) with everything on: JWT verification, policy, the daily quota, both durable log entries,
+ * signed court requests and the digest check. It registers and activates the upstream as the adapter of 黑01,
+ * opens a grant and prints one JSON line with the URL, a prosecutor's token and the paths to read. Timings of
+ * its own start-up go in the same line. Rate limits and the daily quota are set high enough not to refuse.
+ */
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { pathToFileURL } from 'node:url'
+
+const [root, dir, upstream] = process.argv.slice(2)
+if (root === undefined || dir === undefined || upstream === undefined) {
+  throw new Error('usage: gateway-server.ts <source-root> <work-dir> <upstream-origin>')
+}
+const importStarted = performance.now()
+const { parseConfig } = await import(pathToFileURL(join(root, 'src/config/load.ts')).href)
+const { createGateway } = await import(pathToFileURL(join(root, 'src/server.ts')).href)
+const imported = performance.now()
+
+const config = parseConfig(
+  {
+    server: { host: '127.0.0.1', port: 0 },
+    storage: { kind: 'sqlite', path: join(dir, 'gateway.db') },
+    identity: { audience: 'court-file-gateway', issuers: [] },
+    directory: join(root, 'config', 'directory', 'heilongjiang.json'),
+    accessLog: { origin: 'bench.gateway/log', signingKeyFile: join(dir, 'log.pem') },
+    adapters: {
+      allowHttp: true,
+      allowedNetworks: ['127.0.0.0/8'],
+      timeoutMs: 30_000,
+      signingKeyFile: join(dir, 'adapter.pem'),
+    },
+    limits: { requestsPerMinute: 100_000_000, documentsPerDay: 100_000_000 },
+    dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
+  },
+  dir,
+)
+const gateway = await createGateway(config)
+const created = performance.now()
+await gateway.app.listen({ host: '127.0.0.1', port: 0 })
+const listening = performance.now()
+const url = `http://127.0.0.1:${(gateway.app.server.address() as { port: number }).port}`
+// First line: listening (the bench times spawn → /readyz from here); the second once set up.
+process.stdout.write(`${JSON.stringify({ listening: url })}\n`)
+
+const mint = (sub: string, org: string, roles: string[]) =>
+  gateway.devIssuer.mint({ sub, org, roles, audience: config.identity.audience, ttlSeconds: 3 * 3600 })
+async function call(method: string, path: string, token: string, body?: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  })
+  const json = (await response.json()) as Record<string, unknown>
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+const caseNo = '（2023）黑01民终1234号'
+const adapter = await call('POST', '/v1/adapters', mint('admin.hrb', '黑01', ['court-admin']), {
+  court: '黑01',
+  baseUrl: upstream,
+  probeCase: caseNo,
+})
+await call('POST', `/v1/adapters/${adapter.id}/activate`, mint('ops.one', 'HLJ-OPS', ['operator']))
+const token = mint('zhang.wei', '230100', ['prosecutor'])
+const grant = await call('POST', '/v1/grants', token, {
+  court: '黑01',
+  caseNo,
+  supervisionCase: '哈检民监〔2024〕1号',
+  volumes: ['main'],
+  reason: '民事生效裁判监督',
+})
+process.stdout.write(
+  `${JSON.stringify({
+    url,
+    token,
+    catalogue: `/v1/grants/${grant.id}/volumes`,
+    small: `/v1/grants/${grant.id}/documents/bench-20k`,
+    stream: `/v1/grants/${grant.id}/documents/bench-stream`,
+    parallel: `/v1/grants/${grant.id}/documents/bench-parallel`,
+    startup: {
+      sinceProcessStartMs: Math.round(listening),
+      importMs: Math.round(imported - importStarted),
+      createGatewayMs: Math.round(created - imported),
+      listenMs: Math.round(listening - created),
+    },
+  })}\n`,
+)
+const stop = () => {
+  gateway.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
+}
+process.once('SIGTERM', stop)
+process.once('SIGINT', stop)

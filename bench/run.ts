@@ -1,0 +1,556 @@
+/**
+ * `npm run bench` (issue 10): the read path side by side, in one run, printed as one table.
+ *
+ *   npm run bench                      # full: 8 s per wrk run, 1 GiB stream, 32 × 64 MiB
+ *   npm run bench -- --quick           # under two minutes: 2 s per run, 128 MiB stream, 32 × 16 MiB
+ *   npm run bench -- --baseline <rev>  # adds a gateway row for the commit <rev> (before/after in one run);
+ *                                      # several, comma-separated, give one row each
+ *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
+ *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
+ *
+ * Every path reads the same bytes from one plain upstream (bench/upstream.ts): straight from it, through
+ * nginx (one worker, a generated configuration), through a bare Fastify + undici proxy (bench/bare-proxy.ts)
+ * and through the gateway with everything on (bench/gateway-server.ts). The load generator is wrk (one
+ * thread, a Lua script for the Authorization header); nginx and wrk are installed with apt-get when missing.
+ * CPU per request is the server process's utime+stime delta from /proc (all its threads; for nginx its worker)
+ * over the requests wrk counted. The machine is shared: compare the ratios within one run, not absolute
+ * figures across runs, and read the load average printed with each run. Benchmarks print; no test depends
+ * on them.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { Pool, request } from 'undici'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    seconds: { type: 'string' },
+    profile: { type: 'string' },
+    only: { type: 'string' },
+  },
+})
+const QUICK = args.quick === true
+const SECONDS = Number(args.seconds ?? (QUICK ? 2 : 8))
+const MiB = 1024 * 1024
+const STREAM_BYTES = QUICK ? 128 * MiB : 1024 * MiB
+const PARALLEL_BYTES = QUICK ? 16 * MiB : 64 * MiB
+const PARALLEL = 32
+const CONNECTIONS = [1, 32, 256]
+const ROOT = resolve(import.meta.dirname, '..')
+const work = mkdtempSync(join(tmpdir(), 'cfg-bench-'))
+const children: ChildProcess[] = []
+const began = performance.now()
+
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')
+const say = (line: string) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(0)} s] ${line}\n`)
+
+function ensureTool(binary: string, pkg: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' })
+  } catch {
+    say(`${binary} is missing: apt-get install ${pkg}`)
+    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], {
+      stdio: 'inherit',
+    })
+  }
+}
+
+/** A JSON line a child printed; each child prints its own fields (see its file). */
+// biome-ignore lint/suspicious/noExplicitAny: the children's lines are read field by field, as documented there
+type Line = Record<string, any>
+
+/** Spawns a child and resolves with the JSON of its first `lines` stdout lines. */
+function start(
+  command: string,
+  argv: string[],
+  lines = 1,
+  options: { cwd?: string } = {},
+): Promise<{ child: ChildProcess; out: Line[]; spawnedAt: number }> {
+  const spawnedAt = performance.now()
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], cwd: options.cwd ?? ROOT })
+  children.push(child)
+  return new Promise((resolvePromise, reject) => {
+    const out: Line[] = []
+    let buffer = ''
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start in 120 s`)), 120_000)
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)))
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8')
+      let newline = buffer.indexOf('\n')
+      while (newline >= 0) {
+        out.push(JSON.parse(buffer.slice(0, newline)))
+        buffer = buffer.slice(newline + 1)
+        newline = buffer.indexOf('\n')
+        child.emit('line', out.at(-1))
+        if (out.length === lines) {
+          clearTimeout(timer)
+          resolvePromise({ child, out, spawnedAt })
+        }
+      }
+    })
+  })
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePromise) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolvePromise(port))
+    })
+  })
+}
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
+/** User + system CPU milliseconds of the processes, all threads. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return (ticks * 1000) / CLK_TCK
+}
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match?.[1] ?? 0) * 1024
+}
+
+function childPids(parent: number): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent) pids.push(Number(name))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
+
+interface Target {
+  name: string
+  /** Processes whose CPU counts as the server's. */
+  pids: number[]
+  url: { catalogue: string; small: string }
+  token: string
+}
+
+interface WrkResult {
+  rps: number
+  p50: number
+  p99: number
+  requests: number
+  errors: number
+  cpuPerRequestMs: number
+  load: string
+}
+
+const toMs = (text: string): number => {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text)
+  if (!match) return Number.NaN
+  const value = Number(match[1])
+  return match[2] === 'us' ? value / 1000 : match[2] === 'ms' ? value : match[2] === 's' ? value * 1000 : value * 60_000
+}
+
+function wrk(target: Target, url: string, connections: number, seconds: number): WrkResult {
+  const lua = join(work, 'auth.lua')
+  writeFileSync(lua, `wrk.headers["Authorization"] = "Bearer ${target.token}"\n`)
+  const before = cpuMs(target.pids)
+  const output = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', lua, url],
+    { encoding: 'utf8' },
+  )
+  const cpu = cpuMs(target.pids) - before
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
+  const errors =
+    Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) +
+    [...output.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0)
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
+    p50: toMs(/ 50%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    p99: toMs(/ 99%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    requests,
+    errors,
+    cpuPerRequestMs: requests > 0 ? cpu / requests : Number.NaN,
+    load: load(),
+  }
+}
+
+/**
+ * fsync latency of a 4 KiB append in the bench's temporary folder (the disk the gateway's log is on): every
+ * read waits for one (the intent's group commit), so on a busy disk this bounds the gateway's latency.
+ */
+function fsyncLatency(samples = 50): string {
+  const file = join(work, 'fsync.probe')
+  const fd = openSync(file, 'w')
+  const times: number[] = []
+  for (let i = 0; i < samples; i++) {
+    writeSync(fd, Buffer.alloc(4096, i))
+    const t0 = performance.now()
+    fsyncSync(fd)
+    times.push(performance.now() - t0)
+  }
+  closeSync(fd)
+  times.sort((a, b) => a - b)
+  return `fsync of 4 KiB p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms`
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/**
+ * Open-loop load: requests are sent at fixed times (`rate` per second) whatever the answers do, and each
+ * latency counts from the scheduled send time, so queueing shows (no coordinated omission).
+ */
+async function openLoop(url: string, token: string, rate: number, seconds: number) {
+  const target = new URL(url)
+  const pool = new Pool(target.origin, { connections: 512 })
+  const total = Math.max(1, Math.round(rate * seconds))
+  const latencies: number[] = []
+  let errors = 0
+  const t0 = performance.now() + 20
+  let sent = 0
+  let done = 0
+  await new Promise<void>((resolvePromise) => {
+    const fire = (scheduled: number) => {
+      pool
+        .request({ path: target.pathname, method: 'GET', headers: { authorization: `Bearer ${token}` } })
+        .then(async (response) => {
+          for await (const _ of response.body) {
+            // drain
+          }
+          if (response.statusCode !== 200) errors++
+        })
+        .catch(() => errors++)
+        .finally(() => {
+          latencies.push(performance.now() - scheduled)
+          if (++done === total) resolvePromise()
+        })
+    }
+    const tick = () => {
+      const now = performance.now()
+      while (sent < total && t0 + (sent * 1000) / rate <= now) fire(t0 + (sent++ * 1000) / rate)
+      if (sent < total) setTimeout(tick, 1)
+    }
+    setTimeout(tick, 20)
+  })
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, load: load() }
+}
+
+/** One download, timed; returns MiB/s. */
+async function download(url: string, token: string): Promise<{ mibPerSecond: number; bytes: number }> {
+  const started = performance.now()
+  const response = await request(url, { headers: { authorization: `Bearer ${token}` }, bodyTimeout: 120_000 })
+  let bytes = 0
+  for await (const chunk of response.body) bytes += (chunk as Buffer).length
+  if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode}`)
+  return { mibPerSecond: bytes / MiB / ((performance.now() - started) / 1000), bytes }
+}
+
+async function stopAll(): Promise<void> {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))])
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+ensureTool('wrk', 'wrk')
+ensureTool('nginx', 'nginx')
+
+const tsx = ['--import', 'tsx']
+const node = process.execPath
+
+async function baselineTree(rev: string): Promise<string> {
+  const dir = join(work, `tree-${rev.replace(/[^\w.-]/g, '_')}`)
+  mkdirSync(dir, { recursive: true })
+  execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${rev}" | tar -x -C "${dir}"`])
+  execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(dir, 'node_modules')])
+  return dir
+}
+
+async function startGateway(label: string, root: string, upstreamOrigin: string, profileDir?: string) {
+  const dir = join(work, `gateway-${label}`)
+  mkdirSync(dir, { recursive: true })
+  const flags = profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`] : []
+  let readyAt = Number.NaN
+  const started = start(node, [...tsx, ...flags, join(ROOT, 'bench/gateway-server.ts'), root, dir, upstreamOrigin], 2)
+  const spawnedAt = performance.now()
+  // Readiness is probed as soon as the server says it listens, before the bench's own set-up requests.
+  const probe = new Promise<void>((resolvePromise) => {
+    const watch = (child: ChildProcess) =>
+      child.once('line', async (line: Line) => {
+        const response = await request(`${line.listening}/readyz`)
+        await response.body.dump()
+        readyAt = performance.now()
+        resolvePromise()
+      })
+    watch(children.at(-1)!)
+  })
+  const { child, out } = await started
+  await probe
+  const info = out[1]!
+  return {
+    label,
+    child,
+    info,
+    startToReadyMs: readyAt - spawnedAt,
+    target: {
+      name: label,
+      pids: [child.pid!],
+      url: { catalogue: `${info.url}${info.catalogue}`, small: `${info.url}${info.small}` },
+      token: info.token,
+    } satisfies Target,
+  }
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown'
+  console.log(`# npm run bench${QUICK ? ' --quick' : ''} — ${new Date().toISOString()}`)
+  console.log(`machine: ${cpus().length} CPUs, ${cpu}; node ${process.version}; load average at start ${load()}`)
+  console.log(`wrk: 1 thread, ${SECONDS} s per run, connections ${CONNECTIONS.join(', ')}`)
+  console.log(`disk at start: ${fsyncLatency()}\n`)
+
+  say('starting the upstream')
+  const up = await start(node, [...tsx, join(ROOT, 'bench/upstream.ts'), String(STREAM_BYTES), String(PARALLEL_BYTES)])
+  const upstreamOrigin = `http://127.0.0.1:${up.out[0]!.port}`
+  const casePath = `/v1/cases/${encodeURIComponent(up.out[0]!.caseNo)}`
+
+  say('starting nginx')
+  const nginxPort = await freePort()
+  const nginxDir = join(work, 'nginx')
+  mkdirSync(join(nginxDir, 'tmp'), { recursive: true })
+  mkdirSync(join(nginxDir, 'logs'), { recursive: true })
+  writeFileSync(
+    join(nginxDir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+user root;
+pid ${nginxDir}/nginx.pid;
+error_log ${nginxDir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${nginxDir}/tmp/body;
+  proxy_temp_path ${nginxDir}/tmp/proxy;
+  fastcgi_temp_path ${nginxDir}/tmp/fastcgi;
+  uwsgi_temp_path ${nginxDir}/tmp/uwsgi;
+  scgi_temp_path ${nginxDir}/tmp/scgi;
+  upstream court { server ${upstreamOrigin.slice('http://'.length)}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / {
+      proxy_pass http://court;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+  )
+  const nginx = spawn('nginx', ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf')], { stdio: 'inherit' })
+  children.push(nginx)
+  const nginxOrigin = `http://127.0.0.1:${nginxPort}`
+  let nginxWorkers: number[] = []
+  for (const deadline = performance.now() + 10_000; performance.now() < deadline; ) {
+    nginxWorkers = childPids(nginx.pid!)
+    if (nginxWorkers.length > 0) {
+      try {
+        await (await request(`${nginxOrigin}/v1/health`)).body.dump()
+        break
+      } catch {
+        // not listening yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+
+  say('starting the bare proxy')
+  const bare = await start(node, [...tsx, join(ROOT, 'bench/bare-proxy.ts'), upstreamOrigin])
+
+  say('starting the gateway(s)')
+  const gateways = [await startGateway('gateway', ROOT, upstreamOrigin, args.profile)]
+  for (const rev of args.baseline?.split(',') ?? []) {
+    gateways.push(await startGateway(`gateway@${rev}`, await baselineTree(rev), upstreamOrigin))
+  }
+  const token = gateways[0]!.info.token as string
+  const plain = (name: string, origin: string, pids: number[]): Target => ({
+    name,
+    pids,
+    url: { catalogue: `${origin}${casePath}/volumes`, small: `${origin}${casePath}/documents/bench-20k` },
+    token,
+  })
+  const targets: Target[] = [
+    plain('direct (upstream)', upstreamOrigin, [up.child.pid!]),
+    plain('nginx proxy_pass, 1 worker', nginxOrigin, nginxWorkers),
+    plain('bare Fastify + undici proxy', bare.out[0]!.url, [bare.child.pid!]),
+    ...gateways.map((g) => g.target),
+  ]
+
+  say('warming up')
+  for (const target of targets) {
+    wrk(target, target.url.catalogue, 32, 1)
+    wrk(target, target.url.small, 32, 1)
+  }
+
+  const results = new Map<string, WrkResult>()
+  const kinds = (
+    [
+      ['catalogue', 'catalogue (GET …/volumes)'],
+      ['small', '20 KB document'],
+    ] as const
+  ).filter(([kind]) => args.only === undefined || args.only === kind)
+  for (const [kind] of kinds) {
+    for (const connections of CONNECTIONS) {
+      for (const target of targets) {
+        const result = wrk(target, target.url[kind], connections, SECONDS)
+        results.set(`${kind}|${connections}|${target.name}`, result)
+        say(
+          `${kind} c=${connections} ${target.name}: ${result.rps.toFixed(0)}/s p99 ${result.p99.toFixed(2)} ms (load ${result.load})`,
+        )
+      }
+    }
+  }
+
+  const fmt = (n: number, digits = 0) =>
+    Number.isFinite(n)
+      ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : '—'
+  console.log('| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | errors | load avg |')
+  console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --- |')
+  for (const [kind, title] of kinds) {
+    for (const connections of CONNECTIONS) {
+      for (const target of targets) {
+        const r = results.get(`${kind}|${connections}|${target.name}`)!
+        console.log(
+          `| ${title} | ${connections} | ${target.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequestMs, 3)} | ${r.errors} | ${r.load} |`,
+        )
+      }
+    }
+  }
+  console.log('\nRatios of requests/s in the same run:\n')
+  console.log(`| what | conns | ${gateways.map((g) => `${g.label} ÷ nginx | ${g.label} ÷ bare`).join(' | ')} |`)
+  console.log(`| --- | --: | ${gateways.map(() => '--: | --:').join(' | ')} |`)
+  for (const [kind, title] of kinds) {
+    for (const connections of CONNECTIONS) {
+      const of = (name: string) => results.get(`${kind}|${connections}|${name}`)!.rps
+      const cells = gateways.map(
+        (g) =>
+          `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + undici proxy'), 3)}`,
+      )
+      console.log(`| ${title} | ${connections} | ${cells.join(' | ')} |`)
+    }
+  }
+
+  // Added latency at half of each gateway's own maximum 20 KB rate, with the same rate straight from the
+  // upstream as the reference.
+  console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
+  console.log('| path | rate /s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors | load avg |')
+  console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
+  // --only is for profiling one kind of request: the rest of the bench would dilute the profile.
+  if (args.only !== undefined) return
+  for (const g of gateways) {
+    const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
+    const rate = Math.max(1, Math.round(max / 2))
+    say(`open loop at ${rate}/s`)
+    const direct = await openLoop(targets[0]!.url.small, token, rate, SECONDS * 2)
+    const through = await openLoop(g.target.url.small, g.target.token, rate, SECONDS * 2)
+    console.log(
+      `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
+    )
+    console.log(
+      `| ${g.label} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
+    )
+  }
+
+  const size = STREAM_BYTES >= 1024 * MiB ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`
+  console.log(`\nOne ${size} document, one download at a time${QUICK ? ' (quick mode: not 1 GiB)' : ''}:\n`)
+  console.log('| path | MiB/s | ÷ direct | load avg |')
+  console.log('| --- | --: | --: | --- |')
+  say('streaming')
+  const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
+  console.log(`| direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | ${load()} |`)
+  for (const g of gateways) {
+    const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
+    console.log(
+      `| ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${load()} |`,
+    )
+  }
+
+  console.log(
+    `\nRSS of the gateway process under ${PARALLEL} concurrent ${PARALLEL_BYTES / MiB} MiB downloads${QUICK ? ' (quick mode: not 64 MiB)' : ''}:\n`,
+  )
+  console.log('| path | RSS before MiB | peak MiB | growth MiB | wall s | load avg |')
+  console.log('| --- | --: | --: | --: | --: | --- |')
+  for (const g of gateways) {
+    say(`RSS ${g.label}`)
+    const pid = g.child.pid!
+    const before = rssBytes(pid)
+    let peak = before
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssBytes(pid))
+    }, 20)
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: PARALLEL }, () => download(`${g.info.url}${g.info.parallel}`, g.info.token)))
+    clearInterval(sampler)
+    peak = Math.max(peak, rssBytes(pid))
+    console.log(
+      `| ${g.label} | ${fmt(before / MiB, 1)} | ${fmt(peak / MiB, 1)} | ${fmt((peak - before) / MiB, 1)} | ${fmt((performance.now() - t0) / 1000, 1)} | ${load()} |`,
+    )
+  }
+
+  console.log(
+    '\nStart to /readyz (spawn of `node --import tsx bench/gateway-server.ts` to the first 200; fresh database):\n',
+  )
+  console.log('| path | spawn → /readyz ms | of which import (tsx transpiles) ms | createGateway ms | listen ms |')
+  console.log('| --- | --: | --: | --: | --: |')
+  for (const g of gateways) {
+    const s = g.info.startup
+    console.log(`| ${g.label} | ${fmt(g.startToReadyMs)} | ${s.importMs} | ${s.createGatewayMs} | ${s.listenMs} |`)
+  }
+  console.log(`\ndisk at the end: ${fsyncLatency()}`)
+  console.log(`load average at the end ${load()}; ${((performance.now() - began) / 1000).toFixed(0)} s in all`)
+}
+
+try {
+  await main()
+} finally {
+  await stopAll()
+  rmSync(work, { recursive: true, force: true })
+}

@@ -1,0 +1,39 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose'
+import t from 'tap'
+import { REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../src/adapters/signing.js'
+
+const claims = {
+  court: '黑01',
+  sub: 'zhang.wei',
+  org: '230100',
+  grant: 'g-1',
+  purpose: '哈检民监〔2024〕1号',
+  log: 42,
+}
+
+t.test('request tokens are the JWS jose would sign, and verify against the published key set', async (t) => {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const signer = await RequestSigner.create('court-file-gateway', privateKey)
+  const token = signer.sign(claims)
+
+  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(signer.jwks()), {
+    issuer: 'court-file-gateway',
+    audience: '黑01',
+    algorithms: ['EdDSA'],
+  })
+  t.same(protectedHeader, { alg: 'EdDSA', typ: 'JWT', kid: signer.jwks().keys[0]!.kid })
+  t.match(payload, { sub: 'zhang.wei', org: '230100', grant: 'g-1', purpose: claims.purpose, log: 42 })
+  t.equal(payload.exp! - payload.iat!, REQUEST_TOKEN_TTL_SECONDS, 'the lifetime is the 60-s cap')
+
+  // Ed25519 is deterministic: with the same iat, jose's own signing gives the very same token.
+  const fromJose = await new SignJWT({ org: claims.org, grant: claims.grant, purpose: claims.purpose, log: claims.log })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: signer.jwks().keys[0]!.kid! })
+    .setIssuer('court-file-gateway')
+    .setAudience(claims.court)
+    .setSubject(claims.sub)
+    .setIssuedAt(payload.iat!)
+    .setExpirationTime(payload.iat! + REQUEST_TOKEN_TTL_SECONDS)
+    .sign(privateKey)
+  t.equal(token, fromJose)
+})
