@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
+import { PROJECT_ROOT } from '../src/paths.js'
 import { createGateway } from '../src/server.js'
 import { createPool, migratePostgres } from '../src/storage/postgres.js'
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
@@ -39,6 +40,7 @@ if (database) {
       config,
       JSON.stringify({
         storage: { kind: 'postgres', url },
+        directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
         identity: { audience: 'court-file-gateway', issuers: [] },
         accessLog: { origin: 'o.example/log', signingKeyFile: 'log.pem' },
         adapters: { signingKeyFile: 'adapter.pem' },
