@@ -73,6 +73,26 @@ interface Pending {
   reject: (error: unknown) => void
 }
 
+/** Runs `then` once every one of `items` is resolved or rejected (at once when there are none). */
+function afterAll(items: Pending[], then: () => void): void {
+  let left = items.length
+  if (left === 0) return then()
+  const settled = () => {
+    if (--left === 0) then()
+  }
+  for (const item of items) {
+    const { resolve, reject } = item
+    item.resolve = (index) => {
+      resolve(index)
+      settled()
+    }
+    item.reject = (error) => {
+      reject(error)
+      settled()
+    }
+  }
+}
+
 /** A batch serialised, hashed and placed in the tree, not yet known to be durable. */
 interface Prepared {
   records: LeafRecord[]
@@ -319,11 +339,14 @@ export class TransparencyLog implements AccessLog {
       const again: Pending[] = []
       for (const batch of refused) {
         for (const item of batch.items) {
-          if (item === conflicting) item.reject(failure)
-          else if (retry) again.push(item)
+          if (item === conflicting) continue
+          if (retry) again.push(item)
           else item.reject(error)
         }
       }
+      // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
+      // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
+      if (conflicting) afterAll(again, () => conflicting.reject(failure))
       // Only one entry's change conflicted: the others are sequenced again, ahead of newer appends.
       if (again.length > 0) this.#pending = [...again, ...this.#pending]
     }
