@@ -76,7 +76,10 @@ interface Pending {
 /** Runs `then` once every one of `items` is resolved or rejected (at once when there are none). */
 function afterAll(items: Pending[], then: () => void): void {
   let left = items.length
-  if (left === 0) return then()
+  if (left === 0) {
+    then()
+    return
+  }
   const settled = () => {
     if (--left === 0) then()
   }
