@@ -20,7 +20,7 @@ import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { formatCheckpoint } from '../src/accesslog/checkpoint.js'
 import type { EntryInput } from '../src/accesslog/entry.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { Frontier, verifyInclusion } from '../src/accesslog/merkle/tree.js'
+import { Frontier, type NodePosition, verifyInclusion } from '../src/accesslog/merkle/tree.js'
 import { signNote, verifierKey } from '../src/accesslog/note.js'
 import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
 import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
@@ -176,7 +176,7 @@ async function groupCommit(appenders: number): Promise<AppendResult> {
   const db = openSqlite(path)
   let batches = 0
   let entries = 0
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store: new SqliteLogStore(db),
     origin: ORIGIN,
     signingKey: privateKey,
@@ -282,12 +282,12 @@ async function proofLatency(size: number) {
   let reads = 0
   // Counts node reads, to show a proof costs O(log n) of them.
   const store = new (class extends SqliteLogStore {
-    override readNode(level: number, index: number): Buffer {
-      reads++
-      return super.readNode(level, index)
+    override readNodes(positions: NodePosition[]): Promise<Buffer[]> {
+      reads += positions.length
+      return super.readNodes(positions)
     }
   })(db)
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -298,8 +298,8 @@ async function proofLatency(size: number) {
   // Warm-up, and a check that the proofs are right.
   for (let k = 0; k < 200; k++) {
     const index = crypto.randomInt(size)
-    const proof = log.inclusionProof(index, size)
-    if (!verifyInclusion(leafHash(store.readLeaf(index)!), index, size, proof, built.root))
+    const proof = await log.inclusionProof(index, size)
+    if (!verifyInclusion(leafHash((await store.readLeaf(index))!), index, size, proof, built.root))
       throw new Error(`bad proof for ${index}`)
   }
   reads = 0
@@ -307,7 +307,7 @@ async function proofLatency(size: number) {
   for (let k = 0; k < PROOFS; k++) {
     const index = crypto.randomInt(size)
     const t0 = process.hrtime.bigint()
-    log.inclusionProof(index, size)
+    await log.inclusionProof(index, size)
     samples.push(ms(process.hrtime.bigint() - t0))
   }
   samples.sort((a, b) => a - b)

@@ -20,6 +20,7 @@ const USAGE = `court-file-gateway — audited access for procuratorates to court
 
 usage:
   court-file-gateway serve [--config FILE]
+  court-file-gateway migrate [--config FILE]
   court-file-gateway keygen --out FILE [--alg EdDSA|ES256]
   court-file-gateway conformance --adapter URL --case CASENO [--key KEYFILE] [--jwks-out FILE]
                                  [--report FILE.xml|FILE.json] [--issuer ISS] [--timeout MS]
@@ -111,6 +112,28 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       const { serve } = await import('./server.js')
       await serve(config)
       return -1 // keeps running until a signal
+    }
+    case 'migrate': {
+      const config = loadConfig(configPath(values.config))
+      if (config.storage.kind !== 'postgres') {
+        // The SQLite file migrates itself when the gateway opens it.
+        io.out('storage is SQLite: nothing to migrate (the gateway migrates its file when it opens it)')
+        return 0
+      }
+      // Loaded here for the reason serve's server is: only this command needs the driver.
+      const { createPool, migratePostgres } = await import('./storage/postgres.js')
+      const pool = createPool(config.storage.url, 1)
+      try {
+        const applied = await migratePostgres(pool)
+        io.out(
+          applied.length === 0
+            ? 'the database schema is up to date: nothing applied'
+            : `applied migration(s) ${applied.join(', ')}`,
+        )
+      } finally {
+        await pool.end()
+      }
+      return 0
     }
     case 'keygen': {
       if (!values.out) throw new UsageError('keygen needs --out FILE')

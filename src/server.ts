@@ -1,26 +1,32 @@
 import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
-import { SqliteLogStore } from './accesslog/sqlite-store.js'
 import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
 import { createResponseValidators } from './adapters/responses.js'
 import { loadOrCreateKey, RequestSigner, readPrivateKey } from './adapters/signing.js'
-import { SqliteAdapterStore } from './adapters/sqlite-store.js'
 import { buildApp } from './app.js'
 import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
-import { BatchedDocumentReadCounter, cstDay, cstDayStart, DocumentQuota, readerKey } from './files/quota.js'
+import {
+  BatchedDocumentReadCounter,
+  cstDay,
+  cstDayStart,
+  DocumentQuota,
+  type DocumentReadCounter,
+  readerKey,
+} from './files/quota.js'
 import { RedisDocumentReadCounter } from './files/redis-quota.js'
-import { SqliteGrantStore } from './grants/sqlite-store.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
 import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
-import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
 import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
-import { openSqlite } from './storage/sqlite.js'
+import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
+import { openPostgresStorage } from './storage/postgres.js'
+import { openSqliteStorage } from './storage/sqlite.js'
+import type { Storage } from './storage/storage.js'
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -54,13 +60,12 @@ export async function createGateway(
   // First, so that a bad directory file stops the start before any file or database is opened.
   const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
-  const db = openSqlite(config.storage.path)
+  const storage = await openStorage(config.storage)
   const metrics = createMetrics()
   const now = options.now ?? (() => new Date())
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
-  const logStore = new SqliteLogStore(db)
-  const log = new TransparencyLog({
-    store: logStore,
+  const log = await TransparencyLog.open({
+    store: storage.log,
     origin: config.accessLog.origin,
     signingKey: logKey,
     publicKey: createPublicKey(logKey),
@@ -71,7 +76,7 @@ export async function createGateway(
       metrics.logAppendSeconds.observe(seconds)
     },
   })
-  await closeInterruptedIntents(log, logStore.openIntents())
+  await closeInterruptedIntents(log, await storage.log.openIntents())
 
   const { signingKeyFile, signingAlgorithm, nextSigningKeyFile } = config.adapters
   const signer = await RequestSigner.create(
@@ -90,8 +95,7 @@ export async function createGateway(
     metrics,
     now: () => now().getTime(),
   })
-  const adapterStore = new SqliteAdapterStore(db)
-  const health = new HealthMonitor(adapterClient, adapterStore)
+  const health = new HealthMonitor(adapterClient, storage.adapters)
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
@@ -104,15 +108,7 @@ export async function createGateway(
   const readCounter =
     redis && config.redis
       ? new RedisDocumentReadCounter(redis, { keyPrefix: config.redis.keyPrefix, now })
-      : new BatchedDocumentReadCounter(db, {
-          logged: logStore.allowedIntentsSince('document.read', cstDayStart(now()).toISOString()).map((intent) => ({
-            reader: readerKey(intent.org ?? '', intent.actor ?? ''),
-            day: cstDay(new Date(intent.time)),
-          })),
-          // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
-          onError: (error) =>
-            process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
-        })
+      : await storage.localReadCounter(now)
   const app = await buildApp({
     https,
     trustProxy: config.server.trustProxy,
@@ -120,8 +116,8 @@ export async function createGateway(
       config,
       directory,
       policy: { policy: config.policy, directory },
-      grants: new SqliteGrantStore(db),
-      adapters: adapterStore,
+      grants: storage.grants,
+      adapters: storage.adapters,
       log,
       adapterClient,
       health,
@@ -149,13 +145,40 @@ export async function createGateway(
       await log.close()
       await health.stop()
       await adapterClient.close()
-      readCounter.close()
+      await readCounter.close()
       redis?.disconnect()
-      db.close()
+      await storage.close()
     })()
     return closed
   }
   return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
+}
+
+/** The quota counter of this process over its own database, for when no Redis shares the counts. */
+type LocalReadCounter = DocumentReadCounter & { close(): void | Promise<void> }
+
+/** The stores the configuration names: the SQLite file (the default) or a PostgreSQL database. */
+async function openStorage(
+  storage: Config['storage'],
+): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
+  if (storage.kind === 'postgres') {
+    const postgres = await openPostgresStorage(storage.url)
+    return { ...postgres, localReadCounter: async () => postgres.documentReads }
+  }
+  const sqlite = openSqliteStorage(storage.path)
+  return {
+    ...sqlite,
+    // Counts in memory over the file, from today's served reads in the log (the intents it holds durably:
+    // the floor of the quota after a crash).
+    localReadCounter: async (now) =>
+      new BatchedDocumentReadCounter(sqlite.db, {
+        logged: (await sqlite.log.allowedIntentsSince('document.read', cstDayStart(now()).toISOString())).map(
+          (intent) => ({ reader: readerKey(intent.org ?? '', intent.actor ?? ''), day: cstDay(new Date(intent.time)) }),
+        ),
+        // The counts stay in memory and the log keeps the floor: a failed batch is retried, not fatal.
+        onError: (error) => process.emitWarning(`document quota: a batch of counts was not written: ${String(error)}`),
+      }),
+  }
 }
 
 /** The certificate chain and key of `server.tls`, checked to be a usable pair. */
@@ -179,6 +202,17 @@ function readSetting(path: string, setting: string): Buffer {
   }
 }
 
+/** A database URL fit for a log line: without its password. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = 'redacted'
+    return parsed.toString()
+  } catch {
+    return 'postgres:(unparsable URL)'
+  }
+}
+
 /** Pino options: JSON lines, request ids, and never a bearer token in a log line. */
 export const LOGGER_OPTIONS = {
   level: process.env.LOG_LEVEL ?? 'info',
@@ -190,7 +224,7 @@ export function startupSummary(config: Config, gateway: Pick<Gateway, 'log' | 'd
   return {
     version: packageVersion(),
     listen: address,
-    storage: `sqlite:${config.storage.path}`,
+    storage: config.storage.kind === 'sqlite' ? `sqlite:${config.storage.path}` : redactedUrl(config.storage.url),
     issuers: [...config.identity.issuers.map((issuer) => issuer.issuer), ...(gateway.devIssuer ? [DEV_ISSUER] : [])],
     devIssuer: gateway.devIssuer !== undefined,
     accessLog: { origin: config.accessLog.origin, verifierKey: gateway.log.verifierKey() },

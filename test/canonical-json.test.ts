@@ -108,7 +108,7 @@ t.test('values RFC 8785 cannot represent are refused, as canonicalize does', asy
 t.test('the sequencer refuses an entry it cannot serialise, and only that one', async (t) => {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
   const db = openSqlite(':memory:')
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store: new SqliteLogStore(db),
     origin: 'test/log',
     signingKey: privateKey,

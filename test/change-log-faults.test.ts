@@ -216,9 +216,10 @@ t.test('a failed log append leaves no change in force, on every state-changing r
   const db = new Database(`${h.dir}/gateway.db`)
   t.teardown(() => db.close())
   // Entries that record a change (an intent records only an attempt).
-  const allowEntries = (action: string) =>
-    h.gateway.log.query({ action, decision: 'allow' }, -1, 10_000).filter((logged) => logged.entry.phase !== 'intent')
-      .length
+  const allowEntries = async (action: string) =>
+    (await h.gateway.log.query({ action, decision: 'allow' }, -1, 10_000)).filter(
+      (logged) => logged.entry.phase !== 'intent',
+    ).length
 
   for (const testCase of [...grantCases(), ...adapterCases(court, active)]) {
     for (const when of ['before', 'after'] as const) {
@@ -229,7 +230,7 @@ t.test('a failed log append leaves no change in force, on every state-changing r
             token: tokenOf(h, request.as),
             ...(request.body === undefined ? {} : { body: request.body }),
           })
-        const logged = allowEntries(testCase.action)
+        const logged = await allowEntries(testCase.action)
         injectFault(db, when, testCase.action, changed)
         const failed = await send()
         db.exec(`DROP TRIGGER ${FAULT}`)
@@ -238,12 +239,12 @@ t.test('a failed log append leaves no change in force, on every state-changing r
         tt.match(failed.headers['content-type'], /^application\/problem\+json/)
         tt.notMatch(failed.text, /injected|SQLITE|trigger|database/i, 'no internals')
         await unchanged(tt)
-        tt.equal(allowEntries(testCase.action), logged, 'and no entry of the change is in the log')
+        tt.equal(await allowEntries(testCase.action), logged, 'and no entry of the change is in the log')
 
         const retried = await send()
         tt.ok(retried.status === 200 || retried.status === 201, `the same request succeeds (${retried.status})`)
         await done(tt)
-        tt.equal(allowEntries(testCase.action), logged + 1, 'with its one entry')
+        tt.equal(await allowEntries(testCase.action), logged + 1, 'with its one entry')
       })
     }
   }
@@ -268,7 +269,7 @@ t.test('a real lock on the database: the approval fails whole, then goes through
   t.equal(failed.json.code, 'ACCESS_LOG_UNAVAILABLE')
   const read = await h.call('GET', `/v1/grants/${grant.id}`, { token: tokenOf(h, 'prosecutor') })
   t.equal(read.json.status, 'pending', 'not approved')
-  t.equal(h.gateway.log.query({ action: 'grant.approve' }, -1, 100).length, 0, 'and not logged')
+  t.equal((await h.gateway.log.query({ action: 'grant.approve' }, -1, 100)).length, 0, 'and not logged')
   t.equal((await approve()).status, 200, 'approved once the lock is gone')
   const log = await verifiedLog(h)
   t.equal(log.result.ok, true)
@@ -295,16 +296,16 @@ t.test('racing changes of one record: exactly one wins, the others are refused a
     t.equal(lost.json.code, 'INVALID_TRANSITION')
   }
   const final = (await h.call('GET', `/v1/grants/${grant.id}`, { token: tokenOf(h, 'prosecutor') })).json
-  const changes = h.gateway.log
-    .query({ grant: grant.id, decision: 'allow' }, -1, 100)
-    .filter((logged) => logged.entry.phase === 'event')
+  const changes = (await h.gateway.log.query({ grant: grant.id, decision: 'allow' }, -1, 100)).filter(
+    (logged) => logged.entry.phase === 'event',
+  )
   t.equal(changes.length, won.length, 'one allow entry per change that went through')
   const decided = changes.filter((logged) => ['grant.approve', 'grant.reject'].includes(logged.entry.action))
   t.equal(decided.length, 1, 'exactly one decision: approve and reject never both')
   t.equal(final.status, decided[0]!.entry.detail?.to, 'the state is the logged decision')
-  const refusals = h.gateway.log
-    .query({ grant: grant.id, decision: 'deny' }, -1, 100)
-    .filter((logged) => logged.entry.reason === 'INVALID_TRANSITION')
+  const refusals = (await h.gateway.log.query({ grant: grant.id, decision: 'deny' }, -1, 100)).filter(
+    (logged) => logged.entry.reason === 'INVALID_TRANSITION',
+  )
   t.equal(refusals.length, answers.length - won.length, 'every refusal is logged')
   t.equal((await verifiedLog(h)).result.ok, true, 'the log verifies')
 })

@@ -50,7 +50,7 @@ for (const writer of ['thread', 'inline'] as const) {
   t.test(`${writer} writer: a conflicting change is refused alone; its batch commits without it`, async (t) => {
     const path = join(t.testdir(), 'gateway.db')
     const db = openSqlite(path)
-    const log = new TransparencyLog({
+    const log = await TransparencyLog.open({
       store: new SqliteLogStore(db, { writer }),
       origin: ORIGIN,
       signingKey: privateKey,
@@ -64,7 +64,7 @@ for (const writer of ['thread', 'inline'] as const) {
     const grants = new SqliteGrantStore(db)
     const pending = grantOf('g1')
     t.equal(await log.append(event(-1, 'g1'), { kind: 'grant.open', grant: pending }), 0)
-    t.same(grants.get('g1'), pending, 'opened with its entry')
+    t.same(await grants.get('g1'), pending, 'opened with its entry')
 
     // 300 appends in one turn: three prepared slices, two in flight at once. The second change decided on
     // the pending grant conflicts with the first one; one other slot opens a twin of g1 (refused too).
@@ -84,11 +84,12 @@ for (const writer of ['thread', 'inline'] as const) {
     for (const i of refused) {
       t.type((settled[i] as PromiseRejectedResult).reason, ChangeConflict)
     }
-    t.same(grants.get('g1'), approved, 'the first decision holds')
-    t.equal(grants.get('g2'), undefined, 'no twin was opened')
-    t.same(grants.get('g3'), grantOf('g3'), 'an unrelated grant opened in the same batches')
+    t.same(await grants.get('g1'), approved, 'the first decision holds')
+    t.equal(await grants.get('g2'), undefined, 'no twin was opened')
+    t.same(await grants.get('g3'), grantOf('g3'), 'an unrelated grant opened in the same batches')
     t.equal(log.size(), 299, 'the opening, and every entry but the two refused ones')
-    const details = Array.from(log.leaves(0, log.size()), ({ leaf }) => JSON.parse(leaf.toString()).detail.n)
+    const details: number[] = []
+    for await (const { leaf } of log.leaves(0, log.size())) details.push(JSON.parse(leaf.toString()).detail.n)
     t.notOk(details.includes(5) || details.includes(200), 'the refused entries are not in the log')
     t.same(
       [...details].sort((a, b) => a - b),
@@ -103,7 +104,7 @@ for (const writer of ['thread', 'inline'] as const) {
 
 t.test('an entry the log cannot serialise takes its change with it', async (t) => {
   const db = openSqlite(join(t.testdir(), 'gateway.db'))
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store: new SqliteLogStore(db),
     origin: ORIGIN,
     signingKey: privateKey,
@@ -118,7 +119,7 @@ t.test('an entry the log cannot serialise takes its change with it', async (t) =
   await t.rejects(log.append({ ...event(0, 'g1'), detail: { reason: grant.reason } }, { kind: 'grant.open', grant }), {
     code: 'ACCESS_LOG_UNAVAILABLE',
   })
-  t.equal(new SqliteGrantStore(db).get('g1'), undefined, 'the grant was not opened')
+  t.equal(await new SqliteGrantStore(db).get('g1'), undefined, 'the grant was not opened')
   t.equal(log.size(), 0)
 })
 
@@ -126,7 +127,7 @@ t.test('a writer lost before or after its commit: the change and its entry are b
   const path = join(t.testdir(), 'gateway.db')
   const db = openSqlite(path)
   const store = new SqliteLogStore(db)
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -145,8 +146,8 @@ t.test('a writer lost before or after its commit: the change and its entry are b
     code: 'ACCESS_LOG_UNAVAILABLE',
   })
   await crashed
-  t.equal(grants.get('g1'), undefined, 'lost before its commit: no grant')
-  t.equal(log.query({ grant: 'g1' }, -1, 10).length, 0, 'and no entry')
+  t.equal(await grants.get('g1'), undefined, 'lost before its commit: no grant')
+  t.equal((await log.query({ grant: 'g1' }, -1, 10)).length, 0, 'and no entry')
 
   t.equal(await log.append(event(2)), 1, 'a new writer takes over')
   crashed = store.crashWriter('after')
@@ -154,9 +155,9 @@ t.test('a writer lost before or after its commit: the change and its entry are b
     code: 'ACCESS_LOG_UNAVAILABLE',
   })
   await crashed
-  t.same(grants.get('g2'), grantOf('g2'), 'lost after its commit: the grant is open')
+  t.same(await grants.get('g2'), grantOf('g2'), 'lost after its commit: the grant is open')
   t.same(
-    log.query({ grant: 'g2' }, -1, 10).map((logged) => logged.entry.detail),
+    (await log.query({ grant: 'g2' }, -1, 10)).map((logged) => logged.entry.detail),
     [{ n: 3 }],
     'and its entry is in the log',
   )

@@ -18,10 +18,10 @@ function event(n: number): EntryInput {
 }
 
 /** A log on a file (so its batches are committed by the writer thread), closed at the end of the test. */
-function openLog(t: Tap, path = join(t.testdir(), 'gateway.db')) {
+async function openLog(t: Tap, path = join(t.testdir(), 'gateway.db')) {
   const db = openSqlite(path)
   const store = new SqliteLogStore(db)
-  const log = new TransparencyLog({
+  const log = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -46,7 +46,7 @@ function verify(path: string) {
 }
 
 t.test('appends commit on the writer thread, in order, and size() counts only durable entries', async (t) => {
-  const { log, path } = openLog(t)
+  const { log, path } = await openLog(t)
   const first = log.append(event(0))
   t.equal(log.size(), 0, 'an append in flight is not counted')
   t.equal(await first, 0)
@@ -58,13 +58,13 @@ t.test('appends commit on the writer thread, in order, and size() counts only du
     'indexes in the order of the calls',
   )
   t.equal(log.size(), 1001)
-  t.equal(log.get(1000)?.entry.detail?.n, 1000, 'the main connection reads what the writer committed')
+  t.equal((await log.get(1000))?.entry.detail?.n, 1000, 'the main connection reads what the writer committed')
   await log.close()
   t.match(verify(path), { ok: true, size: 1001, problems: [] }, 'the stored tree and its checkpoints verify')
 })
 
 t.test('a failed batch fails every batch built on it, and the log goes on without a gap', async (t) => {
-  const { log, path } = openLog(t)
+  const { log, path } = await openLog(t)
   t.equal(await log.append(event(-1)), 0)
   // Another connection holds the write lock: the batches in flight time out (busy_timeout) and fail.
   const locker = new Database(path)
@@ -88,7 +88,7 @@ t.test('a failed batch fails every batch built on it, and the log goes on withou
 })
 
 t.test('a crashed writer fails its appends closed, never hangs them, and is replaced', async (t) => {
-  const { log, store, path } = openLog(t)
+  const { log, store, path } = await openLog(t)
   const refused = (results: PromiseSettledResult<number>[]) =>
     results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ACCESS_LOG_UNAVAILABLE')
   const stored = () => {
@@ -125,12 +125,15 @@ t.test('a crashed writer fails its appends closed, never hangs them, and is repl
     await new Promise((resolve) => setTimeout(resolve, round))
     crashed = store.crashWriter(round % 2 === 0 ? 'before' : 'after')
     const settled = await appends
-    t.ok(
-      settled.every((r) =>
+    const outcomes = await Promise.all(
+      settled.map(async (r) =>
         r.status === 'fulfilled'
-          ? log.get(r.value)?.entry.detail !== undefined
+          ? (await log.get(r.value))?.entry.detail !== undefined
           : (r.reason as { code?: string }).code === 'ACCESS_LOG_UNAVAILABLE',
       ),
+    )
+    t.ok(
+      outcomes.every(Boolean),
       `round ${round}: ${settled.filter((r) => r.status === 'rejected').length} of 400 refused, the rest durable`,
     )
     await log.append(event(-round)) // makes the writer take a batch, so a pending crash happens
@@ -142,7 +145,7 @@ t.test('a crashed writer fails its appends closed, never hangs them, and is repl
 })
 
 t.test('close() waits for the batches in flight and signs a checkpoint of them', async (t) => {
-  const { log, path } = openLog(t)
+  const { log, path } = await openLog(t)
   const appends = Array.from({ length: 700 }, (_, i) => log.append(event(i)))
   await log.close()
   const indexes = await Promise.all(appends)
@@ -154,11 +157,11 @@ t.test('close() waits for the batches in flight and signs a checkpoint of them',
 
 t.test('a closed log restarted on the same file continues the same tree', async (t) => {
   const path = join(t.testdir(), 'gateway.db')
-  const first = openLog(t, path)
+  const first = await openLog(t, path)
   await Promise.all(Array.from({ length: 50 }, (_, i) => first.log.append(event(i))))
   await first.log.close()
   first.db.close()
-  const second = openLog(t, path)
+  const second = await openLog(t, path)
   t.equal(second.log.size(), 50)
   t.equal(await second.log.append(event(50)), 50)
   await second.log.close()

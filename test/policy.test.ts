@@ -1324,7 +1324,7 @@ t.test('a listing shows exactly what the single-object question allows', async (
       t.same(viewable, [], `${label(p)} lists no grants and sees none`)
       t.equal(grants.reason, 'FORBIDDEN', `${label(p)}: refused by role`)
     } else {
-      const listed = store.list(grants.scope, 1000).map((g) => g.id)
+      const listed = (await store.list(grants.scope, 1000)).map((g) => g.id)
       t.same(listed.sort(), viewable.sort(), `${label(p)}: grants listed = grants viewable`)
     }
 

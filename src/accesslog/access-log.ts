@@ -4,11 +4,18 @@ import { canonicalJson } from './canonical-json.js'
 import { formatCheckpoint } from './checkpoint.js'
 import { ENTRY_VERSION, type Entry, type EntryInput, MAX_LEAF_BYTES } from './entry.js'
 import { leafHash } from './merkle/hash.js'
-import { consistencyProof, Frontier, inclusionProof, rootHash } from './merkle/tree.js'
+import { consistencyProof, Frontier, inclusionProof, type NodeBatchReader, rootHash, withNodes } from './merkle/tree.js'
 import { signNote, verifierKey } from './note.js'
 import { formatReceipt } from './receipt.js'
 import { ChangeConflict, type StateChange } from '../storage/state-change.js'
-import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
+import {
+  type EntryFilter,
+  HeadMoved,
+  type LeafRecord,
+  type LogStore,
+  type StoredCheckpoint,
+  type TreeNode,
+} from './store.js'
 
 export interface LoggedEntry {
   index: number
@@ -29,19 +36,21 @@ export interface LoggedEntry {
  */
 export interface AccessLog {
   append(input: EntryInput, change?: StateChange): Promise<number>
+  /** Entries durably committed, as this process knows it (no round trip). */
   size(): number
   /**
    * Whether an append could be made durable now (the log is open and its store can take the write lock),
    * writing nothing: what readiness reports.
    */
   writable(): Promise<boolean>
-  get(index: number): LoggedEntry | undefined
-  query(filter: EntryFilter, after: number, limit: number): LoggedEntry[]
-  leaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }>
+  get(index: number): Promise<LoggedEntry | undefined>
+  query(filter: EntryFilter, after: number, limit: number): Promise<LoggedEntry[]>
+  leaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }>
+  /** The latest signed checkpoint, as this process knows it (no round trip). */
   latestCheckpoint(): StoredCheckpoint
   verifierKey(): string
-  inclusionProof(index: number, size: number): Buffer[]
-  consistencyProof(from: number, to: number): Buffer[]
+  inclusionProof(index: number, size: number): Promise<Buffer[]>
+  consistencyProof(from: number, to: number): Promise<Buffer[]>
   receipt(index: number): Promise<string>
   close(): Promise<void>
 }
@@ -62,6 +71,29 @@ interface Pending {
   change: StateChange | undefined
   resolve: (index: number) => void
   reject: (error: unknown) => void
+}
+
+/** Runs `then` once every one of `items` is resolved or rejected (at once when there are none). */
+function afterAll(items: Pending[], then: () => void): void {
+  let left = items.length
+  if (left === 0) {
+    then()
+    return
+  }
+  const settled = () => {
+    if (--left === 0) then()
+  }
+  for (const item of items) {
+    const { resolve, reject } = item
+    item.resolve = (index) => {
+      resolve(index)
+      settled()
+    }
+    item.reject = (error) => {
+      reject(error)
+      settled()
+    }
+  }
 }
 
 /** A batch serialised, hashed and placed in the tree, not yet known to be durable. */
@@ -115,8 +147,9 @@ export class TransparencyLog implements AccessLog {
   /** Set after a failure: the tip must be rebuilt from the store before the next batch. */
   #stale = false
   /**
-   * The epoch that ended with a ChangeConflict: its batches failed only because of one entry, so the other
-   * entries of those batches are sequenced again rather than refused.
+   * The epoch that ended with a ChangeConflict or a HeadMoved: its batches failed only because of one entry
+   * or because another process appended first, so the other entries of those batches are sequenced again
+   * rather than refused.
    */
   #retryEpoch: number | undefined
   #pending: Pending[] = []
@@ -127,35 +160,47 @@ export class TransparencyLog implements AccessLog {
   #checkpoint: StoredCheckpoint
   #checkpointTimer: NodeJS.Timeout
   #checkpointWaiters: Array<() => void> = []
+  #checkpointing: Promise<void> | undefined
+  #resyncing = false
   #closed = false
   #closing: Promise<void> | undefined
 
-  constructor(options: TransparencyLogOptions) {
+  /**
+   * Opens the log on what `options.store` holds. A restarted gateway must continue the tree its last
+   * checkpoint committed to: if the stored tree no longer produces that root, signing anything new would
+   * publish an inconsistent history, so it refuses to start.
+   */
+  static async open(options: TransparencyLogOptions): Promise<TransparencyLog> {
+    const { store } = options
+    const size = await store.size()
+    const latest = await store.latestCheckpoint()
+    if (latest && latest.size > size)
+      throw new Error(`log has ${size} entries but checkpoint ${latest.size} was signed`)
+    const { tree, checkpointRoot } = await withNodes(nodeReader(store), (read) => ({
+      tree: loadTree(size, read),
+      checkpointRoot: latest ? rootHash(latest.size, read) : undefined,
+    }))
+    if (latest && !checkpointRoot!.equals(latest.root)) {
+      throw new Error(`stored tree does not match the signed checkpoint of size ${latest.size}: refusing to start`)
+    }
+    const log = new TransparencyLog(options, tree, latest)
+    if (!latest) log.#checkpoint = await log.#signCheckpoint()
+    return log
+  }
+
+  private constructor(options: TransparencyLogOptions, tree: LoadedTree, checkpoint: StoredCheckpoint | undefined) {
     this.#store = options.store
     this.#origin = options.origin
     this.#signingKey = options.signingKey
     this.#verifierKey = verifierKey(options.origin, options.publicKey)
     this.#now = options.now ?? (() => new Date())
     this.#onBatch = options.onBatch
-    const size = this.#store.size()
-    const read = (level: number, index: number) => this.#store.readNode(level, index)
-    this.#durable = new Frontier(size, read)
-    this.#tip = this.#durable
-    this.#tipLeafHash = size > 0 ? this.#store.readNode(0, size - 1) : undefined
-
-    // A restarted gateway must continue the tree its last checkpoint committed to; if the stored tree
-    // no longer produces that root, signing anything new would publish an inconsistent history.
-    const latest = this.#store.latestCheckpoint()
-    if (latest) {
-      if (latest.size > size) throw new Error(`log has ${size} entries but checkpoint ${latest.size} was signed`)
-      if (!rootHash(latest.size, read).equals(latest.root)) {
-        throw new Error(`stored tree does not match the signed checkpoint of size ${latest.size}: refusing to start`)
-      }
-      this.#checkpoint = latest
-    } else {
-      this.#checkpoint = this.#signCheckpoint()
-    }
-    this.#checkpointTimer = setInterval(() => this.#maybeCheckpoint(), options.checkpointIntervalMs)
+    this.#durable = tree.frontier
+    this.#tip = tree.frontier
+    this.#tipLeafHash = tree.lastLeafHash
+    // Replaced by the first checkpoint in open() when none is stored yet.
+    this.#checkpoint = checkpoint ?? { size: -1, root: Buffer.alloc(0), text: '' }
+    this.#checkpointTimer = setInterval(() => void this.#maybeCheckpoint(), options.checkpointIntervalMs)
     this.#checkpointTimer.unref()
   }
 
@@ -181,15 +226,20 @@ export class TransparencyLog implements AccessLog {
     if (this.#pending.length === 0) return
     if (this.#stale) {
       // Rebuild only once nothing is in flight: the store's durable size is then final.
-      if (this.#inFlight > 0) return // #settled() flushes again
-      if (!this.#resync()) {
-        const batch = this.#pending
-        this.#pending = []
-        const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be read back')
-        for (const item of batch) item.reject(error)
+      if (this.#inFlight > 0 || this.#resyncing) return // #settled() or the resync flushes again
+      this.#resyncing = true
+      void this.#resync().then((ok) => {
+        this.#resyncing = false
+        if (!ok) {
+          const batch = this.#pending
+          this.#pending = []
+          const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be read back')
+          for (const item of batch) item.reject(error)
+        }
+        this.#flush()
         this.#wakeDrainWaiters()
-        return
-      }
+      })
+      return
     }
     const batch = this.#pending
     this.#pending = []
@@ -280,8 +330,10 @@ export class TransparencyLog implements AccessLog {
       const refused = current ? [...group, ...this.#unsent] : group
       if (current) this.#unsent = []
       const conflicting = current && failure instanceof ChangeConflict ? itemAt(group, failure.index) : undefined
-      if (current) this.#retryEpoch = conflicting ? group[0]!.epoch : undefined
-      const retry = conflicting !== undefined || (!current && group[0]!.epoch === this.#retryEpoch)
+      // Another process appended first: nothing of this batch was written, all of it is sequenced again.
+      const moved = current && failure instanceof HeadMoved
+      if (current) this.#retryEpoch = conflicting || moved ? group[0]!.epoch : undefined
+      const retry = conflicting !== undefined || moved || (!current && group[0]!.epoch === this.#retryEpoch)
       this.#epoch++
       this.#stale = true
       const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be written', {
@@ -295,7 +347,9 @@ export class TransparencyLog implements AccessLog {
           else item.reject(error)
         }
       }
-      if (conflicting) reportAfter(conflicting, failure, again)
+      // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
+      // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
+      if (conflicting) afterAll(again, () => conflicting.reject(failure))
       // Only one entry's change conflicted: the others are sequenced again, ahead of newer appends.
       if (again.length > 0) this.#pending = [...again, ...this.#pending]
     }
@@ -304,15 +358,14 @@ export class TransparencyLog implements AccessLog {
   }
 
   /** Rebuilds the tip (and the durable tree) from what the store holds durably. */
-  #resync(): boolean {
+  async #resync(): Promise<boolean> {
     try {
-      const size = this.#store.size()
-      const read = (level: number, index: number) => this.#store.readNode(level, index)
+      const size = await this.#store.size()
       if (size < this.#durable.size) throw new Error(`the store lost entries: ${size} < ${this.#durable.size}`)
-      const frontier = new Frontier(size, read)
-      this.#tipLeafHash = size > 0 ? read(0, size - 1) : undefined
-      this.#durable = frontier
-      this.#tip = frontier
+      const tree = await withNodes(nodeReader(this.#store), (read) => loadTree(size, read))
+      this.#tipLeafHash = tree.lastLeafHash
+      this.#durable = tree.frontier
+      this.#tip = tree.frontier
       this.#stale = false
       return true
     } catch {
@@ -321,7 +374,7 @@ export class TransparencyLog implements AccessLog {
   }
 
   #idle(): boolean {
-    return this.#pending.length === 0 && this.#unsent.length === 0 && this.#inFlight === 0
+    return this.#pending.length === 0 && this.#unsent.length === 0 && this.#inFlight === 0 && !this.#resyncing
   }
 
   #wakeDrainWaiters(): void {
@@ -331,10 +384,18 @@ export class TransparencyLog implements AccessLog {
     for (const wake of waiters) wake()
   }
 
-  #maybeCheckpoint(): void {
+  /** One signing at a time, so checkpoints are stored in increasing size. */
+  #maybeCheckpoint(): Promise<void> {
+    this.#checkpointing ??= this.#checkpointOnce().finally(() => {
+      this.#checkpointing = undefined
+    })
+    return this.#checkpointing
+  }
+
+  async #checkpointOnce(): Promise<void> {
     if (this.#durable.size > this.#checkpoint.size) {
       try {
-        this.#checkpoint = this.#signCheckpoint()
+        this.#checkpoint = await this.#signCheckpoint()
       } catch {
         return // the next tick tries again; the previous checkpoint stays valid meanwhile
       }
@@ -345,7 +406,7 @@ export class TransparencyLog implements AccessLog {
   }
 
   /** Signs the durable tree: a checkpoint never covers an entry that is not committed. */
-  #signCheckpoint(): StoredCheckpoint {
+  async #signCheckpoint(): Promise<StoredCheckpoint> {
     const size = this.#durable.size
     const root = this.#durable.root()
     const text = signNote(
@@ -354,7 +415,8 @@ export class TransparencyLog implements AccessLog {
       this.#signingKey,
     )
     const checkpoint = { size, root, text }
-    this.#store.putCheckpoint(checkpoint)
+    // Stored before it is served: a checkpoint handed out is one a restart continues from.
+    await this.#store.putCheckpoint(checkpoint)
     return checkpoint
   }
 
@@ -373,18 +435,17 @@ export class TransparencyLog implements AccessLog {
     }
   }
 
-  get(index: number): LoggedEntry | undefined {
-    const leaf = this.#store.readLeaf(index)
+  async get(index: number): Promise<LoggedEntry | undefined> {
+    const leaf = await this.#store.readLeaf(index)
     return leaf ? { index, entry: JSON.parse(leaf.toString('utf8')) as Entry, leaf } : undefined
   }
 
-  query(filter: EntryFilter, after: number, limit: number): LoggedEntry[] {
-    return this.#store
-      .query(filter, after, limit)
-      .map(({ index, leaf }) => ({ index, leaf, entry: JSON.parse(leaf.toString('utf8')) as Entry }))
+  async query(filter: EntryFilter, after: number, limit: number): Promise<LoggedEntry[]> {
+    const rows = await this.#store.query(filter, after, limit)
+    return rows.map(({ index, leaf }) => ({ index, leaf, entry: JSON.parse(leaf.toString('utf8')) as Entry }))
   }
 
-  leaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }> {
+  leaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }> {
     return this.#store.readLeaves(from, to)
   }
 
@@ -396,12 +457,14 @@ export class TransparencyLog implements AccessLog {
     return this.#verifierKey
   }
 
-  inclusionProof(index: number, size: number): Buffer[] {
-    return inclusionProof(index, size, (level, i) => this.#store.readNode(level, i))
+  /** One round trip to the store (see withNodes). */
+  inclusionProof(index: number, size: number): Promise<Buffer[]> {
+    return withNodes(nodeReader(this.#store), (read) => inclusionProof(index, size, read))
   }
 
-  consistencyProof(from: number, to: number): Buffer[] {
-    return consistencyProof(from, to, (level, i) => this.#store.readNode(level, i))
+  /** One round trip to the store (see withNodes). */
+  consistencyProof(from: number, to: number): Promise<Buffer[]> {
+    return withNodes(nodeReader(this.#store), (read) => consistencyProof(from, to, read))
   }
 
   /** A receipt needs a checkpoint that covers the entry: wait for the next one (at most one interval). */
@@ -411,7 +474,8 @@ export class TransparencyLog implements AccessLog {
       await new Promise<void>((resolve) => this.#checkpointWaiters.push(resolve))
     }
     const checkpoint = this.#checkpoint
-    return formatReceipt({ index, proof: this.inclusionProof(index, checkpoint.size), checkpoint: checkpoint.text })
+    const proof = await this.inclusionProof(index, checkpoint.size)
+    return formatReceipt({ index, proof, checkpoint: checkpoint.text })
   }
 
   /**
@@ -424,36 +488,29 @@ export class TransparencyLog implements AccessLog {
       if (this.#pending.length > 0) this.#flush()
       if (!this.#idle()) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve))
       clearInterval(this.#checkpointTimer)
-      this.#maybeCheckpoint()
+      await this.#checkpointing
+      await this.#maybeCheckpoint()
       await this.#store.close()
     })()
     return this.#closing
   }
 }
 
-/** The item of `group` whose entry was sequenced at `index`. */
-/**
- * Rejects `conflicting` with its conflict once the entries it was batched with (sequenced again, in order) have
- * settled: the change it conflicted with is often one of them, and a caller that then looks for that change
- * (a twin grant, say) must find it committed.
- */
-function reportAfter(conflicting: Pending, conflict: unknown, again: Pending[]): void {
-  const last = again.at(-1)
-  if (last === undefined) {
-    conflicting.reject(conflict)
-    return
-  }
-  const { resolve, reject } = last
-  last.resolve = (index) => {
-    resolve(index)
-    conflicting.reject(conflict)
-  }
-  last.reject = (error) => {
-    reject(error)
-    conflicting.reject(conflict)
-  }
+interface LoadedTree {
+  frontier: Frontier
+  lastLeafHash: Buffer | undefined
 }
 
+/** The durable tree of `size` leaves: its right edge and its last leaf's hash (the next entry's `prev`). */
+function loadTree(size: number, read: (level: number, index: number) => Buffer): LoadedTree {
+  return { frontier: new Frontier(size, read), lastLeafHash: size > 0 ? read(0, size - 1) : undefined }
+}
+
+function nodeReader(store: LogStore): NodeBatchReader {
+  return (positions) => store.readNodes(positions)
+}
+
+/** The item of `group` whose entry was sequenced at `index`. */
 function itemAt(group: Prepared[], index: number): Pending | undefined {
   for (const batch of group) {
     const base = batch.frontier.size - batch.records.length
@@ -482,8 +539,8 @@ function metaOf(entry: Entry): LeafRecord['meta'] {
  * that never finished from one still in flight. Run once at start, before serving.
  */
 export async function closeInterruptedIntents(log: AccessLog, openIntents: number[]): Promise<number> {
-  const outcomes = openIntents.map((index) => {
-    const intent = log.get(index)?.entry
+  const outcomes = openIntents.map(async (index) => {
+    const intent = (await log.get(index))?.entry
     return log.append({
       action: intent?.action ?? 'unknown',
       ...(intent?.actor ? { actor: intent.actor } : {}),

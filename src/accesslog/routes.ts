@@ -54,12 +54,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const decision = decide(request.principal!, action, resource, undefined, now(), policy)
     const detail = { query: what, ...asked, ...(request.query as Record<string, unknown>) }
     if (!decision.allow) {
-      return denyWith(
-        log,
-        request,
-        { action: 'audit.query', detail },
-        refusal(decision),
-      )
+      return denyWith(log, request, { action: 'audit.query', detail }, refusal(decision))
     }
     const { court } = decision.scope
     // A court auditor's query is about its court, so that it sees its own queries in the log.
@@ -83,7 +78,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
       if (query[key] !== undefined) filter[key] = query[key]
     }
     if (scope.court) filter.court = scope.court
-    const items = log.query(filter, after, limit)
+    const items = await log.query(filter, after, limit)
     const last = items.at(-1)
     return {
       items: items.map(({ index, entry }) => ({ index, entry })),
@@ -93,7 +88,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
 
   async function loadEntry(request: FastifyRequest): Promise<LoggedEntry> {
     const index = integer((request.params as { index: string }).index, 'index')!
-    const found = log.get(index)
+    const found = await log.get(index)
     await authorise(request, 'entry', 'audit.entry', found ? { entry: { court: found.entry.resource?.court } } : {}, {
       index,
     })
@@ -130,7 +125,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     if (size > log.size())
       throw new GatewayError('INVALID_PROOF_REQUEST', `size ${size} is beyond the log (${log.size()})`)
     if (index >= size) throw new GatewayError('INVALID_PROOF_REQUEST', `index ${index} is not below size ${size}`)
-    return { index, size, proof: log.inclusionProof(index, size).map((hash) => hash.toString('base64')) }
+    return { index, size, proof: (await log.inclusionProof(index, size)).map((hash) => hash.toString('base64')) }
   })
 
   specRoute(app, spec, 'getConsistencyProof', async (request) => {
@@ -142,7 +137,7 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
       throw new GatewayError('INVALID_PROOF_REQUEST', 'from must be at least 1 (an empty tree proves nothing)')
     if (from > to) throw new GatewayError('INVALID_PROOF_REQUEST', `from ${from} is beyond to ${to}`)
     if (to > log.size()) throw new GatewayError('INVALID_PROOF_REQUEST', `to ${to} is beyond the log (${log.size()})`)
-    return { from, to, proof: log.consistencyProof(from, to).map((hash) => hash.toString('base64')) }
+    return { from, to, proof: (await log.consistencyProof(from, to)).map((hash) => hash.toString('base64')) }
   })
 
   specRoute(app, spec, 'exportAudit', async (request, reply) => {
@@ -154,8 +149,8 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     const to = integer(query.to, 'to') ?? log.latestCheckpoint().size
     if (from > to) throw new GatewayError('INVALID_PROOF_REQUEST', `from ${from} is beyond to ${to}`)
     if (to > size) throw new GatewayError('INVALID_PROOF_REQUEST', `to ${to} is beyond the log (${size})`)
-    const lines = (function* () {
-      for (const { leaf } of log.leaves(from, to)) yield Buffer.concat([leaf, Buffer.from('\n')])
+    const lines = (async function* () {
+      for await (const { leaf } of log.leaves(from, to)) yield Buffer.concat([leaf, Buffer.from('\n')])
     })()
     return reply
       .type('application/x-ndjson')

@@ -3,6 +3,7 @@ import { sqliteSteps } from '../storage/sqlite-changes.js'
 import type { SqliteDatabase } from '../storage/sqlite.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
+import type { NodePosition } from './merkle/tree.js'
 import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
 
 const SQL = {
@@ -123,7 +124,7 @@ export class SqliteLogStore implements LogStore {
     return statement
   }
 
-  size(): number {
+  async size(): Promise<number> {
     return this.#size
   }
 
@@ -188,13 +189,15 @@ export class SqliteLogStore implements LogStore {
     await this.#writer?.crash(when)
   }
 
-  readNode(level: number, index: number): Buffer {
-    const hash = this.#statements.readNode.get(level, index) as Buffer | undefined
-    if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
-    return hash
+  async readNodes(positions: NodePosition[]): Promise<Buffer[]> {
+    return positions.map(({ level, index }) => {
+      const hash = this.#statements.readNode.get(level, index) as Buffer | undefined
+      if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
+      return hash
+    })
   }
 
-  readLeaf(index: number): Buffer | undefined {
+  async readLeaf(index: number): Promise<Buffer | undefined> {
     return this.#statements.readLeaf.get(index) as Buffer | undefined
   }
 
@@ -202,7 +205,7 @@ export class SqliteLogStore implements LogStore {
    * Pages with `.all()` rather than one open cursor: a consumer that streams to a slow client yields to the
    * event loop between pages, and better-sqlite3 refuses writes on a connection with an open cursor.
    */
-  *readLeaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }> {
+  async *readLeaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }> {
     for (let start = from; start < to; start += READ_PAGE) {
       yield* this.#statements.readLeaves.all(start, Math.min(to, start + READ_PAGE)) as Array<{
         index: number
@@ -211,7 +214,7 @@ export class SqliteLogStore implements LogStore {
     }
   }
 
-  query(filter: EntryFilter, after: number, limit: number): Array<{ index: number; leaf: Buffer }> {
+  async query(filter: EntryFilter, after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>> {
     const clauses = ['idx > ?']
     const values: unknown[] = [after]
     for (const [key, clause] of Object.entries(FILTER_COLUMNS) as Array<[keyof EntryFilter, string]>) {
@@ -231,11 +234,11 @@ export class SqliteLogStore implements LogStore {
    * than `clockSlackMs` (times come from the wall clock and may step back a little between entries), so the
    * cost is that of the recent entries, not of the whole log.
    */
-  allowedIntentsSince(
+  async allowedIntentsSince(
     action: string,
     since: string,
     clockSlackMs = 10 * 60_000,
-  ): Array<{ org: string | null; actor: string | null; time: string }> {
+  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
     const stopBefore = new Date(Date.parse(since) - clockSlackMs).toISOString()
     const rows: Array<{ org: string | null; actor: string | null; time: string }> = []
     const recentIntents = this.#db.prepare(
@@ -256,16 +259,16 @@ export class SqliteLogStore implements LogStore {
     return rows
   }
 
-  openIntents(): number[] {
+  async openIntents(): Promise<number[]> {
     return (this.#db.prepare(SQL.openIntents).all() as Array<{ index: number }>).map((row) => row.index)
   }
 
-  putCheckpoint(checkpoint: StoredCheckpoint): void {
+  async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
     const { size, root, text } = checkpoint
     this.#statements.putCheckpoint.run({ size, root, text, signedAt: new Date().toISOString() })
   }
 
-  latestCheckpoint(): StoredCheckpoint | undefined {
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
     return this.#statements.latestCheckpoint.get() as StoredCheckpoint | undefined
   }
 }

@@ -1,11 +1,13 @@
 import type { StateChange } from '../storage/state-change.js'
+import type { NodePosition } from './merkle/tree.js'
 
 /**
  * Storage of the access log: leaves, complete-subtree hashes and signed checkpoints.
  *
- * Writes of entries are asynchronous (`appendBatch` resolves once the batch is durable, so a backend can
- * commit on another thread or server while the sequencer prepares the next batch); reads are synchronous and
- * only ever see committed data. The sequencer (TransparencyLog) is the only caller of `appendBatch` and keeps
+ * Every method is asynchronous, so that a backend can live on another thread or server: `appendBatch` resolves
+ * once the batch is durable (the sequencer prepares the next batch meanwhile), and reads only ever see
+ * committed data. A read that needs several tree nodes (a proof, the frontier) asks for them all in one
+ * `readNodes` call, one round trip. The sequencer (TransparencyLog) is the only caller of `appendBatch` and keeps
  * its own speculative frontier; the store never reorders batches.
  */
 export interface LeafRecord {
@@ -55,9 +57,21 @@ export interface StoredCheckpoint {
   text: string
 }
 
+/**
+ * A batch was refused, nothing of it written, because its first index is not the committed size. When no
+ * earlier batch of the same sequencer failed, another process sharing the store appended first: the
+ * sequencer rebuilds its tree from the store and sequences the entries again.
+ */
+export class HeadMoved extends Error {
+  constructor(first: number, size: number) {
+    super(`append at ${first} but the log size is ${size}: another process appended first`)
+    this.name = 'HeadMoved'
+  }
+}
+
 export interface LogStore {
   /** Number of leaves committed durably (never counts a batch still in flight). */
-  size(): number
+  size(): Promise<number>
   /**
    * Appends `leaves` and the subtree `nodes` they complete, and applies the state change each leaf carries
    * (in leaf order, each seeing the ones before it), as one atomic transaction: a change is durable exactly
@@ -74,7 +88,7 @@ export interface LogStore {
    * The promise resolves only once the whole batch is durable (committed with synchronous=FULL, i.e.
    * fsync'd) and visible to the read methods. It rejects when the batch was refused or its outcome is
    * unknown (e.g. the writer thread died): then nothing of it may be assumed written, and the caller must
-   * rebuild its state from what `size()` and `readNode` report — after a lost writer, `size()` re-reads
+   * rebuild its state from what `size()` and `readNodes` report — after a lost writer, `size()` re-reads
    * the committed size, which may include the lost batch.
    */
   appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void>
@@ -83,20 +97,23 @@ export interface LogStore {
    * writing nothing; rejects otherwise. For readiness checks: it waits behind batches already sent.
    */
   probe(): Promise<void>
-  /** The hash of a complete subtree; throws if it is not stored (a corrupt or truncated log). */
-  readNode(level: number, index: number): Buffer
+  /**
+   * The hashes of the complete subtrees at `positions`, in that order, in one round trip; rejects if any is
+   * not stored (a corrupt or truncated log).
+   */
+  readNodes(positions: NodePosition[]): Promise<Buffer[]>
   /** The exact leaf bytes at `index`, or undefined past the end. */
-  readLeaf(index: number): Buffer | undefined
-  /** Leaves [from, to) in index order, read lazily. */
-  readLeaves(from: number, to: number): IterableIterator<{ index: number; leaf: Buffer }>
+  readLeaf(index: number): Promise<Buffer | undefined>
+  /** Leaves [from, to) in index order, read lazily a page at a time. */
+  readLeaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }>
   /** Leaves matching `filter` with index > `after`, ascending, at most `limit`. */
-  query(filter: EntryFilter, after: number, limit: number): Array<{ index: number; leaf: Buffer }>
+  query(filter: EntryFilter, after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>>
   /** Indexes of intents that no outcome refers to (left open by a crash or a failed append). */
-  openIntents(): number[]
+  openIntents(): Promise<number[]>
   /** Stores a signed checkpoint durably; a second one of the same size is ignored. */
-  putCheckpoint(checkpoint: StoredCheckpoint): void
+  putCheckpoint(checkpoint: StoredCheckpoint): Promise<void>
   /** The largest stored checkpoint, or undefined before the first. */
-  latestCheckpoint(): StoredCheckpoint | undefined
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>
   /**
    * Waits for the batches already sent and stops the write path (a writer thread, if any); later appends
    * reject. Reads keep working as long as the caller's database connection is open.

@@ -40,7 +40,7 @@ export class HealthMonitor {
   }
 
   async checkAll(): Promise<void> {
-    const active = this.#adapters.list().filter((adapter) => adapter.status === 'active')
+    const active = (await this.#adapters.list()).filter((adapter) => adapter.status === 'active')
     await Promise.all(active.map((adapter) => this.check(adapter)))
   }
 

@@ -3,10 +3,10 @@ import { servingAdapter } from './routing.js'
 import type { Adapter, Store } from './types.js'
 
 /** The active adapter serving a court's store now, or undefined. */
-export function resolveAdapter(
+export async function resolveAdapter(
   services: Pick<Services, 'adapters' | 'directory'>,
   court: string,
   store: Store,
-): Adapter | undefined {
-  return servingAdapter(services.adapters.list(), court, store, services.directory)
+): Promise<Adapter | undefined> {
+  return servingAdapter(await services.adapters.list(), court, store, services.directory)
 }

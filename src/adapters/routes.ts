@@ -52,7 +52,7 @@ export async function adapterRoutes(
    * (another court's, for a court-admin) exactly like a missing one.
    */
   async function decidedAdapter(request: FastifyRequest, id: string, action: Action, resource: Resource = {}) {
-    const adapter = adapters.get(id)
+    const adapter = await adapters.get(id)
     await allowed(
       request,
       action,
@@ -63,8 +63,8 @@ export async function adapterRoutes(
     return adapter!
   }
 
-  function load(id: string): Adapter {
-    const adapter = adapters.get(id)
+  async function load(id: string): Promise<Adapter> {
+    const adapter = await adapters.get(id)
     if (!adapter) throw new GatewayError('NOT_FOUND', 'no such adapter')
     return adapter
   }
@@ -101,11 +101,11 @@ export async function adapterRoutes(
 
   /**
    * The 409 for activating `adapter` beside an equally specific active adapter of a court's store, if any.
-   * Synchronous on purpose: the activation checks and updates without yielding in between, so two activations
-   * cannot both pass the check.
+   * Two activations may both pass this check; the one committed second is refused by its change's condition
+   * (`unchanged`: every other registration still as read), and its conflict is reported from a fresh read.
    */
-  function conflictOf(adapter: Adapter): GatewayError | undefined {
-    const first = conflicts(adapter, adapters.list(), directory)[0]
+  async function conflictOf(adapter: Adapter): Promise<GatewayError | undefined> {
+    const first = conflicts(adapter, await adapters.list(), directory)[0]
     if (!first) return undefined
     return new GatewayError(
       'ADAPTER_CONFLICT',
@@ -126,7 +126,8 @@ export async function adapterRoutes(
     adapter: Adapter,
     detail: Record<string, unknown>,
     change: StateChange,
-    conflict = () => new GatewayError('CONFLICT', `adapter ${adapter.id} changed meanwhile; reload it and try again`),
+    conflict: () => GatewayError | Promise<GatewayError> = () =>
+      new GatewayError('CONFLICT', `adapter ${adapter.id} changed meanwhile; reload it and try again`),
   ) =>
     changeWith(
       log,
@@ -181,10 +182,7 @@ export async function adapterRoutes(
       return denyWith(log, request, { action: 'adapter.list' }, refusal(decision))
     }
     return {
-      items: adapters
-        .list()
-        .filter((adapter) => inCourtScope(decision.scope, adapter.court))
-        .map(present),
+      items: (await adapters.list()).filter((adapter) => inCourtScope(decision.scope, adapter.court)).map(present),
     }
   })
 
@@ -197,7 +195,7 @@ export async function adapterRoutes(
     const adapter = await decidedAdapter(request, id, 'adapter.activate')
     const resource = { court: adapter.court, adapter: adapter.id }
     // Refused before the checks too, so a conflicting adapter is not probed for nothing.
-    const early = conflictOf(adapter)
+    const early = await conflictOf(adapter)
     if (early) await denyWith(log, request, { action: 'adapter.activate', resource }, early)
     const conformance = await checkAdapter(
       adapter,
@@ -226,10 +224,10 @@ export async function adapterRoutes(
     // The checks awaited the network: the registration may have changed and another adapter may have been
     // activated meanwhile, so both are read again; and the activation only commits if every registration
     // read here is still as read (another activation may commit between this check and the commit).
-    const current = load(id)
-    const late = conflictOf(current)
+    const current = await load(id)
+    const late = await conflictOf(current)
     if (late) await denyWith(log, request, { action: 'adapter.activate', resource }, late)
-    const all = adapters.list()
+    const all = await adapters.list()
     const before = servers(current, all)
     const at = now().toISOString()
     const active: Adapter = { ...current, status: 'active', activatedAt: at, updatedAt: at, conformance }
@@ -248,7 +246,9 @@ export async function adapterRoutes(
         takesOver: grouped(takesOver, 'from'),
       },
       { kind: 'adapter.replace', adapter: active, expected: current, unchanged: othersThan(all, id) },
-      () => conflictOf(load(id)) ?? new GatewayError('CONFLICT', `adapter ${id} changed meanwhile; try again`),
+      async () =>
+        (await conflictOf(await load(id))) ??
+        new GatewayError('CONFLICT', `adapter ${id} changed meanwhile; try again`),
     )
     return reply.send(present(active))
   })
@@ -257,8 +257,8 @@ export async function adapterRoutes(
     const { id } = request.params as { id: string }
     await decidedAdapter(request, id, 'adapter.suspend')
     // Read again after the await, so a change made meanwhile (an activation, say) is not written back over.
-    const adapter = load(id)
-    const all = adapters.list()
+    const adapter = await load(id)
+    const all = await adapters.list()
     const served = servers(adapter, all).filter((pair) => pair.adapter === adapter.id)
     const at = now().toISOString()
     const suspended: Adapter = { ...adapter, status: 'suspended', suspendedAt: at, updatedAt: at }
@@ -284,11 +284,13 @@ export async function adapterRoutes(
     const { id } = request.params as { id: string }
     const body = request.body as AdapterUpdate
     // The covers it will have are checked, so a change of the directory cannot be carried over unchecked.
-    await decidedAdapter(request, id, 'adapter.update', { covers: body.covers ?? adapters.get(id)?.covers ?? [] })
+    await decidedAdapter(request, id, 'adapter.update', {
+      covers: body.covers ?? (await adapters.get(id))?.covers ?? [],
+    })
     const baseUrl = body.baseUrl === undefined ? undefined : await adapterClient.vetBaseUrl(body.baseUrl)
     // Read again after the awaits; any change sends the adapter back to pending: it serves nothing until an
     // operator has run the conformance checks on what it now is.
-    const adapter = load(id)
+    const adapter = await load(id)
     const at = now().toISOString()
     const updated: Adapter = {
       ...adapter,
@@ -324,7 +326,7 @@ export async function adapterRoutes(
   })
 
   specRoute(app, spec, 'listCourts', async () => {
-    const all = adapters.list()
+    const all = await adapters.list()
     return {
       items: directory.courts().map((court) => {
         const serving: Partial<Record<Store, { id: string; status: string }>> = {}

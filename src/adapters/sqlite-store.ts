@@ -12,12 +12,12 @@ export class SqliteAdapterStore implements AdapterStore {
     this.#list = db.prepare('SELECT doc FROM adapters ORDER BY created_at, id').pluck()
   }
 
-  get(id: string): Adapter | undefined {
+  async get(id: string): Promise<Adapter | undefined> {
     const doc = this.#get.get(id) as string | undefined
     return doc ? (JSON.parse(doc) as Adapter) : undefined
   }
 
-  list(): Adapter[] {
+  async list(): Promise<Adapter[]> {
     return (this.#list.all() as string[]).map((doc) => JSON.parse(doc) as Adapter)
   }
 }

@@ -49,7 +49,6 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
 export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Config {
   const data = structuredClone(raw) as Record<string, unknown>
-  refuseUnsupported(data, env)
   applyEnv(data, env)
   if (!validate(data)) {
     // oneOf failures repeat the branch errors; the first specific message is the useful one.
@@ -79,7 +78,8 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.server.tls) {
     config.server.tls = { certFile: at(config.server.tls.certFile), keyFile: at(config.server.tls.keyFile) }
   }
-  if (config.storage.path !== ':memory:') config.storage.path = at(config.storage.path)
+  if (config.storage.kind === 'sqlite' && config.storage.path !== ':memory:')
+    config.storage.path = at(config.storage.path)
   config.accessLog.signingKeyFile = at(config.accessLog.signingKeyFile)
   config.adapters.signingKeyFile = at(config.adapters.signingKeyFile)
   if (config.adapters.nextSigningKeyFile) config.adapters.nextSigningKeyFile = at(config.adapters.nextSigningKeyFile)
@@ -96,29 +96,13 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     server.port = /^\d+$/.test(port) ? Number(port) : port
   }
   const databaseUrl = env.GATEWAY_DATABASE_URL
-  if (databaseUrl) data.storage = { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+  if (databaseUrl) {
+    data.storage = databaseUrl.startsWith('postgres')
+      ? { kind: 'postgres', url: databaseUrl }
+      : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
+  }
   // Only the address: the other Redis settings of the file still apply.
   if (env.GATEWAY_REDIS_URL) data.redis = { ...(data.redis as object | undefined), url: env.GATEWAY_REDIS_URL }
-}
-
-/**
- * Settings of backends this version does not have, refused by name: an operator who sets one expects it to
- * take effect (storage in PostgreSQL), and a gateway that starts without it while looking configured is worse
- * than one that does not start.
- */
-function refuseUnsupported(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  const refusals: string[] = []
-  const storage = data.storage as { kind?: unknown } | undefined
-  if (storage?.kind === 'postgres') {
-    refusals.push('config key "storage.kind": "postgres" is not supported by this version; use "sqlite"')
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(env.GATEWAY_DATABASE_URL ?? '')?.[1]
-  if (scheme !== undefined && scheme.toLowerCase() !== 'sqlite') {
-    refusals.push(
-      `environment variable GATEWAY_DATABASE_URL: "${scheme}:" is not supported by this version; give sqlite:PATH or a path`,
-    )
-  }
-  if (refusals.length > 0) throw new ConfigError(`unsupported configuration:\n  ${refusals.join('\n  ')}`)
 }
 
 /** A CIDR block as a BlockList, or undefined when the text is not one. */

@@ -53,9 +53,20 @@ export const configSchema = {
     storage: {
       type: 'object',
       default: { kind: 'sqlite', path: '../data/gateway.db' },
-      additionalProperties: false,
-      required: ['kind', 'path'],
-      properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'path'],
+          properties: { kind: { const: 'sqlite' }, path: { type: 'string', minLength: 1 } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'url'],
+          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
+        },
+      ],
     },
     redis: {
       type: 'object',

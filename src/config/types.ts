@@ -33,7 +33,7 @@ export interface Config {
   }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
-  storage: { kind: 'sqlite'; path: string }
+  storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
   /**
    * Shared limits (docs/operators.md#shared-limits-redis): when set, request limits, the pre-auth address limit
    * and the daily document quotas are counted in this Redis, so every replica enforces one limit.

@@ -58,7 +58,7 @@ export async function fileRoutes(
   ): Promise<ReadContext> {
     const { id } = request.params as { id: string }
     const principal = request.principal!
-    const found = grants.get(id)
+    const found = await grants.get(id)
     // First the main-volume check; a document's own volume is checked once the catalogue has named it.
     // decide() answers a grant the reader may not know of exactly like a missing one.
     const decision = decide(principal, action, { volume: 'main' }, found, now(), policy)
@@ -70,7 +70,7 @@ export async function fileRoutes(
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
     const store = storeForTypeCode(parseCaseNumber(grant.caseNo, { legacyCourts }).typeCode)
-    const adapter = store ? resolveAdapter(services, grant.court, store) : undefined
+    const adapter = store ? await resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })
     const intent = await logFor(log, request, {
@@ -257,8 +257,12 @@ export async function fileRoutes(
     // A revocation (or the adapter leaving service) that became durable while the catalogue was fetched did
     // not see this transfer registered; one after the registration stops it. Checked in that order, none
     // slips between the two.
-    if (grants.get(context.grant.id)?.status === 'revoked') transfer.stop('revoked')
-    if (services.adapters.get(context.adapter.id)?.status !== 'active') transfer.stop('out-of-service')
+    const [grantNow, adapterNow] = await Promise.all([
+      grants.get(context.grant.id),
+      services.adapters.get(context.adapter.id),
+    ])
+    if (grantNow?.status === 'revoked') transfer.stop('revoked')
+    if (adapterNow?.status !== 'active') transfer.stop('out-of-service')
     const raw = reply.raw
     const clientGone = () => {
       if (!raw.writableFinished) transfer.stop('client-gone')

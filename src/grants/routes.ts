@@ -37,7 +37,7 @@ export async function grantRoutes(
    * thrown. decide() answers a grant the caller may not know of exactly like a missing one.
    */
   async function decidedGrant(request: FastifyRequest, id: string, action: Action, resource: Resource = {}) {
-    const grant = grants.get(id)
+    const grant = await grants.get(id)
     const decision = decide(request.principal!, action, resource, grant, now(), policy)
     if (!decision.allow) {
       return denyWith(
@@ -89,10 +89,10 @@ export async function grantRoutes(
         new GatewayError('VALIDATION_FAILED', members.message, { extra: { member: members.member } }),
       )
     }
-    const existing = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+    const existing = await grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
     if (existing) return denyWith(log, request, { action, resource }, duplicateGrant(existing.id))
     const store = storeForTypeCode(caseNo.typeCode)
-    const adapter = store ? resolveAdapter(services, body.court, store) : undefined
+    const adapter = store ? await resolveAdapter(services, body.court, store) : undefined
     if (!adapter || !store) {
       return denyWith(log, request, { action, resource }, adapterUnavailable(body.court, store))
     }
@@ -181,7 +181,7 @@ export async function grantRoutes(
       // committed after all (a writer lost after its commit) it already closes it; if not, the restart's
       // recovery closes it as interrupted.
       if (!(error instanceof ChangeConflict)) throw error
-      const twin = grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
+      const twin = await grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
       return failCreate(
         twin ? duplicateGrant(twin.id) : new GatewayError('CONFLICT', 'a change made meanwhile conflicts'),
       )
@@ -200,11 +200,11 @@ export async function grantRoutes(
     // The stored status of an expired grant is still pending or active, so the effective status is filtered
     // here, and the page is cut only afterwards, lest expired grants take the places of the ones asked for.
     const stored = query.status === 'expired' ? undefined : query.status
-    const items = grants
-      .list(
-        { ...decision.scope, ...(stored ? { status: stored } : {}) },
-        query.status ? Number.MAX_SAFE_INTEGER : limit,
-      )
+    const listed = await grants.list(
+      { ...decision.scope, ...(stored ? { status: stored } : {}) },
+      query.status ? Number.MAX_SAFE_INTEGER : limit,
+    )
+    const items = listed
       .map((grant) => presentGrant(grant, at))
       .filter((grant) => !query.status || grant.status === query.status)
       .slice(0, limit)

@@ -20,12 +20,12 @@ export class SqliteGrantStore implements GrantStore {
     this.#findOpen = db.prepare(SQL.findOpen).pluck()
   }
 
-  get(id: string): Grant | undefined {
+  async get(id: string): Promise<Grant | undefined> {
     const doc = this.#get.get(id) as string | undefined
     return doc ? (JSON.parse(doc) as Grant) : undefined
   }
 
-  list(filter: GrantFilter, limit: number): Grant[] {
+  async list(filter: GrantFilter, limit: number): Promise<Grant[]> {
     const clauses = ['org = ?']
     const values: unknown[] = [filter.org]
     if (filter.status) {
@@ -43,7 +43,13 @@ export class SqliteGrantStore implements GrantStore {
     return visible.slice(0, limit)
   }
 
-  findOpen(createdBy: string, org: string, caseNo: string, supervisionCase: string, now: Date): Grant | undefined {
+  async findOpen(
+    createdBy: string,
+    org: string,
+    caseNo: string,
+    supervisionCase: string,
+    now: Date,
+  ): Promise<Grant | undefined> {
     const rows = this.#findOpen.all(createdBy, org, caseNo, supervisionCase) as string[]
     return rows.map((doc) => JSON.parse(doc) as Grant).find((g) => Date.parse(g.expiresAt) > now.getTime())
   }

@@ -35,7 +35,7 @@ export async function changeWith(
   request: FastifyRequest,
   entry: Omit<EntryInput, 'actor' | 'requestId'>,
   change: StateChange,
-  conflict: () => GatewayError,
+  conflict: () => GatewayError | Promise<GatewayError>,
 ): Promise<number> {
   try {
     return await logFor(log, request, entry, change)
@@ -45,7 +45,7 @@ export async function changeWith(
       log,
       request,
       { action: entry.action, ...(entry.resource ? { resource: entry.resource } : {}) },
-      conflict(),
+      await conflict(),
     )
   }
 }

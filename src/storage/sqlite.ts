@@ -1,6 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { SqliteLogStore, type SqliteLogStoreOptions } from '../accesslog/sqlite-store.js'
+import { SqliteAdapterStore } from '../adapters/sqlite-store.js'
+import { SqliteGrantStore } from '../grants/sqlite-store.js'
+import type { Storage } from './storage.js'
 
 export type SqliteDatabase = Database.Database
 
@@ -127,5 +131,24 @@ function migrate(db: SqliteDatabase): void {
       db.exec(MIGRATIONS[version]!)
       db.pragma(`user_version = ${version + 1}`)
     })()
+  }
+}
+
+/** The stores of one SQLite file (see Storage), and its connection for the stores not yet behind Storage. */
+export function openSqliteStorage(
+  path: string,
+  options: SqliteLogStoreOptions = {},
+): Storage & { readonly db: SqliteDatabase; readonly log: SqliteLogStore } {
+  const db = openSqlite(path)
+  const log = new SqliteLogStore(db, options)
+  return {
+    db,
+    log,
+    grants: new SqliteGrantStore(db),
+    adapters: new SqliteAdapterStore(db),
+    async close() {
+      await log.close()
+      db.close()
+    },
   }
 }

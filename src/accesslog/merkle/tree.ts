@@ -319,3 +319,48 @@ export class Frontier {
     return Buffer.from(acc ?? EMPTY_ROOT)
   }
 }
+
+/** The position of a complete node, as asked of storage in one round trip. */
+export interface NodePosition {
+  level: number
+  index: number
+}
+
+/**
+ * Fetches the hashes of `positions` (in that order) in one round trip; rejects if any is not stored (a
+ * corrupt or truncated log).
+ */
+export type NodeBatchReader = (positions: NodePosition[]) => Promise<Buffer[]>
+
+const PLACEHOLDER = Buffer.alloc(HASH_SIZE)
+
+/**
+ * Runs `compute` (a proof, a root or a frontier load) over nodes fetched from storage in one round trip.
+ * The nodes any of these computations reads depend only on the sizes and indexes given, never on hash
+ * values, so a first dry run over placeholder hashes lists them all; the second run reads from what was
+ * fetched.
+ */
+export async function withNodes<T>(read: NodeBatchReader, compute: (read: NodeReader) => T): Promise<T> {
+  const wanted: NodePosition[] = []
+  const seen = new Set<string>()
+  compute((level, index) => {
+    const key = `${level}/${index}`
+    if (!seen.has(key)) {
+      seen.add(key)
+      wanted.push({ level, index })
+    }
+    return PLACEHOLDER
+  })
+  const hashes = wanted.length > 0 ? await read(wanted) : []
+  const fetched = new Map<string, Buffer>()
+  for (const [i, { level, index }] of wanted.entries()) {
+    const hash = hashes[i]
+    if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
+    fetched.set(`${level}/${index}`, hash)
+  }
+  return compute((level, index) => {
+    const hash = fetched.get(`${level}/${index}`)
+    if (!hash) throw new Error(`tree node level ${level} index ${index} was not fetched`)
+    return hash
+  })
+}

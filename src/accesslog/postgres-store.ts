@@ -1,0 +1,239 @@
+import type pg from 'pg'
+import { postgresSteps } from '../storage/postgres-changes.js'
+import { ChangeConflict } from '../storage/state-change.js'
+import type { NodePosition } from './merkle/tree.js'
+import {
+  type EntryFilter,
+  HeadMoved,
+  type LeafRecord,
+  type LogStore,
+  type StoredCheckpoint,
+  type TreeNode,
+} from './store.js'
+
+const SQL = {
+  size: 'SELECT size FROM log_head',
+  lockHead: 'SELECT size FROM log_head FOR UPDATE',
+  setHead: 'UPDATE log_head SET size = $1',
+  // One statement a batch whatever its size: the columns go as arrays and unnest back into rows.
+  insertLeaves: `INSERT INTO log_entries
+    (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
+    SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])`,
+  insertNodes:
+    'INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])',
+  readNodes: `SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS p(level, idx, ord)
+    LEFT JOIN log_nodes n ON n.level = p.level AND n.idx = p.idx ORDER BY p.ord`,
+  readLeaf: 'SELECT leaf FROM log_entries WHERE idx = $1',
+  readLeaves: 'SELECT idx AS "index", leaf FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+  openIntents: `SELECT e.idx AS "index" FROM log_entries e WHERE e.phase = 'intent'
+    AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx) ORDER BY e.idx`,
+  // DO NOTHING never fires the append-only UPDATE trigger: a checkpoint of a size already stored is skipped.
+  putCheckpoint: 'INSERT INTO log_checkpoints (size, root, text) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING',
+  latestCheckpoint: 'SELECT size, root, text FROM log_checkpoints ORDER BY size DESC LIMIT 1',
+} as const
+
+const READ_PAGE = 1000
+
+const FILTER_COLUMNS: Record<keyof EntryFilter, string> = {
+  actor: 'actor =',
+  org: 'org =',
+  court: 'court =',
+  caseNo: 'case_no =',
+  grant: 'grant_id =',
+  action: 'action =',
+  decision: 'decision =',
+  since: 'time >=',
+  until: 'time <',
+}
+
+/**
+ * The access log in PostgreSQL. A batch is one transaction that first locks the log head (the one-row table
+ * `log_head`, FOR UPDATE) and commits only if its first index is the committed size: appends from any number
+ * of gateway processes on the database are sequenced one after the other, and one built on a stale view of
+ * the log is refused (its sequencer then rebuilds from what is committed). Durability is the server's
+ * synchronous commit (the default, `synchronous_commit = on`): COMMIT returns once the WAL is flushed.
+ *
+ * Batches of this process are committed strictly in the order of the calls, one transaction at a time.
+ */
+export class PostgresLogStore implements LogStore {
+  readonly #pool: pg.Pool
+  #tail: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool
+  }
+
+  async size(): Promise<number> {
+    const { rows } = await this.#pool.query<{ size: number }>(SQL.size)
+    if (!rows[0]) throw new Error('the log head is missing: is the schema migrated?')
+    return rows[0].size
+  }
+
+  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+    if (leaves.length === 0) return Promise.resolve()
+    if (this.#closed) return Promise.reject(new Error('the log store is closed'))
+    const committed = this.#tail.then(() => this.#commit(leaves, nodes))
+    this.#tail = committed.catch(() => {})
+    return committed
+  }
+
+  async #commit(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+    const client = await this.#pool.connect()
+    let broken: unknown
+    try {
+      await client.query('BEGIN')
+      const { rows } = await client.query<{ size: number }>(SQL.lockHead)
+      const size = rows[0]?.size
+      const first = leaves[0]!.index
+      if (size !== first) throw new HeadMoved(first, size ?? Number.NaN)
+      await client.query(SQL.insertLeaves, leafColumns(leaves))
+      // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
+      for (const record of leaves) {
+        if (!record.change) continue
+        for (const step of postgresSteps(record.change)) {
+          const result = await client.query(step.text, step.values)
+          const held = step.expect === 'found' ? result.rows.length > 0 : result.rowCount === 1
+          if (!held) throw new ChangeConflict(record.index)
+        }
+      }
+      if (nodes.length > 0) {
+        await client.query(SQL.insertNodes, [
+          nodes.map((node) => node.level),
+          nodes.map((node) => node.index),
+          nodes.map((node) => node.hash),
+        ])
+      }
+      await client.query(SQL.setHead, [first + leaves.length])
+      await client.query('COMMIT')
+    } catch (error) {
+      // A failed ROLLBACK means the connection is unusable: it is destroyed rather than reused.
+      await client.query('ROLLBACK').catch((cause: unknown) => {
+        broken = cause
+      })
+      throw error
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined)
+    }
+  }
+
+  /**
+   * Resolves when a batch could be committed now (the head lock can be taken within a second), writing
+   * nothing; rejects otherwise. Waits behind the batches already sent. For readiness checks.
+   */
+  probe(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the log store is closed'))
+    const probed = this.#tail.then(async () => {
+      const client = await this.#pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query("SET LOCAL lock_timeout = '1s'")
+        await client.query(SQL.lockHead)
+      } finally {
+        await client.query('ROLLBACK').catch(() => {})
+        client.release()
+      }
+    })
+    this.#tail = probed.catch(() => {})
+    return probed
+  }
+
+  /**
+   * The people (org and sub) of the allowed intents of `action` logged at or after `since` (an ISO time),
+   * newest first: what a restarted quota counter starts from.
+   */
+  async allowedIntentsSince(
+    action: string,
+    since: string,
+  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
+    const { rows } = await this.#pool.query<{ org: string | null; actor: string | null; time: string }>(
+      `SELECT org, actor, time FROM log_entries
+        WHERE phase = 'intent' AND action = $1 AND decision = 'allow' AND time >= $2 ORDER BY idx DESC`,
+      [action, since],
+    )
+    return rows
+  }
+
+  async readNodes(positions: NodePosition[]): Promise<Buffer[]> {
+    if (positions.length === 0) return []
+    const { rows } = await this.#pool.query<{ hash: Buffer | null }>(SQL.readNodes, [
+      positions.map((p) => p.level),
+      positions.map((p) => p.index),
+    ])
+    return positions.map(({ level, index }, i) => {
+      const hash = rows[i]?.hash
+      if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
+      return hash
+    })
+  }
+
+  async readLeaf(index: number): Promise<Buffer | undefined> {
+    const { rows } = await this.#pool.query<{ leaf: Buffer }>(SQL.readLeaf, [index])
+    return rows[0]?.leaf
+  }
+
+  async *readLeaves(from: number, to: number): AsyncIterable<{ index: number; leaf: Buffer }> {
+    for (let start = from; start < to; start += READ_PAGE) {
+      const { rows } = await this.#pool.query<{ index: number; leaf: Buffer }>(SQL.readLeaves, [
+        start,
+        Math.min(to, start + READ_PAGE),
+      ])
+      yield* rows
+    }
+  }
+
+  async query(filter: EntryFilter, after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>> {
+    const values: unknown[] = [after]
+    const clauses = ['idx > $1']
+    for (const [key, column] of Object.entries(FILTER_COLUMNS) as Array<[keyof EntryFilter, string]>) {
+      const value = filter[key]
+      if (value !== undefined) {
+        values.push(value)
+        clauses.push(`${column} $${values.length}`)
+      }
+    }
+    values.push(limit)
+    const text = `SELECT idx AS "index", leaf FROM log_entries WHERE ${clauses.join(' AND ')} ORDER BY idx LIMIT $${values.length}`
+    const { rows } = await this.#pool.query<{ index: number; leaf: Buffer }>(text, values)
+    return rows
+  }
+
+  async openIntents(): Promise<number[]> {
+    const { rows } = await this.#pool.query<{ index: number }>(SQL.openIntents)
+    return rows.map((row) => row.index)
+  }
+
+  async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    await this.#pool.query(SQL.putCheckpoint, [checkpoint.size, checkpoint.root, checkpoint.text])
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.#pool.query<StoredCheckpoint>(SQL.latestCheckpoint)
+    return rows[0]
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#tail
+  }
+}
+
+function leafColumns(leaves: LeafRecord[]): unknown[] {
+  const column = <T>(pick: (record: LeafRecord) => T) => leaves.map(pick)
+  return [
+    column((r) => r.index),
+    column((r) => r.leaf),
+    column((r) => r.leafHash),
+    column((r) => r.meta.time),
+    column((r) => r.meta.actor ?? null),
+    column((r) => r.meta.org ?? null),
+    column((r) => r.meta.court ?? null),
+    column((r) => r.meta.caseNo ?? null),
+    column((r) => r.meta.grant ?? null),
+    column((r) => r.meta.action),
+    column((r) => r.meta.decision),
+    column((r) => r.meta.phase),
+    column((r) => r.meta.intent ?? null),
+  ]
+}

@@ -1,0 +1,157 @@
+/**
+ * The PostgreSQL schema, as numbered migrations applied in order by `court-file-gateway migrate` (see
+ * migratePostgres); `cfg_schema_migrations` records which have run. Never edit a migration that has
+ * shipped: add a new one. The gateway checks at start that the database is at exactly the version it knows.
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+    CREATE TABLE log_entries (
+      idx BIGINT PRIMARY KEY,
+      leaf BYTEA NOT NULL,
+      leaf_hash BYTEA NOT NULL,
+      time TEXT NOT NULL,
+      actor TEXT,
+      org TEXT,
+      court TEXT,
+      case_no TEXT,
+      grant_id TEXT,
+      action TEXT NOT NULL,
+      decision TEXT NOT NULL,
+      phase TEXT NOT NULL,
+      intent_ref BIGINT
+    );
+    CREATE INDEX log_entries_actor ON log_entries (actor, idx);
+    CREATE INDEX log_entries_org ON log_entries (org, idx);
+    CREATE INDEX log_entries_court ON log_entries (court, idx);
+    CREATE INDEX log_entries_case ON log_entries (case_no, idx);
+    CREATE INDEX log_entries_grant ON log_entries (grant_id, idx);
+    CREATE INDEX log_entries_intent_ref ON log_entries (intent_ref) WHERE intent_ref IS NOT NULL;
+    CREATE INDEX log_entries_open_intents ON log_entries (phase, idx) WHERE phase = 'intent';
+    -- The day's allowed reads of each person, from which a restarted quota counter starts.
+    CREATE INDEX log_entries_intents_by_time ON log_entries (action, time) WHERE phase = 'intent';
+
+    -- Hashes of complete subtrees: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
+    CREATE TABLE log_nodes (
+      level SMALLINT NOT NULL,
+      idx BIGINT NOT NULL,
+      hash BYTEA NOT NULL,
+      PRIMARY KEY (level, idx)
+    );
+
+    CREATE TABLE log_checkpoints (
+      size BIGINT PRIMARY KEY,
+      root BYTEA NOT NULL,
+      text TEXT NOT NULL,
+      signed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+
+    -- The committed size of the log, one row: an append locks it (FOR UPDATE), so appends from any number
+    -- of gateway processes are sequenced one after the other, each starting exactly at the committed size.
+    CREATE TABLE log_head (
+      one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+      size BIGINT NOT NULL CHECK (size >= 0)
+    );
+    INSERT INTO log_head (one, size) VALUES (true, 0);
+
+    -- Append-only: the log tables refuse every UPDATE, DELETE and TRUNCATE (an upsert's UPDATE included).
+    CREATE FUNCTION log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION 'access log is append-only' USING ERRCODE = 'integrity_constraint_violation';
+    END
+    $$;
+    CREATE TRIGGER log_entries_append_only BEFORE UPDATE OR DELETE ON log_entries
+      FOR EACH ROW EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON log_entries
+      FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_nodes_append_only BEFORE UPDATE OR DELETE ON log_nodes
+      FOR EACH ROW EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_nodes_no_truncate BEFORE TRUNCATE ON log_nodes
+      FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE OR DELETE ON log_checkpoints
+      FOR EACH ROW EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_checkpoints_no_truncate BEFORE TRUNCATE ON log_checkpoints
+      FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+    -- The head only ever grows, and never past the entries: a size that shrank would let a later append
+    -- collide with history (refused by the primary key), one that grew alone would leave a gap.
+    CREATE FUNCTION log_head_grows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.size < OLD.size THEN
+        RAISE EXCEPTION 'access log head cannot shrink' USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      IF NEW.size > 0 AND NOT EXISTS (SELECT 1 FROM log_entries WHERE idx = NEW.size - 1) THEN
+        RAISE EXCEPTION 'access log head beyond its entries' USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER log_head_grows BEFORE UPDATE ON log_head FOR EACH ROW EXECUTE FUNCTION log_head_grows();
+    CREATE TRIGGER log_head_no_delete BEFORE DELETE ON log_head FOR EACH ROW EXECUTE FUNCTION log_append_only();
+    CREATE TRIGGER log_head_no_truncate BEFORE TRUNCATE ON log_head
+      FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
+
+    CREATE TABLE grants (
+      id TEXT PRIMARY KEY,
+      org TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      court TEXT NOT NULL,
+      case_no TEXT NOT NULL,
+      supervision_case TEXT NOT NULL,
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      doc TEXT NOT NULL
+    );
+    CREATE INDEX grants_org ON grants (org, created_at);
+    CREATE INDEX grants_open ON grants (created_by, org, case_no, supervision_case);
+
+    CREATE TABLE adapters (
+      id TEXT PRIMARY KEY,
+      court TEXT NOT NULL,
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      doc TEXT NOT NULL
+    );
+
+    CREATE TABLE document_reads (
+      reader TEXT NOT NULL,
+      day TEXT NOT NULL,
+      count INTEGER NOT NULL,
+      PRIMARY KEY (reader, day)
+    );
+    `,
+  },
+  {
+    version: 2,
+    name: 'gateway role',
+    // The role the gateway runs as (docs/operators.md#postgresql): it may append to the log and read it, but
+    // never UPDATE, DELETE or TRUNCATE a log row, whatever happens to the triggers; migrations run as the
+    // tables' owner, another role. A role is shared by every database of the server: it is created once.
+    sql: `
+    DO $$
+    BEGIN
+      CREATE ROLE cfg_gateway NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END
+    $$;
+    DO $$
+    BEGIN
+      EXECUTE format('GRANT USAGE ON SCHEMA %I TO cfg_gateway', current_schema());
+    END
+    $$;
+    GRANT SELECT ON cfg_schema_migrations TO cfg_gateway;
+    GRANT SELECT, INSERT ON log_entries, log_nodes, log_checkpoints TO cfg_gateway;
+    GRANT SELECT, UPDATE ON log_head TO cfg_gateway;
+    GRANT SELECT, INSERT, UPDATE ON grants, adapters, document_reads TO cfg_gateway;
+    `,
+  },
+]

@@ -1,0 +1,140 @@
+import pg from 'pg'
+import { PostgresLogStore } from '../accesslog/postgres-store.js'
+import { PostgresAdapterStore } from '../adapters/postgres-store.js'
+import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
+import { PostgresGrantStore } from '../grants/postgres-store.js'
+import { type Migration, POSTGRES_MIGRATIONS } from './postgres-migrations.js'
+import type { Storage } from './storage.js'
+
+const INT8_OID = 20
+
+/**
+ * A connection pool to the gateway's database. BIGINT columns (log indexes and sizes) come back as numbers:
+ * they never exceed 2^53 - 1, the limit of the Merkle math (see merkle/tree.ts).
+ */
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle connection that the server drops (a restart, a failover) emits 'error' on the pool: without a
+  // listener that would end the process. The next query gets a new connection or fails with its own error.
+  pool.on('error', () => {})
+  return pool
+}
+
+/** Serialises `migrate` runs across processes: two replicas started together must not both apply one. */
+const MIGRATION_LOCK = 0x63666701
+
+/**
+ * Applies the migrations the database has not had, in one transaction under an advisory lock; returns the
+ * versions applied. Run twice, the second run applies nothing. Refuses a database newer than this gateway.
+ */
+export async function migratePostgres(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<number[]> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    await client.query(`CREATE TABLE IF NOT EXISTS cfg_schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
+    const current = await versionOn(client)
+    const known = latestVersion(migrations)
+    if (current > known) throw new SchemaVersionError(current, known)
+    const applied: number[] = []
+    for (const migration of migrations) {
+      if (migration.version <= current) continue
+      await client.query(migration.sql)
+      await client.query('INSERT INTO cfg_schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ])
+      applied.push(migration.version)
+    }
+    await client.query('COMMIT')
+    return applied
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
+/** The database's schema is not the one this gateway knows: it must not start on it. */
+export class SchemaVersionError extends Error {
+  constructor(found: number, expected: number) {
+    super(
+      found < expected
+        ? `database schema version ${found} is older than this gateway's (${expected}): run \`court-file-gateway migrate --config FILE\` first`
+        : `database schema version ${found} is newer than this gateway's (${expected}): run a gateway of the same or a newer version`,
+    )
+    this.name = 'SchemaVersionError'
+  }
+}
+
+/** Throws a SchemaVersionError unless the database has exactly the migrations this gateway knows. */
+export async function checkSchemaVersion(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<void> {
+  const found = await versionOn(pool)
+  const expected = latestVersion(migrations)
+  if (found !== expected) throw new SchemaVersionError(found, expected)
+}
+
+async function versionOn(client: pg.Pool | pg.PoolClient): Promise<number> {
+  const table = await client.query<{ name: string | null }>("SELECT to_regclass('cfg_schema_migrations')::text AS name")
+  if (!table.rows[0]?.name) return 0
+  const { rows } = await client.query<{ version: number | null }>(
+    'SELECT MAX(version) AS version FROM cfg_schema_migrations',
+  )
+  return rows[0]?.version ?? 0
+}
+
+function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10)
+}
+
+function latestVersion(migrations: readonly Migration[]): number {
+  return migrations.reduce((max, migration) => Math.max(max, migration.version), 0)
+}
+
+/**
+ * The stores on a PostgreSQL database, after checking its schema version (the process must not start on a
+ * database it does not know; `court-file-gateway migrate` brings it up to date).
+ */
+export async function openPostgresStorage(
+  url: string,
+): Promise<Storage & { readonly documentReads: PostgresDocumentReadCounter }> {
+  const pool = createPool(url)
+  let documentReads: PostgresDocumentReadCounter
+  try {
+    await checkSchemaVersion(pool)
+    // From yesterday: a day in China Standard Time starts before the same day in UTC.
+    documentReads = await PostgresDocumentReadCounter.open(pool, utcDay(Date.now() - 86_400_000))
+  } catch (error) {
+    await pool.end()
+    throw error
+  }
+  const log = new PostgresLogStore(pool)
+  return {
+    log,
+    grants: new PostgresGrantStore(pool),
+    adapters: new PostgresAdapterStore(pool),
+    documentReads,
+    async close() {
+      await log.close()
+      await documentReads.close()
+      await pool.end()
+    },
+  }
+}

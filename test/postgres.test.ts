@@ -1,0 +1,267 @@
+import crypto from 'node:crypto'
+import t, { type Test } from 'tap'
+import { TransparencyLog } from '../src/accesslog/access-log.js'
+import { leafHash } from '../src/accesslog/merkle/hash.js'
+import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
+import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
+import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
+import { checkSchemaVersion, createPool, migratePostgres } from '../src/storage/postgres.js'
+import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
+import { asRole, testDatabase } from './helpers/postgres.js'
+
+/**
+ * PostgreSQL beyond the store contract: migrations, the append-only triggers and the gateway's role, and
+ * appends from two processes' stores sequenced by the head lock. (The gateway on it: postgres-gateway.test.ts.)
+ */
+const database = await testDatabase(t)
+
+if (database) {
+  const migrated = async (tt: Test) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 4)
+    tt.teardown(() => pool.end())
+    await migratePostgres(pool)
+    return { url, pool }
+  }
+
+  t.test('migrations: applied once, a second run is a no-op; the version check refuses older and newer', async (t) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 2)
+    t.teardown(() => pool.end())
+    await t.rejects(checkSchemaVersion(pool), {
+      name: 'SchemaVersionError',
+      message: /schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate --config FILE`/,
+    })
+    t.same(await migratePostgres(pool), [1, 2], 'the first run applies every migration')
+    t.same(await migratePostgres(pool), [], 'the second applies none')
+    await checkSchemaVersion(pool)
+    const { rows } = await pool.query('SELECT version, name FROM cfg_schema_migrations ORDER BY version')
+    t.same(rows, [
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'gateway role' },
+    ])
+
+    const newer = [...POSTGRES_MIGRATIONS, { version: 3, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
+    t.same(await migratePostgres(pool, newer), [3], 'a newer gateway migrates further')
+    await t.rejects(checkSchemaVersion(pool), {
+      name: 'SchemaVersionError',
+      message: /schema version 3 is newer than this gateway's \(2\)/,
+    })
+    await t.rejects(migratePostgres(pool), { message: /schema version 3 is newer/ }, 'an older migrate refuses')
+  })
+
+  t.test('the log tables are append-only, whatever the statement', async (t) => {
+    const { pool } = await migrated(t)
+    const store = new PostgresLogStore(pool)
+    const batch = batchAt(new Frontier(), 0, 2)
+    await store.appendBatch(batch.leaves, batch.nodes)
+    await store.putCheckpoint({ size: 2, root: Buffer.alloc(32), text: 'cp\n' })
+    for (const sql of [
+      'UPDATE log_entries SET action = $$x$$',
+      'DELETE FROM log_entries',
+      'TRUNCATE log_entries',
+      'UPDATE log_nodes SET hash = $$\\x00$$',
+      'DELETE FROM log_nodes',
+      'TRUNCATE log_nodes CASCADE',
+      'UPDATE log_checkpoints SET text = $$forged$$',
+      'DELETE FROM log_checkpoints',
+      'TRUNCATE log_checkpoints',
+      `INSERT INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
+        VALUES (0, $$\\x00$$, $$\\x00$$, $$t$$, $$a$$, $$d$$, $$p$$)
+        ON CONFLICT (idx) DO UPDATE SET leaf = EXCLUDED.leaf`,
+      'UPDATE log_head SET size = 1',
+      'UPDATE log_head SET size = 5',
+      'DELETE FROM log_head',
+    ]) {
+      await t.rejects(pool.query(sql), { message: /access log (is append-only|head)/ }, sql.split('\n')[0]!)
+    }
+    t.equal(await store.size(), 2, 'the log is as it was')
+    t.same(await store.readLeaf(0), batch.leaves[0]!.leaf)
+  })
+
+  t.test('probe: the head lock can be taken, nothing is written; intents of a day by time', async (t) => {
+    const { pool } = await migrated(t)
+    const store = new PostgresLogStore(pool)
+    await store.probe()
+    t.equal(await store.size(), 0, 'the probe wrote nothing')
+    const batch = batchAt(new Frontier(), 0, 3)
+    batch.leaves[0]!.meta = { ...batch.leaves[0]!.meta, phase: 'intent', action: 'document.read', actor: 'a', org: '1' }
+    batch.leaves[1]!.meta = { ...batch.leaves[1]!.meta, phase: 'intent', action: 'document.read', decision: 'deny' }
+    batch.leaves[2]!.meta = {
+      ...batch.leaves[2]!.meta,
+      phase: 'intent',
+      action: 'document.read',
+      actor: 'b',
+      org: '1',
+      time: '2026-01-02T00:00:00.000Z',
+    }
+    await store.appendBatch(batch.leaves, batch.nodes)
+    t.same(
+      await store.allowedIntentsSince('document.read', '1970-01-01T00:00:00.000Z'),
+      [
+        { org: '1', actor: 'b', time: '2026-01-02T00:00:00.000Z' },
+        { org: '1', actor: 'a', time: '1970-01-01T00:00:00.000Z' },
+      ],
+      'allowed ones only, newest first',
+    )
+    t.same(
+      await store.allowedIntentsSince('document.read', '2026-01-01T00:00:00.000Z'),
+      [{ org: '1', actor: 'b', time: '2026-01-02T00:00:00.000Z' }],
+      'since a time',
+    )
+    const holder = await pool.connect()
+    t.teardown(() => holder.release())
+    await holder.query('BEGIN')
+    await holder.query('SELECT size FROM log_head FOR UPDATE')
+    await t.rejects(store.probe(), { message: /lock timeout/ }, 'a head held elsewhere fails the probe')
+    await holder.query('ROLLBACK')
+    await store.probe()
+    await store.close()
+    await t.rejects(store.probe(), /closed/)
+  })
+
+  t.test('the gateway role may append to the log but never change or remove a row', async (t) => {
+    const { url } = await migrated(t)
+    const gateway = createPool(asRole(url, 'cfg_gateway'), 1)
+    t.teardown(() => gateway.end())
+    const store = new PostgresLogStore(gateway)
+    const batch = batchAt(new Frontier(), 0, 2)
+    await store.appendBatch(batch.leaves, batch.nodes)
+    t.equal(await store.size(), 2, 'appends')
+    await store.putCheckpoint({ size: 2, root: Buffer.alloc(32), text: 'cp\n' })
+    for (const table of ['log_entries', 'log_nodes', 'log_checkpoints']) {
+      for (const sql of [
+        `UPDATE ${table} SET ${table === 'log_checkpoints' ? 'text' : 'idx'} = 7`,
+        `DELETE FROM ${table}`,
+        `TRUNCATE ${table}`,
+      ]) {
+        await t.rejects(gateway.query(sql), { code: '42501', message: /permission denied/ }, sql)
+      }
+    }
+    await t.rejects(gateway.query('DELETE FROM log_head'), { code: '42501' }, 'nor the head')
+    await t.rejects(
+      gateway.query('DROP TRIGGER log_entries_append_only ON log_entries'),
+      { code: '42501' },
+      'nor drop a trigger',
+    )
+  })
+
+  t.test('two sequencers on one database: every append lands once, in one tree that verifies', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 4)
+    t.teardown(() => other.end())
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+    const options = { origin: 'replicas.test/log', signingKey: privateKey, publicKey, checkpointIntervalMs: 60_000 }
+    const first = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+    const second = await TransparencyLog.open({ ...options, store: new PostgresLogStore(other) })
+    const event = (by: string, n: number) =>
+      ({ action: 'grant.create', phase: 'event', decision: 'allow', detail: { by, n } }) as const
+    // Interleaved turns of appends from both: each turn is one batch per sequencer, racing for the head.
+    const indexes: number[] = []
+    for (let turn = 0; turn < 10; turn++) {
+      const appended = await Promise.all([
+        ...Array.from({ length: 5 }, (_, n) => first.append(event('first', turn * 5 + n))),
+        ...Array.from({ length: 5 }, (_, n) => second.append(event('second', turn * 5 + n))),
+      ])
+      indexes.push(...appended)
+    }
+    t.same(
+      [...indexes].sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+      'every append has its own index, with no gap',
+    )
+    await first.close()
+    await second.close()
+    const reopened = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+    t.equal(reopened.size(), 100)
+    const frontier = new Frontier()
+    let previous: string | undefined
+    let chained = true
+    for await (const { leaf } of reopened.leaves(0, 100)) {
+      if (JSON.parse(leaf.toString()).prev !== previous) chained = false
+      const hash = leafHash(leaf)
+      previous = hash.toString('base64')
+      frontier.push(hash)
+    }
+    t.ok(chained, 'each entry names the one before it')
+    t.same(reopened.latestCheckpoint().root, frontier.root(), 'the last checkpoint signs the tree of all 100')
+    await reopened.close()
+  })
+
+  t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 2)
+    t.teardown(() => other.end())
+    const mine = new PostgresLogStore(pool)
+    const theirs = new PostgresLogStore(other)
+    const base = new Frontier()
+    // Both build on the empty log: one of them must be refused, whichever reaches the head first.
+    const a = batchAt(base.clone(), 0, 3, 'a')
+    const b = batchAt(base.clone(), 0, 5, 'b')
+    const outcomes = await Promise.allSettled([
+      mine.appendBatch(a.leaves, a.nodes),
+      theirs.appendBatch(b.leaves, b.nodes),
+    ])
+    const won = outcomes.filter((o) => o.status === 'fulfilled').length
+    t.equal(won, 1, 'exactly one commits')
+    const size = await mine.size()
+    t.equal(size, outcomes[0].status === 'fulfilled' ? 3 : 5, 'the size is the winner’s batch')
+    t.match((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason, {
+      message: /append at 0 but the log size is [35]/,
+    })
+    const { rows } = await pool.query<{ count: number }>('SELECT COUNT(*)::int AS count FROM log_entries')
+    t.equal(rows[0]!.count, size, 'no leaf of the refused batch is stored')
+
+    // Many rounds of racing appends, each side retrying from the committed size: no gap, no index twice.
+    const appendFrom = async (store: PostgresLogStore, tag: string) => {
+      for (let done = 0; done < 10; ) {
+        const at = await store.size()
+        const frontier = await frontierAt(store, at)
+        const batch = batchAt(frontier, at, 2, `${tag}${done}`)
+        try {
+          await store.appendBatch(batch.leaves, batch.nodes)
+          done++
+        } catch {
+          // Another process appended first: build again on what is committed.
+        }
+      }
+    }
+    await Promise.all([appendFrom(mine, 'x'), appendFrom(theirs, 'y')])
+    const final = await mine.size()
+    t.equal(final, size + 40, 'every batch committed exactly once')
+    const indexes = await pool.query<{ idx: number }>('SELECT idx FROM log_entries ORDER BY idx')
+    t.same(
+      indexes.rows.map((row) => row.idx),
+      Array.from({ length: final }, (_, i) => i),
+      'indexes 0..n-1, no gap',
+    )
+  })
+}
+
+function batchAt(
+  frontier: Frontier,
+  first: number,
+  count: number,
+  tag = '',
+): { leaves: LeafRecord[]; nodes: TreeNode[] } {
+  const leaves: LeafRecord[] = []
+  const nodes: TreeNode[] = []
+  for (let index = first; index < first + count; index++) {
+    const leaf = Buffer.from(JSON.stringify({ n: index, tag }))
+    const hash = leafHash(leaf)
+    leaves.push({
+      index,
+      leaf,
+      leafHash: hash,
+      meta: { time: new Date(0).toISOString(), action: 'test', decision: 'allow', phase: 'event' },
+    })
+    nodes.push(...frontier.append(hash))
+  }
+  return { leaves, nodes }
+}
+async function frontierAt(store: PostgresLogStore, size: number): Promise<Frontier> {
+  return withNodes(
+    (positions) => store.readNodes(positions),
+    (read) => new Frontier(size, read),
+  )
+}
