@@ -15,6 +15,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -272,8 +273,16 @@ interface Container {
 }
 
 function container(root: string, port: number): Container {
+  // The base image has node in /usr/local/bin. The runner's own binary may sit where the runtime user cannot
+  // reach it (CI installs Node 24 under root's home), so it is copied there, as the image has it.
+  const nodeDir = join(root, 'usr', 'local', 'bin')
+  if (!existsSync(join(nodeDir, 'node'))) {
+    mkdirSync(nodeDir, { recursive: true })
+    copyFileSync(process.execPath, join(nodeDir, 'node'))
+    chmodSync(join(nodeDir, 'node'), 0o755)
+  }
   const env: NodeJS.ProcessEnv = {
-    PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+    PATH: `${nodeDir}:/usr/bin:/bin`,
     GATEWAY_PORT: String(port),
     ...Object.fromEntries([...runtimeEnv].map(([k, v]) => [k, v.startsWith('/') ? join(root, v) : v])),
   }
