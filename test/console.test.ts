@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import axe from 'axe-core'
@@ -11,6 +11,7 @@ import { loadSpec } from '../src/http/openapi.js'
 import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import type { Services } from '../src/services.js'
+import { cliInProcess } from './helpers/children.js'
 import { buildConsole } from './helpers/console-build.js'
 import {
   eventually,
@@ -176,21 +177,45 @@ t.test('the auditor console', async (t) => {
   await page.locator('#patterns').screenshot({ path: join(SHOTS, 'console-patterns.png') })
   await accessible(t, page, 'patterns view')
 
-  // The current filter as NDJSON: one line per entry, its index and the entry (whose canonical JSON is its leaf).
+  // The current filter as NDJSON with receipts: one line per entry, its index, the entry (whose canonical JSON
+  // is its leaf) and its receipt, which `court-file-gateway verify --bundle` checks offline.
   await page.getByLabel('Court code').fill('黑0103')
   await page.getByLabel('Action').fill('document.read')
   await page.getByRole('button', { name: 'Search' }).click()
   await eventually(async () => ((await courts(page)).every((c) => c === '黑0103') ? true : undefined))
   const exported = page.waitForEvent('download', { timeout: DEADLINE })
-  await page.getByRole('button', { name: 'Export this filter (NDJSON)' }).click()
-  const file = join(t.testdir(), 'export.ndjson')
-  await (await exported).saveAs(file)
-  const lines = readFileSync(file, 'utf8').split('\n')
+  await page.getByRole('button', { name: 'Export this filter with receipts (NDJSON)' }).click()
+  const scratch = t.testdir()
+  const bundle = join(scratch, 'export.ndjson')
+  await (await exported).saveAs(bundle)
+  const lines = readFileSync(bundle, 'utf8').split('\n')
   t.equal(lines.pop(), '', 'every line ends with a newline')
+  const parsed = lines.map((line) => JSON.parse(line) as { entry: unknown; index: number; receipt: string })
   t.same(
-    lines.map((line) => JSON.parse(line)),
+    parsed.map(({ entry, index }) => ({ entry, index })),
     expected.map((i) => ({ entry: i.entry, index: i.index })),
   )
+  t.ok(
+    parsed.every((line) => line.receipt.startsWith(`c2sp.org/tlog-proof@v1\n`)),
+    'every line has its receipt',
+  )
+  const keyFile = join(scratch, 'key.txt')
+  writeFileSync(keyFile, `${auditorKey}\n`)
+  const verified = await cliInProcess(['verify', '--key', keyFile, '--bundle', bundle])
+  t.equal(verified.code, 0, verified.stderr)
+  t.match(
+    verified.stdout,
+    new RegExp(`^OK: ${expected.length} entries verified by their receipts against the checkpoint of `),
+  )
+  // An entry changed after export no longer verifies, and the CLI names it.
+  const altered = structuredClone(parsed)
+  const victim = altered[1]!
+  ;(victim.entry as { actor: { sub: string } }).actor.sub = 'someone-else'
+  const alteredFile = join(scratch, 'altered.ndjson')
+  writeFileSync(alteredFile, altered.map((line) => `${JSON.stringify(line)}\n`).join(''))
+  const refused = await cliInProcess(['verify', '--key', keyFile, '--bundle', alteredFile])
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, new RegExp(`^FAILED: entry ${victim.index} does not verify against the receipt`))
 
   await t.test('a doctored inclusion proof is reported as a failure', async (t) => {
     const tampered = await context.newPage()

@@ -93,10 +93,10 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     else localStorage.removeItem(VKEY_KEY)
     setKey(pinned)
   }
-  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void) => {
+  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void | Promise<void>) => {
     setBusy(what)
     try {
-      use(await everyPage(client, query.filter))
+      await use(await everyPage(client, query.filter))
     } catch (e) {
       setError((e as Error).message)
     } finally {
@@ -107,15 +107,28 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     whole('Reading the entries for patterns…', ({ items, complete }) =>
       setPatterns({ patterns: findPatterns(items, thresholds as Thresholds), complete }),
     )
-  // One line per entry: its index and the entry, whose canonical JSON is its leaf (verify with receipts).
-  const exportNdjson = () =>
-    whole('Exporting…', ({ items }) =>
+  // One line per entry: the entry (whose canonical JSON is its leaf), its index and its receipt, so that
+  // `court-file-gateway verify --key KEYFILE --bundle FILE` checks every line offline (docs/auditors.md#exports).
+  const exportBundle = () =>
+    whole('Exporting with receipts…', async ({ items }) => {
+      const receipts = new Map<number, string>()
+      const queue = [...items]
+      const worker = async () => {
+        for (let item = queue.shift(); item; item = queue.shift())
+          receipts.set(item.index, await client.receipt(item.index))
+      }
+      await Promise.all([worker(), worker(), worker(), worker()])
       saveFile(
         'access-log-filtered.ndjson',
-        items.map((item) => `{"entry":${canonicalJson(item.entry)},"index":${item.index}}\n`).join(''),
+        items
+          .map(
+            (item) =>
+              `{"entry":${canonicalJson(item.entry)},"index":${item.index},"receipt":${JSON.stringify(receipts.get(item.index))}}\n`,
+          )
+          .join(''),
         'application/x-ndjson',
-      ),
-    )
+      )
+    })
   const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
 
   return (
@@ -149,8 +162,8 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
         <button type="button" onClick={showPatterns} disabled={!!busy}>
           Patterns of this filter
         </button>
-        <button type="button" onClick={exportNdjson} disabled={!!busy}>
-          Export this filter (NDJSON)
+        <button type="button" onClick={exportBundle} disabled={!!busy}>
+          Export this filter with receipts (NDJSON)
         </button>
         {busy && <span role="status">{busy}</span>}
       </div>
