@@ -7,6 +7,7 @@ import { Detail, Table } from './entries.js'
 import { FilterForm, KeyPanel, SignIn, Status } from './forms.js'
 import { findPatterns, type Patterns, type Thresholds } from './patterns.js'
 import { everyPage, PatternsView } from './patterns-view.js'
+import { type Summary, SummaryView, summarise } from './summary.js'
 import { checkCheckpoint, checkInclusion, type Verdict } from './trust.js'
 import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from './verify.js'
 
@@ -32,6 +33,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
   const [open, setOpen] = useState<Item>()
   const [patterns, setPatterns] = useState<{ patterns: Patterns; complete: boolean }>()
   const [busy, setBusy] = useState<string>()
+  const [summary, setSummary] = useState<Summary>()
 
   useEffect(() => {
     const stored = localStorage.getItem(VKEY_KEY)
@@ -130,6 +132,27 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
       )
     })
   const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
+  const printSummary = () =>
+    whole('Summarising…', ({ items, complete }) => {
+      const verdicts = [...proofs.values()]
+      setSummary(
+        summarise(items, {
+          filter: query.filter,
+          complete,
+          patterns: findPatterns(items, thresholds as Thresholds),
+          checkpoint: checkpoint.verdict,
+          proofs: {
+            verified: verdicts.filter((v) => v.state === 'ok').length,
+            failed: failures,
+            shown: page?.items.length ?? 0,
+          },
+        }),
+      )
+    })
+  // Printed once the summary is on the page, so that the print shows it.
+  useEffect(() => {
+    if (summary) window.print()
+  }, [summary])
 
   return (
     <>
@@ -165,6 +188,9 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
         <button type="button" onClick={exportBundle} disabled={!!busy}>
           Export this filter with receipts (NDJSON)
         </button>
+        <button type="button" onClick={printSummary} disabled={!!busy}>
+          Print summary
+        </button>
         {busy && <span role="status">{busy}</span>}
       </div>
       <nav class="actions" aria-label="Pages">
@@ -183,6 +209,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
           Next page
         </button>
       </nav>
+      {summary && <SummaryView summary={summary} />}
       {patterns && <PatternsView patterns={patterns.patterns} complete={patterns.complete} />}
       {open && (
         <Detail
