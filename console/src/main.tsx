@@ -1,6 +1,5 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import thresholds from '../patterns.json' with { type: 'json' }
 import { api, type Filter, type Item, type Page } from './api.js'
 import { saveFile } from './download.js'
 import { Detail, Table } from './entries.js'
@@ -17,6 +16,7 @@ import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from
  */
 const TOKEN_KEY = 'cfg.token'
 const VKEY_KEY = 'cfg.vkey'
+let patternThresholds: Thresholds | undefined
 
 function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string) => void }) {
   const client = api(token)
@@ -95,6 +95,11 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     else localStorage.removeItem(VKEY_KEY)
     setKey(pinned)
   }
+  // The thresholds are the gateway's configuration (console.patterns), read when they are first needed.
+  const thresholds = async () => {
+    patternThresholds ??= await client.patterns()
+    return patternThresholds
+  }
   const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void | Promise<void>) => {
     setBusy(what)
     try {
@@ -106,8 +111,8 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     }
   }
   const showPatterns = () =>
-    whole('Reading the entries for patterns…', ({ items, complete }) =>
-      setPatterns({ patterns: findPatterns(items, thresholds as Thresholds), complete }),
+    whole('Reading the entries for patterns…', async ({ items, complete }) =>
+      setPatterns({ patterns: findPatterns(items, await thresholds()), complete }),
     )
   // One line per entry: the entry (whose canonical JSON is its leaf), its index and its receipt, so that
   // `court-file-gateway verify --key KEYFILE --bundle FILE` checks every line offline (docs/auditors.md#exports).
@@ -133,13 +138,13 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     })
   const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
   const printSummary = () =>
-    whole('Summarising…', ({ items, complete }) => {
+    whole('Summarising…', async ({ items, complete }) => {
       const verdicts = [...proofs.values()]
       setSummary(
         summarise(items, {
           filter: query.filter,
           complete,
-          patterns: findPatterns(items, thresholds as Thresholds),
+          patterns: findPatterns(items, await thresholds()),
           checkpoint: checkpoint.verdict,
           proofs: {
             verified: verdicts.filter((v) => v.state === 'ok').length,

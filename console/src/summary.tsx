@@ -80,7 +80,7 @@ export function SummaryView({ summary }: { summary: Summary }) {
       )}
       <h3>Verification</h3>
       <p id="summary-checkpoint" class={`status ${summary.checkpoint?.state ?? 'wait'}`}>
-        Checkpoint: {summary.checkpoint?.message ?? 'not checked'}
+        {summary.checkpoint?.message ?? 'The checkpoint was not checked.'}
       </p>
       <p id="summary-proofs" class={`status ${failed > 0 ? 'bad' : verified === shown && shown > 0 ? 'ok' : 'wait'}`}>
         Inclusion proofs of the {shown} entries on screen: {verified} verified, {failed} failed
