@@ -341,6 +341,17 @@ t.test('a bundle: a filtered selection, each entry with its receipt (verify --bu
     ok: false,
     message: /^the receipt's checkpoint does not verify with key/,
   })
+  // One key may sign checkpoints of two logs: their receipts do not make one bundle.
+  const otherOrigin = signNote(
+    formatCheckpoint({ origin: 'other.log', size: 40, rootHash: log.roots[40]! }),
+    ORIGIN,
+    privateKey,
+  )
+  t.same(verifyBundle({ bundleText: lineOf(3) + lineOf(4, 40, otherOrigin), keyText }), {
+    ok: false,
+    index: 4,
+    message: `the receipts are of different logs (${ORIGIN}, other.log)`,
+  })
   const failures: Array<[string, RegExp]> = [
     ['', /^the bundle holds no entries$/],
     ['not json\n', /^line 1 of the bundle is not JSON/],
