@@ -289,9 +289,10 @@ export function verifyBundle(args: { bundleText: Text; keyText: Text }): VerifyR
     const data = asBuffer(args.bundleText)
     let newest: Extract<VerifyResult, { ok: true }> | undefined
     let entries = 0
+    let lineNo = 0
     for (const line of lines(data, Number.MAX_SAFE_INTEGER)) {
+      lineNo++
       if (line.length === 0) continue
-      const lineNo = entries + 1
       let item: { entry?: unknown; index?: unknown; receipt?: unknown }
       try {
         item = JSON.parse(line.toString('utf8')) as typeof item
