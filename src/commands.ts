@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { checkLogDatabase, describeCheck, openLogDatabase } from './accesslog/fsck.js'
 import { ed25519PublicKey, loadEd25519PrivateKey, verifierKey } from './accesslog/note.js'
-import { verifyCheckpointConsistency, verifyExport, verifyReceipt } from './accesslog/verify.js'
+import { verifyBundle, verifyCheckpointConsistency, verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm, writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import { healthcheck } from './healthcheck.js'
@@ -27,6 +27,7 @@ usage:
   court-file-gateway token --sub SUB --org ORG --roles ROLE[,ROLE…] [--name NAME] [--ttl SECONDS] [--config FILE]
   court-file-gateway verify --key KEYFILE --checkpoint FILE --export FILE
   court-file-gateway verify --key KEYFILE --receipt FILE --entry FILE
+  court-file-gateway verify --key KEYFILE --bundle FILE
   court-file-gateway verify --key KEYFILE --consistency OLD NEW --proof FILE
   court-file-gateway verify --db FILE [--key KEYFILE]
   court-file-gateway vkey --key SIGNINGKEY [--name ORIGIN | --config FILE]
@@ -80,6 +81,7 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       key: { type: 'string' },
       checkpoint: { type: 'string' },
       export: { type: 'string' },
+      bundle: { type: 'string' },
       receipt: { type: 'string' },
       entry: { type: 'string' },
       db: { type: 'string' },
@@ -217,6 +219,8 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
           checkpointText: read(values.checkpoint, 'checkpoint'),
           keyText,
         })
+      } else if (values.bundle) {
+        result = verifyBundle({ bundleText: read(values.bundle, 'bundle'), keyText })
       } else if (values.receipt && values.entry) {
         result = verifyReceipt({
           receiptText: read(values.receipt, 'receipt'),
@@ -225,12 +229,18 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
         })
       } else {
         throw new UsageError(
-          'verify needs either --checkpoint and --export, or --receipt and --entry, or --consistency OLD NEW --proof FILE',
+          'verify needs either --checkpoint and --export, or --receipt and --entry, or --bundle, or --consistency OLD NEW --proof FILE',
         )
       }
       if (result.ok) {
         if (result.from !== undefined) {
           io.out(`OK: the checkpoint of ${result.origin} at size ${result.size} extends the one at size ${result.from}`)
+          return 0
+        }
+        if (result.entries !== undefined) {
+          io.out(
+            `OK: ${result.entries} entries verified by their receipts against the checkpoint of ${result.origin} at size ${result.size}`,
+          )
           return 0
         }
         const what = result.index === undefined ? `${result.size} entries` : `entry ${result.index}`

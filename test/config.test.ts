@@ -35,6 +35,29 @@ t.test('defaults fill what the file leaves out', async (t) => {
   t.equal(config.accessLog.signingKeyFile, '/base/log.pem')
   t.equal(config.limits.authFailuresPerAddressPerMinute, 60)
   t.equal(config.metrics, undefined, 'no metrics listener unless configured')
+  t.same(
+    config.console.patterns,
+    {
+      manyCasesPerDay: 10,
+      dailyQuota: 500,
+      quotaWarningFraction: 0.8,
+      workingHours: { start: 8, end: 18, weekdays: [1, 2, 3, 4, 5] },
+      recentMainReadDays: 30,
+      quickApprovalMinutes: 5,
+      quickApprovalsPerPair: 2,
+    },
+    "the console's pattern thresholds, the daily quota the enforced one",
+  )
+  const quota = parseConfig(
+    { ...minimal, limits: { documentsPerDay: 40 }, console: { patterns: { dailyQuota: 30 } } },
+    '/base',
+  )
+  t.equal(quota.console.patterns.dailyQuota, 30, 'a configured threshold wins')
+  t.equal(
+    parseConfig({ ...minimal, limits: { documentsPerDay: 40 } }, '/base').console.patterns.dailyQuota,
+    40,
+    'else the enforced quota',
+  )
   const issuer = { issuer: 'i', jwksUrl: 'https://i/jwks', algorithms: ['EdDSA'], orgKinds: ['court'] }
   const more = parseConfig(
     { ...minimal, identity: { audience: 'a', issuers: [issuer] }, metrics: { port: 9464 }, dev: { issuer: true } },
@@ -103,6 +126,16 @@ t.test('a bad file names the key and the problem', async (t) => {
     ['missing key', { ...minimal, accessLog: { origin: 'o' } }, /"accessLog\.signingKeyFile": is required/],
     ['wrong type', { ...minimal, server: { port: 'x' } }, /"server\.port": must be integer/],
     ['bad enum', { ...minimal, policy: { jurisdiction: 'nation' } }, /"policy\.jurisdiction"/],
+    [
+      'a weekday that is not one',
+      { ...minimal, console: { patterns: { workingHours: { weekdays: [7] } } } },
+      /"console\.patterns\.workingHours\.weekdays\.0": must be <= 6/,
+    ],
+    [
+      'an unknown threshold',
+      { ...minimal, console: { patterns: { manyCases: 3 } } },
+      /"console\.patterns\.manyCases": unknown key/,
+    ],
     [
       'bad algorithm',
       {

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import t from 'tap'
 import { findPatterns, type PatternEntry, type Thresholds } from '../console/src/patterns.js'
+import { testConfig } from './helpers/harness.js'
 
-const LIMITS = JSON.parse(readFileSync(new URL('../console/patterns.json', import.meta.url), 'utf8')) as Thresholds
+/** The defaults of the gateway's configuration console.patterns (dailyQuota: limits.documentsPerDay). */
+const LIMITS: Thresholds = testConfig(tmpdir()).console.patterns
 const TIGHT: Thresholds = { ...LIMITS, manyCasesPerDay: 3, dailyQuota: 5, quotaWarningFraction: 0.8 }
 
 let next = 0

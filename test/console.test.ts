@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import axe from 'axe-core'
@@ -11,6 +11,8 @@ import { loadSpec } from '../src/http/openapi.js'
 import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import type { Services } from '../src/services.js'
+import { findPatterns } from '../console/src/patterns.js'
+import { cliInProcess } from './helpers/children.js'
 import { buildConsole } from './helpers/console-build.js'
 import {
   eventually,
@@ -35,6 +37,16 @@ const SHOTS = process.env.UPDATE_SCREENSHOTS
   : mkdtempSync(join(tmpdir(), 'console-shots-'))
 const CASE_01 = '（2023）黑01民终1234号'
 const CASE_0103 = '（2023）黑0103民初4567号'
+/** The configuration's defaults of console.patterns, with the enforced daily quota of the test gateway. */
+const DEFAULT_THRESHOLDS = {
+  manyCasesPerDay: 10,
+  dailyQuota: 100_000,
+  quotaWarningFraction: 0.8,
+  workingHours: { start: 8, end: 18, weekdays: [1, 2, 3, 4, 5] },
+  recentMainReadDays: 30,
+  quickApprovalMinutes: 5,
+  quickApprovalsPerPair: 2,
+}
 /** Every wait in the browser has this deadline; the machine is shared and slow, so it is generous. */
 const DEADLINE = 30_000
 
@@ -173,24 +185,99 @@ t.test('the auditor console', async (t) => {
   const byCourt = await page.locator('#reads-by-court tbody th').allTextContents()
   t.same(byCourt.sort(), ['黑01', '黑0103'], 'reads by court')
   t.match(await page.locator('#denials').textContent(), /SUB_VOLUME_NOT_APPROVED: 2/)
+  // The thresholds are the gateway's configuration: its dailyQuota of 3 flags the prosecutor's two reads,
+  // which the default (the enforced quota of 100 000) does not.
+  const configured = await h.call('GET', '/v1/audit/patterns', { token: tokenOf(h, 'auditor') })
+  t.same(
+    configured.json,
+    { ...DEFAULT_THRESHOLDS, dailyQuota: 3, quotaWarningFraction: 0.5 },
+    'served from the configuration',
+  )
+  const nearQuota = await page.locator('#flags li', { hasText: 'near-quota' }).allTextContents()
+  t.same(nearQuota.length, 1, 'one person is close to the configured quota')
+  t.match(nearQuota[0], /^near-quota 230100\/zhang\.wei: 2 of 3 daily documents on /)
+  t.equal(
+    findPatterns(h.all, { ...h.config.console.patterns, dailyQuota: 100_000 }).flags.filter(
+      (f) => f.rule === 'near-quota',
+    ).length,
+    0,
+    'no flag with the enforced quota',
+  )
   await page.locator('#patterns').screenshot({ path: join(SHOTS, 'console-patterns.png') })
   await accessible(t, page, 'patterns view')
 
-  // The current filter as NDJSON: one line per entry, its index and the entry (whose canonical JSON is its leaf).
+  // The current filter as NDJSON with receipts: one line per entry, its index, the entry (whose canonical JSON
+  // is its leaf) and its receipt, which `court-file-gateway verify --bundle` checks offline.
   await page.getByLabel('Court code').fill('黑0103')
   await page.getByLabel('Action').fill('document.read')
   await page.getByRole('button', { name: 'Search' }).click()
   await eventually(async () => ((await courts(page)).every((c) => c === '黑0103') ? true : undefined))
   const exported = page.waitForEvent('download', { timeout: DEADLINE })
-  await page.getByRole('button', { name: 'Export this filter (NDJSON)' }).click()
-  const file = join(t.testdir(), 'export.ndjson')
-  await (await exported).saveAs(file)
-  const lines = readFileSync(file, 'utf8').split('\n')
+  await page.getByRole('button', { name: 'Export this filter with receipts (NDJSON)' }).click()
+  const scratch = t.testdir()
+  const bundle = join(scratch, 'export.ndjson')
+  await (await exported).saveAs(bundle)
+  const lines = readFileSync(bundle, 'utf8').split('\n')
   t.equal(lines.pop(), '', 'every line ends with a newline')
+  const parsed = lines.map((line) => JSON.parse(line) as { entry: unknown; index: number; receipt: string })
   t.same(
-    lines.map((line) => JSON.parse(line)),
+    parsed.map(({ entry, index }) => ({ entry, index })),
     expected.map((i) => ({ entry: i.entry, index: i.index })),
   )
+  t.ok(
+    parsed.every((line) => line.receipt.startsWith(`c2sp.org/tlog-proof@v1\n`)),
+    'every line has its receipt',
+  )
+  const keyFile = join(scratch, 'key.txt')
+  writeFileSync(keyFile, `${auditorKey}\n`)
+  const verified = await cliInProcess(['verify', '--key', keyFile, '--bundle', bundle])
+  t.equal(verified.code, 0, verified.stderr)
+  t.match(
+    verified.stdout,
+    new RegExp(`^OK: ${expected.length} entries verified by their receipts against the checkpoint of `),
+  )
+  // An entry changed after export no longer verifies, and the CLI names it.
+  const altered = structuredClone(parsed)
+  const victim = altered[1]!
+  ;(victim.entry as { actor: { sub: string } }).actor.sub = 'someone-else'
+  const alteredFile = join(scratch, 'altered.ndjson')
+  writeFileSync(alteredFile, altered.map((line) => `${JSON.stringify(line)}\n`).join(''))
+  const refused = await cliInProcess(['verify', '--key', keyFile, '--bundle', alteredFile])
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, new RegExp(`^FAILED: entry ${victim.index} does not verify against the receipt`))
+
+  // The printable summary of the same filter: printed alone (@media print), with what was and was not verified.
+  await allVerified(page)
+  // The print dialog cannot be driven headless: the page's window.print is counted instead (evaluated by the
+  // driver, outside the page's Content-Security-Policy).
+  await page.evaluate(
+    'window.print = () => { document.body.dataset.printed = String(Number(document.body.dataset.printed ?? 0) + 1) }',
+  )
+  await page.getByRole('button', { name: 'Print summary' }).click()
+  await page.locator('#summary').waitFor({ timeout: DEADLINE })
+  await eventually(async () => ((await page.locator('body').getAttribute('data-printed')) === '1' ? true : undefined))
+  t.same(await page.locator('#summary-filter dd').allTextContents(), ['黑0103', 'document.read'], 'the filter')
+  t.match(await page.locator('#summary-checkpoint').getAttribute('class'), /\bok\b/)
+  t.match(
+    await page.locator('#summary-checkpoint').textContent(),
+    /^Checkpoint of test\.gateway\/log at size \d+: signature verified with the pinned key/,
+  )
+  t.equal(
+    await page.locator('#summary-proofs').textContent(),
+    `Inclusion proofs of the ${expected.length} entries on screen: ${expected.length} verified, 0 failed.`,
+  )
+  t.match(await page.locator('#summary-entries').textContent(), new RegExp(`^${expected.length} entries; `))
+  const flags = findPatterns(expected, h.config.console.patterns).flags
+  t.equal(await page.locator('#summary-flags li').count(), flags.length, 'the flags of the filter')
+  await page.emulateMedia({ media: 'print' })
+  t.ok(await page.locator('#summary').isVisible(), 'the summary is printed')
+  t.notOk(await page.locator('#entries').isVisible(), 'the table is not')
+  t.ok(await page.locator('h1').isVisible(), 'under the page title')
+  await accessible(t, page, 'print view')
+  const pdf = join(SHOTS, 'console-summary.pdf')
+  await page.pdf({ path: pdf, format: 'A4' })
+  t.equal(readFileSync(pdf).subarray(0, 5).toString('latin1'), '%PDF-', 'the browser prints it as a PDF')
+  await page.emulateMedia({ media: 'screen' })
 
   await t.test('a doctored inclusion proof is reported as a failure', async (t) => {
     const tampered = await context.newPage()
@@ -331,7 +418,11 @@ type Tap = { testdir(): string; teardown(fn: () => unknown): void }
 
 /** Two courts' adapters and reads at both (allowed and denied), so the log holds both courts. */
 async function populated(t: Tap) {
-  const h = await startGateway(t, { limits: { requestsPerMinute: 100_000, documentsPerDay: 100_000 } })
+  const h = await startGateway(t, {
+    limits: { requestsPerMinute: 100_000, documentsPerDay: 100_000 },
+    // Tighter than the quota the gateway enforces: the prosecutor's two reads are close to it (a flag).
+    console: { patterns: { dailyQuota: 3, quotaWarningFraction: 0.5 } },
+  })
   await registerAdapter(h, (await startAdapter(t, h.url)).url)
   await registerAdapter(h, (await startAdapter(t, h.url)).url, {
     court: '黑0103',

@@ -42,6 +42,7 @@ const OPERATION_IDS = [
   'getAuditEntryReceipt',
   'getCheckpoint',
   'getVerifierKey',
+  'getPatternThresholds',
   'getInclusionProof',
   'getConsistencyProof',
   'exportAudit',

@@ -184,6 +184,7 @@ t.test('Prism finds no violation in any operation of the gateway', async (t) => 
   await via('getAuditEntryReceipt', 'GET', '/v1/audit/entries/0/receipt', 200, { as: 'auditor' })
   await via('getCheckpoint', 'GET', '/v1/audit/checkpoint', 200, { as: 'auditor' })
   await via('getVerifierKey', 'GET', '/v1/audit/key', 200, { as: 'auditor' })
+  await via('getPatternThresholds', 'GET', '/v1/audit/patterns', 200, { as: 'auditor' })
   await via('getInclusionProof', 'GET', '/v1/audit/proofs/inclusion?index=0&size=2', 200, { as: 'auditor' })
   await via('getConsistencyProof', 'GET', '/v1/audit/proofs/consistency?from=1&to=2', 200, { as: 'auditor' })
   await via('exportAudit', 'GET', '/v1/audit/export?from=0&to=2', 200, { as: 'auditor' })

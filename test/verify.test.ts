@@ -6,7 +6,7 @@ import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { consistencyProof, Frontier, inclusionProof, type NodeReader } from '../src/accesslog/merkle/tree.js'
 import { signNote, verifierKey } from '../src/accesslog/note.js'
 import { formatReceipt } from '../src/accesslog/receipt.js'
-import { verifyCheckpointConsistency, verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
+import { verifyBundle, verifyCheckpointConsistency, verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
 
 const ORIGIN = 'court-file-gateway.test/log'
 const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
@@ -298,6 +298,69 @@ t.test('checkpoint and key problems', async (t) => {
     ok: false,
     message: /^verification failed: /,
   })
+})
+
+t.test('a bundle: a filtered selection, each entry with its receipt (verify --bundle)', async (t) => {
+  const receiptFor = (index: number, treeSize: number, cp: string) =>
+    formatReceipt({ index, proof: inclusionProof(index, treeSize, log.read), checkpoint: cp })
+  const lineOf = (index: number, treeSize = 40, cp = cp40, leaf = log.leaves[index]!) =>
+    `${JSON.stringify({ entry: JSON.parse(leaf.toString('utf8')), index, receipt: receiptFor(index, treeSize, cp) })}\n`
+  // Receipts fetched while the log grew name different checkpoints: the newest is reported.
+  const bundle = lineOf(3) + lineOf(17, 30, cp30) + lineOf(39)
+  t.same(verifyBundle({ bundleText: bundle, keyText }), {
+    ok: true,
+    origin: ORIGIN,
+    size: 40,
+    rootHash: log.roots[40],
+    entries: 3,
+  })
+  t.same(verifyBundle({ bundleText: Buffer.from(lineOf(5)), keyText }).ok, true, 'bytes, one line')
+
+  const forged =
+    lineOf(3) +
+    lineOf(
+      17,
+      40,
+      cp40,
+      alter(log.leaves[17]!, (e) => (e.decision = 'deny')),
+    )
+  t.match(verifyBundle({ bundleText: forged, keyText }), {
+    ok: false,
+    index: 17,
+    message: /^entry 17 does not verify against the receipt/,
+  })
+  const swapped = lineOf(3).replace('"index":3', '"index":4')
+  t.same(verifyBundle({ bundleText: swapped, keyText }), {
+    ok: false,
+    index: 4,
+    message: 'line 1 claims entry 4, but its receipt is for entry 3',
+  })
+  const { privateKey: otherKey } = crypto.generateKeyPairSync('ed25519')
+  const otherLog = lineOf(4, 40, checkpointFor(40, log.roots[40]!, otherKey))
+  t.match(verifyBundle({ bundleText: lineOf(3) + otherLog, keyText }), {
+    ok: false,
+    message: /^the receipt's checkpoint does not verify with key/,
+  })
+  // One key may sign checkpoints of two logs: their receipts do not make one bundle.
+  const otherOrigin = signNote(
+    formatCheckpoint({ origin: 'other.log', size: 40, rootHash: log.roots[40]! }),
+    ORIGIN,
+    privateKey,
+  )
+  t.same(verifyBundle({ bundleText: lineOf(3) + lineOf(4, 40, otherOrigin), keyText }), {
+    ok: false,
+    index: 4,
+    message: `the receipts are of different logs (${ORIGIN}, other.log)`,
+  })
+  const failures: Array<[string, RegExp]> = [
+    ['', /^the bundle holds no entries$/],
+    ['not json\n', /^line 1 of the bundle is not JSON/],
+    [`${lineOf(3)}{"entry":{},"index":4}\n`, /^line 2 of the bundle is not \{"entry", "index", "receipt"\}$/],
+    ['null\n', /^line 1 of the bundle is not \{"entry", "index", "receipt"\}$/],
+  ]
+  for (const [bundleText, message] of failures) {
+    t.match(verifyBundle({ bundleText, keyText }), { ok: false, message }, JSON.stringify(bundleText.slice(0, 20)))
+  }
 })
 
 t.test('receipts', async (t) => {

@@ -1,3 +1,5 @@
+import type { Thresholds } from './patterns.js'
+
 /**
  * The console's only way to the gateway: same-origin requests with the auditor's bearer token. What comes back
  * is whatever the API decides this token may see; the console never filters by role itself.
@@ -69,6 +71,7 @@ export function api(token: string) {
     entry: (index: number) => json<Item & { leaf: string }>(`/v1/audit/entries/${index}`),
     receipt: (index: number) => text(`/v1/audit/entries/${index}/receipt`),
     checkpoint: () => text('/v1/audit/checkpoint'),
+    patterns: () => json<Thresholds>('/v1/audit/patterns'),
     inclusion: (index: number, size: number) =>
       json<{ proof: string[] }>(`/v1/audit/proofs/inclusion?index=${index}&size=${size}`),
     consistency: (from: number, to: number) =>

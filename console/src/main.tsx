@@ -1,12 +1,12 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import thresholds from '../patterns.json' with { type: 'json' }
 import { api, type Filter, type Item, type Page } from './api.js'
 import { saveFile } from './download.js'
 import { Detail, Table } from './entries.js'
 import { FilterForm, KeyPanel, SignIn, Status } from './forms.js'
 import { findPatterns, type Patterns, type Thresholds } from './patterns.js'
 import { everyPage, PatternsView } from './patterns-view.js'
+import { type Summary, SummaryView, summarise } from './summary.js'
 import { checkCheckpoint, checkInclusion, type Verdict } from './trust.js'
 import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from './verify.js'
 
@@ -16,6 +16,7 @@ import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from
  */
 const TOKEN_KEY = 'cfg.token'
 const VKEY_KEY = 'cfg.vkey'
+let patternThresholds: Thresholds | undefined
 
 function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string) => void }) {
   const client = api(token)
@@ -32,6 +33,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
   const [open, setOpen] = useState<Item>()
   const [patterns, setPatterns] = useState<{ patterns: Patterns; complete: boolean }>()
   const [busy, setBusy] = useState<string>()
+  const [summary, setSummary] = useState<Summary>()
 
   useEffect(() => {
     const stored = localStorage.getItem(VKEY_KEY)
@@ -93,10 +95,15 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     else localStorage.removeItem(VKEY_KEY)
     setKey(pinned)
   }
-  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void) => {
+  // The thresholds are the gateway's configuration (console.patterns), read when they are first needed.
+  const thresholds = async () => {
+    patternThresholds ??= await client.patterns()
+    return patternThresholds
+  }
+  const whole = async (what: string, use: (all: { items: Item[]; complete: boolean }) => void | Promise<void>) => {
     setBusy(what)
     try {
-      use(await everyPage(client, query.filter))
+      await use(await everyPage(client, query.filter))
     } catch (e) {
       setError((e as Error).message)
     } finally {
@@ -104,19 +111,53 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     }
   }
   const showPatterns = () =>
-    whole('Reading the entries for patterns…', ({ items, complete }) =>
-      setPatterns({ patterns: findPatterns(items, thresholds as Thresholds), complete }),
+    whole('Reading the entries for patterns…', async ({ items, complete }) =>
+      setPatterns({ patterns: findPatterns(items, await thresholds()), complete }),
     )
-  // One line per entry: its index and the entry, whose canonical JSON is its leaf (verify with receipts).
-  const exportNdjson = () =>
-    whole('Exporting…', ({ items }) =>
+  // One line per entry: the entry (whose canonical JSON is its leaf), its index and its receipt, so that
+  // `court-file-gateway verify --key KEYFILE --bundle FILE` checks every line offline (docs/auditors.md#exports).
+  const exportBundle = () =>
+    whole('Exporting with receipts…', async ({ items }) => {
+      const receipts = new Map<number, string>()
+      const queue = [...items]
+      const worker = async () => {
+        for (let item = queue.shift(); item; item = queue.shift())
+          receipts.set(item.index, await client.receipt(item.index))
+      }
+      await Promise.all([worker(), worker(), worker(), worker()])
       saveFile(
         'access-log-filtered.ndjson',
-        items.map((item) => `{"entry":${canonicalJson(item.entry)},"index":${item.index}}\n`).join(''),
+        items
+          .map(
+            (item) =>
+              `{"entry":${canonicalJson(item.entry)},"index":${item.index},"receipt":${JSON.stringify(receipts.get(item.index))}}\n`,
+          )
+          .join(''),
         'application/x-ndjson',
-      ),
-    )
+      )
+    })
   const failures = [...proofs.values()].filter((v) => v.state === 'bad').length
+  const printSummary = () =>
+    whole('Summarising…', async ({ items, complete }) => {
+      const verdicts = [...proofs.values()]
+      setSummary(
+        summarise(items, {
+          filter: query.filter,
+          complete,
+          patterns: findPatterns(items, await thresholds()),
+          checkpoint: checkpoint.verdict,
+          proofs: {
+            verified: verdicts.filter((v) => v.state === 'ok').length,
+            failed: failures,
+            shown: page?.items.length ?? 0,
+          },
+        }),
+      )
+    })
+  // Printed once the summary is on the page, so that the print shows it.
+  useEffect(() => {
+    if (summary) window.print()
+  }, [summary])
 
   return (
     <>
@@ -149,8 +190,11 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
         <button type="button" onClick={showPatterns} disabled={!!busy}>
           Patterns of this filter
         </button>
-        <button type="button" onClick={exportNdjson} disabled={!!busy}>
-          Export this filter (NDJSON)
+        <button type="button" onClick={exportBundle} disabled={!!busy}>
+          Export this filter with receipts (NDJSON)
+        </button>
+        <button type="button" onClick={printSummary} disabled={!!busy}>
+          Print summary
         </button>
         {busy && <span role="status">{busy}</span>}
       </div>
@@ -170,6 +214,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
           Next page
         </button>
       </nav>
+      {summary && <SummaryView summary={summary} />}
       {patterns && <PatternsView patterns={patterns.patterns} complete={patterns.complete} />}
       {open && (
         <Detail

@@ -1,6 +1,6 @@
 /**
  * Patterns worth a second look in a set of access-log entries (docs/auditors.md#patterns). Pure: entries and
- * thresholds in, counts and flags out; the thresholds are configuration (console/patterns.json). A flag is a
+ * thresholds in, counts and flags out; the thresholds are the gateway's configuration (console.patterns, GET /v1/audit/patterns). A flag is a
  * reason to look, never a finding: each names the entries behind it so an auditor can open them.
  *
  * Days and working hours are China Standard Time (UTC+8, no daylight saving), where the courts and

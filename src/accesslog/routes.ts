@@ -116,6 +116,11 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     return reply.type('text/plain; charset=utf-8').send(`${log.verifierKey()}\n`)
   })
 
+  specRoute(app, spec, 'getPatternThresholds', async (request) => {
+    await authorise(request, 'patterns')
+    return services.config.console.patterns
+  })
+
   specRoute(app, spec, 'getInclusionProof', async (request) => {
     const query = request.query as { index: string; size: string }
     const index = integer(query.index, 'index')!

@@ -3,6 +3,7 @@
  * export or one entry's receipt against a signed checkpoint with nothing but the log's public key. Results
  * are meant for a person; bad input of any kind gives `{ok: false, message}`, never an exception.
  */
+import { canonicalJson } from './canonical-json.js'
 import { type Checkpoint, openCheckpoint } from './checkpoint.js'
 import { EMPTY_ROOT, leafHash } from './merkle/hash.js'
 import { Frontier, verifyConsistency, verifyInclusion } from './merkle/tree.js'
@@ -19,6 +20,8 @@ export type VerifyResult =
       index?: number
       /** For a consistency check: the size of the older checkpoint. */
       from?: number
+      /** For a bundle: how many entries it holds (each verified by its own receipt). */
+      entries?: number
     }
   | {
       ok: false
@@ -271,6 +274,52 @@ export function verifyReceipt(args: { receiptText: Text; entryBytes: Uint8Array;
       `entry ${index} does not verify against the receipt: the entry's bytes differ from what was logged at index ${index}, or the receipt's proof was altered.${hint}`,
       index,
     )
+  })
+}
+
+/**
+ * Checks a console export bundle (docs/auditors.md#exports): NDJSON, one `{"entry", "index", "receipt"}` per
+ * line, a filtered selection of the log rather than a prefix of it, so no root can be recomputed. Instead each
+ * entry carries its receipt: the entry's canonical JSON (its logged bytes) must be included at `index` under
+ * the receipt's signed checkpoint. The result names the largest checkpoint seen (receipts fetched while the
+ * log grew may differ); all must be of one log.
+ */
+export function verifyBundle(args: { bundleText: Text; keyText: Text }): VerifyResult {
+  return run(() => {
+    const data = asBuffer(args.bundleText)
+    let newest: Extract<VerifyResult, { ok: true }> | undefined
+    let entries = 0
+    let lineNo = 0
+    for (const line of lines(data, Number.MAX_SAFE_INTEGER)) {
+      lineNo++
+      if (line.length === 0) continue
+      let item: { entry?: unknown; index?: unknown; receipt?: unknown }
+      try {
+        item = JSON.parse(line.toString('utf8')) as typeof item
+      } catch (err) {
+        throw new Failure(`line ${lineNo} of the bundle is not JSON: ${errorMessage(err)}`)
+      }
+      const { entry, index, receipt } = item ?? {}
+      if (typeof entry !== 'object' || entry === null || !Number.isSafeInteger(index) || typeof receipt !== 'string')
+        throw new Failure(`line ${lineNo} of the bundle is not {"entry", "index", "receipt"}`)
+      const result = verifyReceipt({
+        receiptText: receipt,
+        entryBytes: Buffer.from(canonicalJson(entry), 'utf8'),
+        keyText: args.keyText,
+      })
+      if (!result.ok) throw new Failure(result.message, result.index ?? (index as number))
+      if (result.index !== index)
+        throw new Failure(
+          `line ${lineNo} claims entry ${index}, but its receipt is for entry ${result.index}`,
+          index as number,
+        )
+      if (newest && newest.origin !== result.origin)
+        throw new Failure(`the receipts are of different logs (${newest.origin}, ${result.origin})`, index as number)
+      if (!newest || result.size > newest.size) newest = result
+      entries++
+    }
+    if (!newest) throw new Failure('the bundle holds no entries')
+    return { ok: true, origin: newest.origin, size: newest.size, rootHash: newest.rootHash, entries }
   })
 }
 

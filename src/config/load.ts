@@ -59,6 +59,8 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   config.policy.caseTypes ??= [...CIVIL_TYPE_CODES, ...ENFORCEMENT_TYPE_CODES]
   // An organisation has many people: sharing one person's budget would throttle a procuratorate at once.
   config.limits.organisationRequestsPerMinute ??= 10 * config.limits.requestsPerMinute
+  // "Close to the daily quota" means the quota the gateway enforces, unless the console is told otherwise.
+  config.console.patterns.dailyQuota ??= config.limits.documentsPerDay
   if (config.policy.grantDays > config.policy.maxGrantDays) {
     throw new ConfigError('config key "policy.grantDays": must not exceed policy.maxGrantDays')
   }

@@ -183,6 +183,43 @@ export const configSchema = {
         documentsPerDay: { type: 'integer', minimum: 1, default: 500 },
       },
     },
+    /** The auditor console (docs/auditors.md#patterns): thresholds of the patterns worth a second look. */
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        patterns: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            manyCasesPerDay: { type: 'integer', minimum: 1, default: 10 },
+            /** Defaults to limits.documentsPerDay (config/load.ts). */
+            dailyQuota: { type: 'integer', minimum: 1 },
+            quotaWarningFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.8 },
+            workingHours: {
+              type: 'object',
+              additionalProperties: false,
+              default: {},
+              properties: {
+                start: { type: 'integer', minimum: 0, maximum: 23, default: 8 },
+                end: { type: 'integer', minimum: 1, maximum: 24, default: 18 },
+                weekdays: {
+                  type: 'array',
+                  uniqueItems: true,
+                  items: { type: 'integer', minimum: 0, maximum: 6 },
+                  default: [1, 2, 3, 4, 5],
+                },
+              },
+            },
+            recentMainReadDays: { type: 'integer', minimum: 1, default: 30 },
+            quickApprovalMinutes: { type: 'integer', minimum: 1, default: 5 },
+            quickApprovalsPerPair: { type: 'integer', minimum: 1, default: 2 },
+          },
+        },
+      },
+    },
     dev: {
       type: 'object',
       additionalProperties: false,

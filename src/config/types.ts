@@ -89,6 +89,18 @@ export interface Config {
     authFailuresPerAddressPerMinute: number
     documentsPerDay: number
   }
+  /** The auditor console's pattern thresholds (docs/auditors.md#patterns), served at GET /v1/audit/patterns. */
+  console: {
+    patterns: {
+      manyCasesPerDay: number
+      dailyQuota: number
+      quotaWarningFraction: number
+      workingHours: { start: number; end: number; weekdays: number[] }
+      recentMainReadDays: number
+      quickApprovalMinutes: number
+      quickApprovalsPerPair: number
+    }
+  }
   /** A local issuer with a generated key, for trying the gateway out; never in production. */
   dev?: { issuer: boolean; keyFile?: string; maxTokenLifetimeSeconds?: number }
 }

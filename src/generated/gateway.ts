@@ -459,6 +459,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The thresholds of the patterns worth a second look
+         * @description The gateway's configuration `console.patterns` (docs/auditors.md#patterns), which the auditor console applies to the entries it reads.
+         */
+        get: operations["getPatternThresholds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/key": {
         parameters: {
             query?: never;
@@ -643,6 +663,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        PatternThresholds: {
+            /** @description Distinct cases one person may read in a day (China Standard Time) before it is flagged. */
+            manyCasesPerDay: number;
+            /** @description The daily document quota (by default the gateway's limits.documentsPerDay). */
+            dailyQuota: number;
+            /** @description The fraction of the daily quota that counts as close to it. */
+            quotaWarningFraction: number;
+            workingHours: {
+                /** @description First working hour, CST. */
+                start: number;
+                /** @description First hour after work, CST. */
+                end: number;
+                /** @description Working weekdays, 0 = Sunday. */
+                weekdays: number[];
+            };
+            /** @description A sub-volume read needs a main-volume read of the same case by the same person within this many days. */
+            recentMainReadDays: number;
+            /** @description A grant approved within this many minutes of its creation is a quick approval. */
+            quickApprovalMinutes: number;
+            /** @description Quick approvals by the same creator and approver before they are flagged. */
+            quickApprovalsPerPair: number;
+        };
         Id: string;
         /** @description A leaf index or tree size of the access log, as decimal digits. */
         LogIndex: string;
@@ -1946,6 +1988,30 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPatternThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatternThresholds"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
