@@ -41,6 +41,8 @@ export interface Gateway {
   devIssuer: DevIssuer | undefined
   /** The Prometheus endpoint when `metrics` is configured; whoever starts the gateway listens on it. */
   metrics: FastifyInstance | undefined
+  /** Checks the active adapters every `adapters.healthIntervalMs`; `checkAll()` runs a round now. */
+  health: HealthMonitor
   /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
   close(): Promise<void>
 }
@@ -151,7 +153,7 @@ export async function createGateway(
     })()
     return closed
   }
-  return { app, log, devIssuer, metrics: metricsApp, close } satisfies Gateway
+  return { app, log, devIssuer, metrics: metricsApp, health, close } satisfies Gateway
 }
 
 /** The quota counter of this process over its own database, for when no Redis shares the counts. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import axe from 'axe-core'
@@ -91,8 +91,7 @@ t.test('the auditor console', async (t) => {
   await checkpointCovering(h, (await h.call('GET', '/v1/audit/checkpoint', { token: tokenOf(h, 'auditor') })).text)
 
   mkdirSync(SHOTS, { recursive: true })
-  const userDataDir = t.testdir()
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  const context = await launchBrowser(t, {
     executablePath: CHROMIUM,
     headless: true,
     args: [
@@ -107,7 +106,6 @@ t.test('the auditor console', async (t) => {
     ],
     viewport: { width: 1400, height: 1000 },
   })
-  t.teardown(() => context.close())
   const cspViolations: string[] = []
   context.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text())
@@ -342,12 +340,11 @@ t.test('the auditor console', async (t) => {
   })
 
   await t.test('a court auditor sees only its own court, as the API decides', async (t) => {
-    const other = await chromium.launchPersistentContext(t.testdir(), {
+    const other = await launchBrowser(t, {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     })
-    t.teardown(() => other.close())
     const court = await other.newPage()
     await signIn(court, h.url, tokenOf(h, 'courtAuditor'))
     await court.getByLabel('Per page').selectOption('500')
@@ -370,6 +367,20 @@ t.test('the auditor console', async (t) => {
 
   t.same(cspViolations, [], 'the page never broke its Content-Security-Policy')
 })
+
+/**
+ * Chromium with a profile folder of its own, removed only once the browser has closed: a t.testdir() is removed
+ * by tap while Chromium may still be writing into it (ENOTEMPTY, and a browser left running).
+ */
+async function launchBrowser(t: Test, options: Parameters<typeof chromium.launchPersistentContext>[1]) {
+  const profile = mkdtempSync(join(tmpdir(), 'console-profile-'))
+  const context = await chromium.launchPersistentContext(profile, options)
+  t.teardown(async () => {
+    await context.close()
+    rmSync(profile, { recursive: true, force: true })
+  })
+  return context
+}
 
 /** axe-core's WCAG A/AA rules (labels, names, contrast, structure); evaluated by the driver, not by the page. */
 async function accessible(t: Test, page: Page, what: string) {

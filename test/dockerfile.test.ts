@@ -6,9 +6,9 @@
  * an unprivileged user (`nobody` standing in for the image's `gateway`) when the test runs as root.
  *
  * What it cannot reproduce: the build stage itself (`npm ci` and `npm prune --omit=dev` are approximated by
- * the project's own node_modules, `npm run build` by the same `tsc` run), and the port, which is taken from
- * GATEWAY_PORT so that parallel runs on one machine do not collide (the port in the config is checked
- * against EXPOSE instead).
+ * the project's own node_modules, `npm run build` by the dist/ that tap's `before` step compiles), and the
+ * port, which is taken from GATEWAY_PORT so that parallel runs on one machine do not collide (the port in the
+ * config is checked against EXPOSE instead).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
@@ -29,7 +29,7 @@ import {
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { loadConfig, parseNetwork } from '../src/config/load.js'
 import { PROJECT_ROOT } from '../src/paths.js'
@@ -93,8 +93,12 @@ const healthcheck = execForm(/CMD (\[.*\])$/.exec(one(runtime, 'HEALTHCHECK'))?.
 /** The configuration docs/operators.md tells an operator to start from and mount. */
 const PRODUCTION = join(PROJECT_ROOT, 'config', 'production.example.json')
 const COMPOSE_CONFIG = join(PROJECT_ROOT, 'config', 'compose.json')
-const compose = parseYaml(readFileSync(join(PROJECT_ROOT, 'compose.yaml'), 'utf8'))
+/** A compose file as Docker Compose reads it: `<<` merges the keys of an anchor (`x-gateway: &gateway`). */
+const readCompose = (name: string) => parseYaml(readFileSync(join(PROJECT_ROOT, name), 'utf8'), { merge: true })
+const compose = readCompose('compose.yaml')
 const composeConfig = loadConfig(COMPOSE_CONFIG, {})
+const replicas = readCompose('compose.replicas.yaml')
+const REPLICAS_CONFIG = join(PROJECT_ROOT, 'config', 'compose-replicas.json')
 
 t.test('both stages run Node 24 and the runtime stage is the one that starts', async (t) => {
   t.equal(stages.length, 2)
@@ -156,16 +160,21 @@ t.test('the port and the data folder agree with the configurations the image is 
   t.equal(imageConfigPath, '/etc/court-file-gateway/config.json')
 })
 
-t.test('compose.yaml names files that exist, the image paths, and ports that agree', async (t) => {
-  const { gateway, 'court-adapter': adapter } = compose.services
-  const config = composeConfig
-  for (const [name, service] of Object.entries<{ volumes?: string[] }>(compose.services)) {
+/** Every bind-mounted file exists and every named volume is declared. */
+function checkMounts(t: Test, file: { services: object; volumes?: object }) {
+  for (const [name, service] of Object.entries<{ volumes?: string[] }>(file.services as never)) {
     for (const mount of service.volumes ?? []) {
       const [source] = mount.split(':') as [string]
       if (source.startsWith('.')) t.ok(existsSync(join(PROJECT_ROOT, source)), `${name}: ${source} exists`)
-      else t.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is declared`)
+      else t.ok(file.volumes && source in file.volumes, `${name}: volume ${source} is declared`)
     }
   }
+}
+
+t.test('compose.yaml names files that exist, the image paths, and ports that agree', async (t) => {
+  const { gateway, 'court-adapter': adapter } = compose.services
+  const config = composeConfig
+  checkMounts(t, compose)
   t.ok(gateway.volumes.includes(`./config/compose.json:${imageConfigPath}:ro`), 'the config is mounted read-only')
   t.ok(gateway.volumes.includes(`gateway-data:${volume[0]}`), 'the data folder is on a named volume')
   t.same(
@@ -184,6 +193,77 @@ t.test('compose.yaml names files that exist, the image paths, and ports that agr
   t.ok(parseNetwork(subnet))
   t.equal(config.dev?.issuer, true, 'compose is for trying: the dev issuer mints the tokens')
 })
+
+t.test(
+  'compose.replicas.yaml: replicas share PostgreSQL, Redis and keys behind nginx, with files and ports that agree',
+  async (t) => {
+    checkMounts(t, replicas)
+    const services = replicas.services
+    const config = loadConfig(REPLICAS_CONFIG, {})
+    const gateways = Object.keys(services).filter((name) => /^gateway-\d+$/.test(name))
+    t.ok(gateways.length >= 2, `${gateways.length} gateway replicas`)
+    for (const name of ['migrate', ...gateways]) {
+      const service = services[name]
+      t.equal(service.image, compose.services.gateway.image, `${name} runs the gateway's image`)
+      t.ok(service.volumes.includes(`./config/compose-replicas.json:${imageConfigPath}:ro`), `${name}: config`)
+      t.ok(service.volumes.includes(`gateway-keys:${volume[0]}`), `${name}: every replica signs with the same keys`)
+    }
+    t.same(services.migrate.command, ['migrate'])
+    t.same(services.migrate.depends_on, { postgres: { condition: 'service_healthy' } })
+    t.equal(services['gateway-1'].depends_on.migrate.condition, 'service_completed_successfully')
+
+    t.same(exposed, [config.server.port], 'EXPOSE is the port of the replicas\' config')
+    for (const file of [config.accessLog.signingKeyFile, config.adapters.signingKeyFile, config.dev?.keyFile ?? '']) {
+      t.ok(file.startsWith(`${volume[0]}/`), `${file} is on the shared volume`)
+    }
+    t.equal(config.storage.kind, 'postgres')
+    const gatewayUrl = new URL(config.storage.kind === 'postgres' ? config.storage.url : '')
+    const ownerUrl = new URL(services.migrate.environment.GATEWAY_DATABASE_URL)
+    const postgres = services.postgres.environment
+    for (const url of [gatewayUrl, ownerUrl]) {
+      t.equal(url.hostname, 'postgres')
+      t.equal(url.port, '5432')
+      t.equal(url.pathname, `/${postgres.POSTGRES_DB}`)
+    }
+    t.equal(ownerUrl.username, postgres.POSTGRES_USER, 'migrate runs as the owner')
+    t.equal(decodeURIComponent(ownerUrl.password), postgres.POSTGRES_PASSWORD)
+    const init = readFileSync(join(PROJECT_ROOT, 'deploy', 'compose', 'postgres-init.sql'), 'utf8')
+    t.match(
+      init,
+      `CREATE ROLE ${gatewayUrl.username} LOGIN PASSWORD '${decodeURIComponent(gatewayUrl.password)}' IN ROLE cfg_gateway;`,
+      'the gateways log in as a member of cfg_gateway, not as the owner',
+    )
+    const redis = new URL(config.redis?.url ?? '')
+    t.equal(redis.hostname, 'redis')
+    t.ok('redis' in services)
+
+    const nginx = readFileSync(join(PROJECT_ROOT, 'deploy', 'compose', 'nginx.conf'), 'utf8')
+    const upstream = [...nginx.matchAll(/^\s*server (\S+);$/gm)].map((m) => m[1])
+    t.same(
+      upstream,
+      gateways.map((name) => `${name}:${config.server.port}`),
+      'nginx balances over every replica, on the configured port',
+    )
+    const listen = Number(/^\s*listen (\d+);$/m.exec(nginx)?.[1])
+    const balancer = services['load-balancer']
+    t.same(
+      balancer.ports.map((p: string) => Number(p.split(':').at(-1))),
+      [listen],
+    )
+    t.ok(balancer.volumes.includes('./deploy/compose/nginx.conf:/etc/nginx/nginx.conf:ro'))
+    const subnet: string = replicas.networks.courts.ipam.config[0].subnet
+    const balancerAddress: string = balancer.networks.courts.ipv4_address
+    t.ok(parseNetwork(subnet)?.check(balancerAddress), 'the load balancer has a fixed address in the network')
+    t.same(config.server.trustProxy, [balancerAddress], 'only the load balancer may name the client')
+    t.same(config.adapters.allowedNetworks, [subnet], 'the gateways may reach exactly the compose network')
+
+    const jwks = new URL(services['court-adapter'].environment.COURT_ADAPTER_GATEWAY_JWKS)
+    t.equal(jwks.hostname, 'load-balancer')
+    t.equal(Number(jwks.port), listen)
+    t.equal(jwks.pathname, '/.well-known/jwks.json')
+    t.equal(config.dev?.issuer, true, 'compose is for trying: the dev issuer mints the tokens')
+  },
+)
 
 // ---- running the image's steps ----
 
@@ -344,15 +424,8 @@ function imageRoot(t: { teardown: (fn: () => unknown) => void }): string {
 }
 
 t.test('the image as an operator runs it', async (t) => {
-  const built = spawnSync(
-    process.execPath,
-    [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-    },
-  )
-  t.equal(built.status, 0, `npm run build: ${built.stdout}${built.stderr}`)
+  // dist/ is the build's output: tap's `before` step (test/helpers/build-dist.mjs) compiled it for this run.
+  t.ok(existsSync(join(PROJECT_ROOT, 'dist', 'src', 'cli.js')), 'dist/ is built')
   if (!nobody) t.comment('not running as root: the steps run as the current user, not as an unprivileged one')
 
   t.test('without a mounted config it says which file it needs and stops', async (t) => {
