@@ -278,7 +278,7 @@ export function verifyReceipt(args: { receiptText: Text; entryBytes: Uint8Array;
 }
 
 /**
- * Checks a console export bundle (docs/auditors.md#exports): NDJSON, one `{"entry", "index", "receipt"}` per
+ * Checks a console export bundle (docs/auditors.md#the-console): NDJSON, one `{"entry", "index", "receipt"}` per
  * line, a filtered selection of the log rather than a prefix of it, so no root can be recomputed. Instead each
  * entry carries its receipt: the entry's canonical JSON (its logged bytes) must be included at `index` under
  * the receipt's signed checkpoint. The result names the largest checkpoint seen (receipts fetched while the

@@ -2012,6 +2012,7 @@ export interface operations {
                     "application/json": components["schemas"]["PatternThresholds"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
