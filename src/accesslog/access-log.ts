@@ -379,14 +379,15 @@ export class TransparencyLog implements AccessLog {
    * its peers already signed. Only when idle: a batch in flight would be built on the tip being replaced.
    */
   async #catchUp(): Promise<void> {
-    if (!this.#idle() || this.#stale) return
+    if (!this.#idle()) return
     let size: number
     try {
       size = await this.#store.size()
     } catch {
       return // the next tick tries again
     }
-    if (size <= this.#durable.size || !this.#idle() || this.#stale) return
+    // Also when stale (a batch refused with nothing left to sequence again), so that the tree is rebuilt now.
+    if ((size <= this.#durable.size && !this.#stale) || !this.#idle()) return
     // As after a HeadMoved: appends arriving meanwhile wait in #pending until the tip is rebuilt.
     this.#stale = true
     this.#resyncing = true
