@@ -148,19 +148,20 @@ if (database) {
     // Every checkpoint any replica serves while the load runs, polled from each of them.
     const seen: Seen[] = []
     let polling = true
+    t.teardown(() => {
+      polling = false
+    })
     const pollers = urls.map(async (url, replica) => {
       while (polling) {
-        if (replica !== KILLED || running[KILLED]!.child.exitCode === null) {
-          try {
-            const response = await request(`${url}/v1/audit/checkpoint`, {
-              headers: { authorization: `Bearer ${auditor}` },
-              dispatcher: agents[replica],
-            })
-            const text = await response.body.text()
-            if (response.statusCode === 200) seen.push({ replica, ...openCheckpoint(text, [key]), text })
-          } catch {
-            // the killed replica, mid-kill
-          }
+        try {
+          const response = await request(`${url}/v1/audit/checkpoint`, {
+            headers: { authorization: `Bearer ${auditor}` },
+            dispatcher: agents[replica],
+          })
+          const text = await response.body.text()
+          if (response.statusCode === 200) seen.push({ replica, ...openCheckpoint(text, [key]), text })
+        } catch {
+          // the killed replica, from its kill to its restart
         }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
@@ -170,6 +171,7 @@ if (database) {
     const reads: Array<{ replica: number; index: number }> = []
     const changes: Array<{ replica: number; action: string; grant: string }> = []
     const failures = { killed: 0, others: [] as string[] }
+    let killed = false
     let onEnough: () => void = () => {}
     const enough = new Promise<void>((resolve) => (onEnough = resolve))
     const client = async (replica: number, n: number) => {
@@ -212,7 +214,7 @@ if (database) {
             changes.push({ replica, action: 'grant.revoke', grant: grant.id })
           }
         } catch (error) {
-          if (replica === KILLED && running[KILLED]!.child.exitCode !== null) {
+          if (replica === KILLED && killed) {
             failures.killed++
             return // its process is gone: this client stops
           }
@@ -224,6 +226,7 @@ if (database) {
     const all = Promise.all(load)
     await Promise.race([enough, all])
     const victim = running[KILLED]!
+    killed = true
     victim.child.kill('SIGKILL')
     t.match(await victim.finished, { signal: 'SIGKILL' }, `replica ${KILLED} is killed mid-load`)
     await all
@@ -244,18 +247,22 @@ if (database) {
     const head = Number((await db.query<{ size: string }>('SELECT size FROM log_head')).rows[0]!.size)
 
     // Every replica, including those that appended nothing since, comes to serve a checkpoint of the whole log.
+    const served = urls.map(() => -1)
     const finals = await Promise.all(
       urls.map((_, replica) =>
         waitFor(
           async () => {
             const text = (await calls[replica]!('GET', '/v1/audit/checkpoint', { token: auditor })).text
             const opened = openCheckpoint(text, [key])
+            served[replica] = opened.size
             return opened.size === head ? { replica, ...opened, text } : undefined
           },
           { deadlineMs: 30_000, what: `a checkpoint of ${head} entries from replica ${replica}` },
         ),
       ),
-    )
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the replicas served checkpoints of ${served.join(', ')}`)
+    })
     polling = false
     await Promise.all(pollers)
     seen.push(...finals)
