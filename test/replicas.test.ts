@@ -246,40 +246,39 @@ if (database) {
     await waitReady(urls[KILLED]!, running[KILLED]!)
     const head = Number((await db.query<{ size: string }>('SELECT size FROM log_head')).rows[0]!.size)
 
-    // Every replica, including those that appended nothing since, comes to serve a checkpoint of the whole log.
-    const served = urls.map(() => -1)
+    // Every replica comes to serve a checkpoint of the whole log. (Each checkpoint asked for is itself logged,
+    // as an `audit.query` event, so the log keeps growing by such events while this waits.)
+    polling = false
+    await Promise.all(pollers)
     const finals = await Promise.all(
       urls.map((_, replica) =>
         waitFor(
           async () => {
             const text = (await calls[replica]!('GET', '/v1/audit/checkpoint', { token: auditor })).text
             const opened = openCheckpoint(text, [key])
-            served[replica] = opened.size
-            return opened.size === head ? { replica, ...opened, text } : undefined
+            return opened.size >= head ? { replica, ...opened, text } : undefined
           },
-          { deadlineMs: 30_000, what: `a checkpoint of ${head} entries from replica ${replica}` },
+          { deadlineMs: 30_000, what: `a checkpoint of at least ${head} entries from replica ${replica}` },
         ),
       ),
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}; the replicas served checkpoints of ${served.join(', ')}`)
-    })
-    polling = false
-    await Promise.all(pollers)
+    )
     seen.push(...finals)
+    const last = finals.reduce((a, b) => (b.size > a.size ? b : a))
+    const size = last.size
 
-    const exported = await calls[0]!('GET', `/v1/audit/export?to=${head}`, { token: auditor })
+    const exported = await calls[0]!('GET', `/v1/audit/export?to=${size}`, { token: auditor })
     t.equal(exported.status, 200)
     const keyText = (await calls[1]!('GET', '/v1/audit/key', { token: auditor })).text
     t.same(
-      verifyExport({ exportText: exported.bytes, checkpointText: finals[1]!.text, keyText }),
-      { ok: true, origin: ORIGIN, size: head, rootHash: finals[1]!.rootHash },
-      `the export of ${head} entries verifies against replica 1's checkpoint`,
+      verifyExport({ exportText: exported.bytes, checkpointText: last.text, keyText }),
+      { ok: true, origin: ORIGIN, size, rootHash: last.rootHash },
+      `the export of ${size} entries verifies against replica ${last.replica}'s checkpoint`,
     )
     const entries = exported.text
       .slice(0, -1)
       .split('\n')
       .map((line) => JSON.parse(line) as Entry)
-    t.equal(entries.length, head)
+    t.equal(entries.length, size)
 
     // Every acknowledged index is there, and was handed to one client only.
     const indexes = reads.map((r) => r.index)
@@ -336,7 +335,7 @@ if (database) {
     // the last one is a prefix of the one tree.
     const sizes = [...bySize.keys()].filter((size) => size > 0).sort((a, b) => a - b)
     const pairs = new Set(
-      sizes.flatMap((from, i) => (i + 1 < sizes.length ? [`${from}:${head}`, `${from}:${sizes[i + 1]}`] : [])),
+      sizes.flatMap((from, i) => (i + 1 < sizes.length ? [`${from}:${size}`, `${from}:${sizes[i + 1]}`] : [])),
     )
     let proofs = 0
     const inconsistent: string[] = []
