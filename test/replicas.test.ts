@@ -233,12 +233,23 @@ if (database) {
     t.same(failures.others, [], 'the surviving replicas served every request')
     t.ok(failures.killed > 0, `requests to the killed replica were cut off (${failures.killed} clients)`)
 
-    // What the killed replica left open. Nothing else is in flight: the survivors' load has ended.
-    const open = await db.query<{ idx: string }>(
-      `SELECT idx FROM log_entries e WHERE phase = 'intent'
-        AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx) ORDER BY idx`,
+    // What the killed replica left open, once the survivors have logged the outcomes of their reads (after
+    // the response, so a client can be done before its outcome is).
+    const openIntents = async () =>
+      (
+        await db.query<{ idx: string }>(
+          `SELECT idx FROM log_entries e WHERE phase = 'intent'
+            AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx) ORDER BY idx`,
+        )
+      ).rows.map((row) => Number(row.idx))
+    const survivors = new Set(reads.filter((r) => r.replica !== KILLED).map((r) => r.index))
+    const leftOpen = await waitFor(
+      async () => {
+        const open = await openIntents()
+        return open.some((index) => survivors.has(index)) ? undefined : open
+      },
+      { deadlineMs: 30_000, what: 'the outcomes of the survivors’ reads' },
     )
-    const leftOpen = open.rows.map((row) => Number(row.idx))
     t.ok(leftOpen.length > 0, `${leftOpen.length} intents were left open by the kill`)
 
     // Recovery: the killed replica restarts on the same database and closes what it left open.
@@ -315,7 +326,9 @@ if (database) {
       'every outcome closes an intent',
     )
     t.same(
-      entries.flatMap((entry) => (entry.outcome?.result === 'interrupted' ? [entry.intent] : [])),
+      entries
+        .flatMap((entry) => (entry.outcome?.result === 'interrupted' ? [entry.intent] : []))
+        .sort((a, b) => a! - b!),
       leftOpen,
       'exactly the intents the killed replica left open are closed, as interrupted',
     )
