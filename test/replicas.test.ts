@@ -252,7 +252,9 @@ if (database) {
     )
     t.ok(leftOpen.length > 0, `${leftOpen.length} intents were left open by the kill`)
 
-    // Recovery: the killed replica restarts on the same database and closes what it left open.
+    // Recovery: the killed replica restarts on the same database and closes what it left open. Only after the
+    // load: a starting gateway closes every open intent in the log (closeInterruptedIntents), a live peer's
+    // read in flight included, which would then get a second outcome.
     running[KILLED] = start(KILLED)
     await waitReady(urls[KILLED]!, running[KILLED]!)
     const head = Number((await db.query<{ size: string }>('SELECT size FROM log_head')).rows[0]!.size)
