@@ -224,6 +224,30 @@ if (database) {
     },
   )
 
+  t.test('a batch queued behind a refused one is refused, even where the head moved to its index', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 2)
+    t.teardown(() => other.end())
+    const mine = new PostgresLogStore(pool)
+    const theirs = new PostgresLogStore(other)
+    const committed = batchAt(new Frontier(), 0, 3, 'theirs')
+    await theirs.appendBatch(committed.leaves, committed.nodes)
+    // Mine, built on an empty log: the first starts at 0 (refused), the second at 3, where the head now is.
+    const frontier = new Frontier()
+    const first = batchAt(frontier, 0, 3, 'mine')
+    const second = batchAt(frontier, 3, 2, 'mine')
+    const outcomes = await Promise.allSettled([
+      mine.appendBatch(first.leaves, first.nodes),
+      mine.appendBatch(second.leaves, second.nodes),
+    ])
+    t.same(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected'],
+      'both are refused',
+    )
+    t.equal(await mine.size(), 3, 'nothing of mine is stored')
+  })
+
   t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {
     const { url, pool } = await migrated(t)
     const other = createPool(url, 2)
