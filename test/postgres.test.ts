@@ -8,6 +8,7 @@ import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
 import { checkSchemaVersion, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
 import { asRole, testDatabase } from './helpers/postgres.js'
+import { waitFor } from './helpers/wait.js'
 
 /**
  * PostgreSQL beyond the store contract: migrations, the append-only triggers and the gateway's role, and
@@ -186,6 +187,65 @@ if (database) {
     t.ok(chained, 'each entry names the one before it')
     t.same(reopened.latestCheckpoint().root, frontier.root(), 'the last checkpoint signs the tree of all 100')
     await reopened.close()
+  })
+
+  t.test(
+    'a sequencer that appends nothing learns of the others’ appends: its size and checkpoint follow',
+    async (t) => {
+      const { url, pool } = await migrated(t)
+      const other = createPool(url, 2)
+      t.teardown(() => other.end())
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+      const options = { origin: 'replicas.test/log', signingKey: privateKey, publicKey, checkpointIntervalMs: 20 }
+      const writer = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+      const reader = await TransparencyLog.open({ ...options, store: new PostgresLogStore(other) })
+      t.teardown(() => Promise.all([writer.close(), reader.close()]))
+      await Promise.all(
+        Array.from({ length: 7 }, (_, n) =>
+          writer.append({ action: 'grant.create', phase: 'event', decision: 'allow', detail: { n } }),
+        ),
+      )
+      const caughtUp = await waitFor(
+        () => (reader.latestCheckpoint().size === 7 ? reader.latestCheckpoint() : undefined),
+        {
+          deadlineMs: 20_000,
+          what: 'a checkpoint of 7 entries from the sequencer that appended nothing',
+        },
+      )
+      t.equal(reader.size(), 7, 'its size is the committed one')
+      const [proof, written] = await Promise.all([reader.consistencyProof(3, 7), writer.consistencyProof(3, 7)])
+      t.same(proof, written, 'its proofs are those of the one tree')
+      t.same(
+        caughtUp.root,
+        (await waitFor(() => (writer.latestCheckpoint().size === 7 ? writer.latestCheckpoint() : undefined))).root,
+      )
+      // And it appends after them, without a refused batch first.
+      t.equal(await reader.append({ action: 'grant.create', phase: 'event', decision: 'allow' }), 7)
+    },
+  )
+
+  t.test('a batch queued behind a refused one is refused, even where the head moved to its index', async (t) => {
+    const { url, pool } = await migrated(t)
+    const other = createPool(url, 2)
+    t.teardown(() => other.end())
+    const mine = new PostgresLogStore(pool)
+    const theirs = new PostgresLogStore(other)
+    const committed = batchAt(new Frontier(), 0, 3, 'theirs')
+    await theirs.appendBatch(committed.leaves, committed.nodes)
+    // Mine, built on an empty log: the first starts at 0 (refused), the second at 3, where the head now is.
+    const frontier = new Frontier()
+    const first = batchAt(frontier, 0, 3, 'mine')
+    const second = batchAt(frontier, 3, 2, 'mine')
+    const outcomes = await Promise.allSettled([
+      mine.appendBatch(first.leaves, first.nodes),
+      mine.appendBatch(second.leaves, second.nodes),
+    ])
+    t.same(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected'],
+      'both are refused',
+    )
+    t.equal(await mine.size(), 3, 'nothing of mine is stored')
   })
 
   t.test('two processes append to one log: the head lock sequences them, the stale one is refused', async (t) => {

@@ -373,6 +373,30 @@ export class TransparencyLog implements AccessLog {
     }
   }
 
+  /**
+   * Learns of what other gateway processes on the same store appended. A process that only serves (proofs,
+   * checkpoints, exports) would otherwise keep the size it last appended at, and refuse proofs up to sizes
+   * its peers already signed. Only when idle: a batch in flight would be built on the tip being replaced.
+   */
+  async #catchUp(): Promise<void> {
+    if (!this.#idle()) return
+    let size: number
+    try {
+      size = await this.#store.size()
+    } catch {
+      return // the next tick tries again
+    }
+    // Also when stale (a batch refused with nothing left to sequence again), so that the tree is rebuilt now.
+    if ((size <= this.#durable.size && !this.#stale) || !this.#idle()) return
+    // As after a HeadMoved: appends arriving meanwhile wait in #pending until the tip is rebuilt.
+    this.#stale = true
+    this.#resyncing = true
+    await this.#resync()
+    this.#resyncing = false
+    this.#flush()
+    this.#wakeDrainWaiters()
+  }
+
   #idle(): boolean {
     return this.#pending.length === 0 && this.#unsent.length === 0 && this.#inFlight === 0 && !this.#resyncing
   }
@@ -393,6 +417,7 @@ export class TransparencyLog implements AccessLog {
   }
 
   async #checkpointOnce(): Promise<void> {
+    await this.#catchUp()
     if (this.#durable.size > this.#checkpoint.size) {
       try {
         this.#checkpoint = await this.#signCheckpoint()

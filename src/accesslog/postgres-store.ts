@@ -60,6 +60,8 @@ export class PostgresLogStore implements LogStore {
   readonly #pool: pg.Pool
   #tail: Promise<unknown> = Promise.resolve()
   #closed = false
+  /** Commits refused so far: a batch queued before a refusal is refused too (see appendBatch). */
+  #failures = 0
 
   constructor(pool: pg.Pool) {
     this.#pool = pool
@@ -74,7 +76,15 @@ export class PostgresLogStore implements LogStore {
   appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
     if (leaves.length === 0) return Promise.resolve()
     if (this.#closed) return Promise.reject(new Error('the log store is closed'))
-    const committed = this.#tail.then(() => this.#commit(leaves, nodes))
+    // A batch is built on the ones sent before it: once one of them is refused, so is this one. The index
+    // check alone does not catch it when another process moved the head exactly to this batch's first index;
+    // committing it then would break the chain and the tree.
+    const failuresBefore = this.#failures
+    const committed = this.#tail.then(() =>
+      this.#failures === failuresBefore
+        ? this.#commit(leaves, nodes)
+        : Promise.reject(new Error('a batch this one was built on was refused')),
+    )
     this.#tail = committed.catch(() => {})
     return committed
   }
@@ -112,6 +122,7 @@ export class PostgresLogStore implements LogStore {
       await client.query('ROLLBACK').catch((cause: unknown) => {
         broken = cause
       })
+      this.#failures++
       throw error
     } finally {
       client.release(broken instanceof Error ? broken : undefined)
