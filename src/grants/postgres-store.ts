@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { GrantFilter, GrantStore } from './store.js'
+import { firstUnexpired, type GrantFilter, type GrantStore, visibleGrants } from './store.js'
 import type { Grant } from './types.js'
 
 /** Grants in PostgreSQL; their writes are in storage/postgres-changes.ts. */
@@ -26,11 +26,11 @@ export class PostgresGrantStore implements GrantStore {
       `SELECT doc FROM grants WHERE ${clauses.join(' AND ')} ORDER BY created_at DESC`,
       values,
     )
-    const grants = rows.map((row) => JSON.parse(row.doc) as Grant)
-    const visible = filter.person
-      ? grants.filter((g) => g.createdBy === filter.person || g.members.includes(filter.person!))
-      : grants
-    return visible.slice(0, limit)
+    return visibleGrants(
+      rows.map((row) => row.doc),
+      filter,
+      limit,
+    )
   }
 
   async findOpen(
@@ -45,6 +45,9 @@ export class PostgresGrantStore implements GrantStore {
         AND status IN ('pending', 'active')`,
       [createdBy, org, caseNo, supervisionCase],
     )
-    return rows.map((row) => JSON.parse(row.doc) as Grant).find((g) => Date.parse(g.expiresAt) > now.getTime())
+    return firstUnexpired(
+      rows.map((row) => row.doc),
+      now,
+    )
   }
 }

@@ -78,8 +78,7 @@ export async function grantRoutes(
       now(),
       policy,
     )
-    if (!decision.allow)
-      return denyWith(log, request, { action, resource }, refusal(decision))
+    if (!decision.allow) return denyWith(log, request, { action, resource }, refusal(decision))
     const members = normaliseMembers(body.members ?? [], principal.org.code, principal.sub)
     if (!members.ok) {
       return denyWith(

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from '../storage/sqlite.js'
-import type { GrantFilter, GrantStore } from './store.js'
+import { firstUnexpired, type GrantFilter, type GrantStore, visibleGrants } from './store.js'
 import type { Grant } from './types.js'
 
 const SQL = {
@@ -36,11 +36,7 @@ export class SqliteGrantStore implements GrantStore {
       .prepare(`SELECT doc FROM grants WHERE ${clauses.join(' AND ')} ORDER BY created_at DESC`)
       .pluck()
       .all(...values) as string[]
-    const grants = rows.map((doc) => JSON.parse(doc) as Grant)
-    const visible = filter.person
-      ? grants.filter((g) => g.createdBy === filter.person || g.members.includes(filter.person!))
-      : grants
-    return visible.slice(0, limit)
+    return visibleGrants(rows, filter, limit)
   }
 
   async findOpen(
@@ -51,6 +47,6 @@ export class SqliteGrantStore implements GrantStore {
     now: Date,
   ): Promise<Grant | undefined> {
     const rows = this.#findOpen.all(createdBy, org, caseNo, supervisionCase) as string[]
-    return rows.map((doc) => JSON.parse(doc) as Grant).find((g) => Date.parse(g.expiresAt) > now.getTime())
+    return firstUnexpired(rows, now)
   }
 }

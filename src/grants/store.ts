@@ -27,3 +27,19 @@ export interface GrantStore {
     now: Date,
   ): Promise<Grant | undefined>
 }
+
+/**
+ * The part of a listing both backends do after their query (which filters by organisation and status and sorts
+ * newest first): grants created by or naming `filter.person`, at most `limit` of them.
+ */
+export function visibleGrants(docs: string[], filter: GrantFilter, limit: number): Grant[] {
+  const grants = docs.map((doc) => JSON.parse(doc) as Grant)
+  const person = filter.person
+  const visible = person ? grants.filter((g) => g.createdBy === person || g.members.includes(person)) : grants
+  return visible.slice(0, limit)
+}
+
+/** The first of the pending or active grants `docs` that has not expired at `now` (findOpen after its query). */
+export function firstUnexpired(docs: string[], now: Date): Grant | undefined {
+  return docs.map((doc) => JSON.parse(doc) as Grant).find((g) => Date.parse(g.expiresAt) > now.getTime())
+}
