@@ -58,7 +58,7 @@ async function waitReady(url: string, running: Running): Promise<void> {
         return undefined // not listening yet
       }
     },
-    { deadlineMs: 60_000, what: 'a ready gateway' },
+    { deadlineMs: 120_000, what: 'a ready gateway' },
   )
 }
 

@@ -208,7 +208,7 @@ if (database) {
       const caughtUp = await waitFor(
         () => (reader.latestCheckpoint().size === 7 ? reader.latestCheckpoint() : undefined),
         {
-          deadlineMs: 20_000,
+          deadlineMs: 120_000,
           what: 'a checkpoint of 7 entries from the sequencer that appended nothing',
         },
       )

@@ -66,7 +66,7 @@ async function waitReady(url: string, running: Running): Promise<void> {
         return undefined // not listening yet
       }
     },
-    { deadlineMs: 60_000, what: `a ready gateway at ${url}` },
+    { deadlineMs: 120_000, what: `a ready gateway at ${url}` },
   )
 }
 
@@ -248,7 +248,7 @@ if (database) {
         const open = await openIntents()
         return open.some((index) => survivors.has(index)) ? undefined : open
       },
-      { deadlineMs: 30_000, what: 'the outcomes of the survivors’ reads' },
+      { deadlineMs: 120_000, what: 'the outcomes of the survivors’ reads' },
     )
     t.ok(leftOpen.length > 0, `${leftOpen.length} intents were left open by the kill`)
 
@@ -271,7 +271,7 @@ if (database) {
             const opened = openCheckpoint(text, [key])
             return opened.size >= head ? { replica, ...opened, text } : undefined
           },
-          { deadlineMs: 30_000, what: `a checkpoint of at least ${head} entries from replica ${replica}` },
+          { deadlineMs: 120_000, what: `a checkpoint of at least ${head} entries from replica ${replica}` },
         ),
       ),
     )

@@ -8,7 +8,8 @@ t.test('adapter faults give clear 502/503/504, cut transfers are cut for the cli
     adapters: {
       allowHttp: true,
       allowedNetworks: ['127.0.0.0/8'],
-      timeoutMs: 400,
+      // Long enough for the activation checks on a busy machine; the hanging case waits it out once.
+      timeoutMs: 3000,
       signingKeyFile: `${t.testdirName}/adapter.pem`,
     },
   })

@@ -5,11 +5,10 @@ import type { Thresholds } from './patterns.js'
  * is whatever the API decides this token may see; the console never filters by role itself.
  */
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
+  readonly status: number
+  constructor(status: number, message: string) {
     super(message)
+    this.status = status
   }
 }
 

@@ -117,13 +117,14 @@ export function normaliseCaseNo(caseNo: string): string {
 }
 
 class AdapterError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    detail: string,
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly status: number
+  readonly code: string
+  readonly headers: Record<string, string>
+  constructor(status: number, code: string, detail: string, headers: Record<string, string> = {}) {
     super(detail)
+    this.status = status
+    this.code = code
+    this.headers = headers
   }
 }
 

@@ -33,11 +33,10 @@ export type VerifyResult =
 type Text = string | Uint8Array
 
 class Failure extends Error {
-  constructor(
-    message: string,
-    readonly index?: number,
-  ) {
+  readonly index: number | undefined
+  constructor(message: string, index?: number) {
     super(message)
+    this.index = index
   }
 }
 

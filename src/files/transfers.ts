@@ -21,8 +21,10 @@ type Stop = Extract<TransferEnd['kind'], 'client-gone' | 'revoked' | 'out-of-ser
 
 /** Why the gateway gave up a court request that was not the court's fault. */
 export class TransferStopped extends Error {
-  constructor(readonly kind: Stop) {
+  readonly kind: Stop
+  constructor(kind: Stop) {
     super(`transfer stopped: ${kind}`)
+    this.kind = kind
   }
 }
 

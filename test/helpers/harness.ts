@@ -30,7 +30,8 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
       adapters: {
         allowHttp: true,
         allowedNetworks: ['127.0.0.0/8'],
-        timeoutMs: 2000,
+        // Generous: a court call on a busy machine can take seconds; tests of timeouts set their own.
+        timeoutMs: 15_000,
         signingKeyFile: join(dir, 'adapter.pem'),
       },
       dev: { issuer: true, keyFile: join(dir, 'dev.pem') },

@@ -7,7 +7,7 @@ import { type Harness, tokenOf } from './harness.js'
  * verifies the export against that checkpoint with the log's public key, as an outside auditor would.
  * Waits at most `deadlineMs` for the checkpoint (signed every `checkpointIntervalMs`).
  */
-export async function verifiedLog(h: Harness, deadlineMs = 20_000) {
+export async function verifiedLog(h: Harness, deadlineMs = 120_000) {
   const auditor = tokenOf(h, 'auditor')
   const key = (await h.call('GET', '/v1/audit/key', { token: auditor })).text
   const target = h.gateway.log.size()

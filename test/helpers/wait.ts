@@ -8,7 +8,7 @@ export async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   options: { deadlineMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
-  const { deadlineMs = 30_000, intervalMs = 20, what = 'the awaited condition' } = options
+  const { deadlineMs = 120_000, intervalMs = 20, what = 'the awaited condition' } = options
   const deadline = performance.now() + deadlineMs
   for (;;) {
     const value = await probe()
