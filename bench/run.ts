@@ -9,7 +9,7 @@
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *
  * Every path reads the same bytes from one plain upstream (bench/upstream.ts): straight from it, through
- * nginx (one worker, a generated configuration), through a bare Fastify + undici proxy (bench/bare-proxy.ts)
+ * nginx (one worker, a generated configuration), through a bare Fastify + @fastify/reply-from proxy (bench/bare-proxy.ts)
  * and through the gateway with everything on (bench/gateway-server.ts). The load generator is wrk (one
  * thread, a Lua script for the Authorization header); nginx and wrk are installed with apt-get when missing.
  * CPU per request is the server process's utime+stime delta from /proc (all its threads; for nginx its worker)
@@ -419,7 +419,7 @@ http {
   const targets: Target[] = [
     plain('direct (upstream)', upstreamOrigin, [up.child.pid!]),
     plain('nginx proxy_pass, 1 worker', nginxOrigin, nginxWorkers),
-    plain('bare Fastify + undici proxy', bare.out[0]!.url, [bare.child.pid!]),
+    plain('bare Fastify + @fastify/reply-from', bare.out[0]!.url, [bare.child.pid!]),
     ...gateways.map((g) => g.target),
   ]
 
@@ -472,7 +472,7 @@ http {
       const of = (name: string) => results.get(`${kind}|${connections}|${name}`)!.rps
       const cells = gateways.map(
         (g) =>
-          `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + undici proxy'), 3)}`,
+          `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + @fastify/reply-from'), 3)}`,
       )
       console.log(`| ${title} | ${connections} | ${cells.join(' | ')} |`)
     }
