@@ -5,10 +5,16 @@ import type { AddressInfo } from 'node:net'
 import Provider from 'oidc-provider'
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { consoleCsp } from '../src/http/console-routes.js'
+import Fastify from 'fastify'
+import { CONSOLE_CSP, consoleCsp, consoleRoutes } from '../src/http/console-routes.js'
+import { loadSpec } from '../src/http/openapi.js'
+import problemPlugin from '../src/http/problem-plugin.js'
+import { specValidatorCompiler } from '../src/http/validator-compiler.js'
+import { GATEWAY_SPEC } from '../src/paths.js'
+import type { Services } from '../src/services.js'
 import { accessible, CHROMIUM, CHROMIUM_ARGS, DEADLINE, launchBrowser } from './helpers/browser.js'
 import { buildConsole } from './helpers/console-build.js'
-import { eventually, type Harness, startGateway, tokenOf } from './helpers/harness.js'
+import { eventually, type Harness, startGateway, testConfig, tokenOf } from './helpers/harness.js'
 
 /**
  * Console sign-in with a real OpenID Connect provider (panva's oidc-provider, in this process on a loopback
@@ -85,6 +91,69 @@ async function startProvider(t: Tap) {
 }
 
 type Tap = { teardown(fn: () => unknown): void }
+
+t.test('the issuers offered to the console, and the policy that lets the page reach them', async (t) => {
+  const app = Fastify()
+  app.setValidatorCompiler(specValidatorCompiler())
+  await app.register(problemPlugin)
+  const dir = t.testdir({ 'index.html': '<!doctype html>', assets: { 'main-A.js': '' } })
+  const issuer = (name: string, consoleSignIn?: Record<string, unknown>) => ({
+    issuer: `https://${name}`,
+    jwksUrl: `https://${name}/jwks`,
+    algorithms: ['ES256'],
+    orgKinds: ['audit'],
+    ...(consoleSignIn ? { consoleSignIn } : {}),
+  })
+  const config = testConfig(dir, {
+    identity: {
+      audience: AUDIENCE,
+      issuers: [
+        issuer('sso.jcy.example/realms/hlj', { clientId: 'console' }),
+        issuer('court-sso.example'),
+        issuer('sso.jcy.example/realms/audit', { clientId: 'c2', label: 'Audit office', scopes: ['openid', 'x'] }),
+        issuer('id.example', {
+          clientId: 'c3',
+          discoveryUrl: 'https://login.example/id/.well-known/openid-configuration',
+        }),
+      ],
+    },
+  })
+  await consoleRoutes(app, { spec: loadSpec(GATEWAY_SPEC), config } as Services, dir)
+  t.teardown(() => app.close())
+  const offered = await app.inject('/console/sign-in')
+  t.equal(offered.headers['cache-control'], 'no-cache')
+  t.same(offered.json(), {
+    issuers: [
+      {
+        issuer: 'https://sso.jcy.example/realms/hlj',
+        label: 'Sign in with sso.jcy.example',
+        clientId: 'console',
+        scopes: ['openid'],
+        discoveryUrl: 'https://sso.jcy.example/realms/hlj/.well-known/openid-configuration',
+      },
+      {
+        issuer: 'https://sso.jcy.example/realms/audit',
+        label: 'Audit office',
+        clientId: 'c2',
+        scopes: ['openid', 'x'],
+        discoveryUrl: 'https://sso.jcy.example/realms/audit/.well-known/openid-configuration',
+      },
+      {
+        issuer: 'https://id.example',
+        label: 'Sign in with login.example',
+        clientId: 'c3',
+        scopes: ['openid'],
+        discoveryUrl: 'https://login.example/id/.well-known/openid-configuration',
+      },
+    ],
+  })
+  const expected = consoleCsp(['https://sso.jcy.example', 'https://login.example'])
+  t.match(expected, "connect-src 'self' https://sso.jcy.example https://login.example;", 'each origin once')
+  t.equal((await app.inject('/console')).headers['content-security-policy'], expected)
+  t.equal((await app.inject('/console/assets/main-A.js')).headers['content-security-policy'], expected)
+  t.equal(consoleCsp([]), CONSOLE_CSP, 'no issuer, no other origin')
+  t.match(CONSOLE_CSP, "connect-src 'self';")
+})
 
 t.test('signing in to the console with an OpenID Connect provider', async (t) => {
   await buildConsole()
