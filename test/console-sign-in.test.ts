@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Provider from 'oidc-provider'
 import type { Page } from 'playwright-core'
 import t from 'tap'
@@ -10,7 +12,7 @@ import { CONSOLE_CSP, consoleCsp, consoleRoutes } from '../src/http/console-rout
 import { loadSpec } from '../src/http/openapi.js'
 import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
-import { GATEWAY_SPEC } from '../src/paths.js'
+import { GATEWAY_SPEC, PROJECT_ROOT } from '../src/paths.js'
 import type { Services } from '../src/services.js'
 import { accessible, CHROMIUM, CHROMIUM_ARGS, DEADLINE, launchBrowser } from './helpers/browser.js'
 import { buildConsole } from './helpers/console-build.js'
@@ -21,6 +23,10 @@ import { eventually, type Harness, startGateway, testConfig, tokenOf } from './h
  * port): Chromium goes through the authorisation-code flow with PKCE, the console redeems the code at the
  * provider's token endpoint, and the gateway accepts the provider's JWT access token as the auditor's own.
  */
+// Refreshed in docs/screenshots only on request, as test/console.test.ts does; otherwise a scratch folder.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(PROJECT_ROOT, 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'console-shots-'))
 const AUDIENCE = 'court-file-gateway'
 const RESOURCE = 'urn:court-file-gateway'
 const CLIENT_ID = 'auditor-console'
@@ -207,6 +213,7 @@ t.test('signing in to the console with an OpenID Connect provider', async (t) =>
     await tab.goto(`${h.url}/console`)
     await tab.getByRole('button', { name: LABEL }).waitFor({ timeout: DEADLINE })
     await accessible(t, tab, 'sign-in view with an issuer')
+    await tab.screenshot({ path: join(SHOTS, 'console-sign-in-issuer.png') })
     const authorisation = tab.waitForRequest((r) => r.url().startsWith(`${op.issuer}/auth?`), { timeout: DEADLINE })
     await tab.getByRole('button', { name: LABEL }).click()
     const asked = new URL((await authorisation).url()).searchParams
@@ -265,6 +272,7 @@ t.test('signing in to the console with an OpenID Connect provider', async (t) =>
     t.equal(tab.url(), `${h.url}/console`)
     await tab.getByLabel('Bearer token').waitFor({ timeout: DEADLINE })
     await accessible(t, tab, 'failed sign-in')
+    await tab.screenshot({ path: join(SHOTS, 'console-sign-in-bad-state.png') })
     // The sign-in was used up: the same answer again finds nothing to finish.
     await tab.goto(`${h.url}/console?code=stolen-code&state=not-the-state`)
     await alert(tab, /No sign-in was started in this tab, or it was already finished/)
