@@ -189,3 +189,79 @@ t.test('a bad file names the key and the problem', async (t) => {
   t.throws(() => loadConfig(join(dir, 'broken.json'), {}), ConfigError)
   t.throws(() => loadConfig(join(dir, 'missing.json'), {}), /cannot read config file/)
 })
+
+t.test('console sign-in per issuer: its defaults, and the addresses it refuses', async (t) => {
+  const withSignIn = (issuer: string, consoleSignIn: Record<string, unknown>) => ({
+    ...minimal,
+    identity: {
+      audience: 'a',
+      issuers: [
+        { issuer, jwksUrl: 'https://keys.example/jwks', algorithms: ['ES256'], orgKinds: ['audit'], consoleSignIn },
+      ],
+    },
+  })
+  const plain = parseConfig(withSignIn('https://sso.example/realms/hlj/', { clientId: 'console' }), '/base')
+  t.same(
+    plain.identity.issuers[0]!.consoleSignIn,
+    {
+      clientId: 'console',
+      scopes: ['openid'],
+      discoveryUrl: 'https://sso.example/realms/hlj/.well-known/openid-configuration',
+    },
+    'discovered at the issuer, asking for openid',
+  )
+  const told = parseConfig(
+    withSignIn('https://sso.example', {
+      clientId: 'console',
+      scopes: ['openid', 'audit'],
+      discoveryUrl: 'https://login.example/sso/.well-known/openid-configuration',
+      resource: 'urn:court-file-gateway',
+    }),
+    '/base',
+  )
+  t.equal(
+    told.identity.issuers[0]!.consoleSignIn!.discoveryUrl,
+    'https://login.example/sso/.well-known/openid-configuration',
+  )
+  t.equal(
+    parseConfig(withSignIn('http://127.0.0.1:9000', { clientId: 'c' }), '/base').identity.issuers[0]!.consoleSignIn!
+      .discoveryUrl,
+    'http://127.0.0.1:9000/.well-known/openid-configuration',
+    'plain http on loopback, for trials and tests',
+  )
+  const refused: Array<[string, unknown, RegExp]> = [
+    [
+      'no client id',
+      withSignIn('https://sso.example', {}),
+      /"identity\.issuers\.0\.consoleSignIn\.clientId": is required/,
+    ],
+    [
+      'a scope with a space',
+      withSignIn('https://sso.example', { clientId: 'c', scopes: ['openid audit'] }),
+      /consoleSignIn\.scopes\.0/,
+    ],
+    [
+      'plain http elsewhere',
+      withSignIn('http://sso.example', { clientId: 'c' }),
+      /"identity\.issuers\.0\.issuer": console sign-in over plain http is only for an issuer on loopback/,
+    ],
+    [
+      'an issuer that is no URL',
+      withSignIn('hlj-sso', { clientId: 'c' }),
+      /"identity\.issuers\.0\.issuer": console sign-in needs an https URL/,
+    ],
+    [
+      'a discovery URL over plain http',
+      withSignIn('https://sso.example', { clientId: 'c', discoveryUrl: 'http://sso.example/.well-known/x' }),
+      /"identity\.issuers\.0\.consoleSignIn\.discoveryUrl": console sign-in over plain http/,
+    ],
+    [
+      'a resource that is no URI',
+      withSignIn('https://sso.example', { clientId: 'c', resource: 'gateway' }),
+      /resource/,
+    ],
+  ]
+  for (const [name, raw, message] of refused) {
+    t.throws(() => parseConfig(raw, '/base'), { name: 'ConfigError', message }, name)
+  }
+})

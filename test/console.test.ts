@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import axe from 'axe-core'
-import { chromium, type Page } from 'playwright-core'
-import t, { type Test } from 'tap'
+import type { Page } from 'playwright-core'
+import t from 'tap'
 import { GATEWAY_SPEC, PROJECT_ROOT } from '../src/paths.js'
 import Fastify from 'fastify'
 import { CONSOLE_CSP, consoleRoutes } from '../src/http/console-routes.js'
@@ -12,6 +11,7 @@ import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import type { Services } from '../src/services.js'
 import { findPatterns } from '../console/src/patterns.js'
+import { accessible, CHROMIUM, CHROMIUM_ARGS, DEADLINE, launchBrowser } from './helpers/browser.js'
 import { cliInProcess } from './helpers/children.js'
 import { buildConsole } from './helpers/console-build.js'
 import {
@@ -21,6 +21,7 @@ import {
   registerAdapter,
   startAdapter,
   startGateway,
+  testConfig,
   tokenOf,
 } from './helpers/harness.js'
 
@@ -28,8 +29,6 @@ import {
  * The auditor console end to end: Debian's Chromium driven by playwright-core against a real gateway with a
  * real log. Doctored answers (page.route) stand in for a lying server: the page must say so.
  */
-/** Debian's Chromium (package chromium); CHROMIUM names another build. */
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 // The screenshots linked from docs/auditors.md are refreshed only on request (UPDATE_SCREENSHOTS=1), so that a
 // test run never changes the repository; otherwise they go to a scratch folder (still taken: it exercises each view).
 const SHOTS = process.env.UPDATE_SCREENSHOTS
@@ -47,14 +46,13 @@ const DEFAULT_THRESHOLDS = {
   quickApprovalMinutes: 5,
   quickApprovalsPerPair: 2,
 }
-/** Every wait in the browser has this deadline; the machine is shared and slow, so it is generous. */
-const DEADLINE = 30_000
 
 t.test('a gateway without a build of the console answers 404 on /console', async (t) => {
   const app = Fastify()
   app.setValidatorCompiler(specValidatorCompiler())
   await app.register(problemPlugin)
-  await consoleRoutes(app, { spec: loadSpec(GATEWAY_SPEC) } as Services, t.testdir())
+  const dir = t.testdir()
+  await consoleRoutes(app, { spec: loadSpec(GATEWAY_SPEC), config: testConfig(dir) } as Services, dir)
   t.teardown(() => app.close())
   const page = await app.inject('/console')
   t.equal(page.statusCode, 404)
@@ -94,16 +92,7 @@ t.test('the auditor console', async (t) => {
   const context = await launchBrowser(t, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1400, height: 1000 },
   })
   const cspViolations: string[] = []
@@ -367,30 +356,6 @@ t.test('the auditor console', async (t) => {
 
   t.same(cspViolations, [], 'the page never broke its Content-Security-Policy')
 })
-
-/**
- * Chromium with a profile folder of its own, removed only once the browser has closed: a t.testdir() is removed
- * by tap while Chromium may still be writing into it (ENOTEMPTY, and a browser left running).
- */
-async function launchBrowser(t: Test, options: Parameters<typeof chromium.launchPersistentContext>[1]) {
-  const profile = mkdtempSync(join(tmpdir(), 'console-profile-'))
-  const context = await chromium.launchPersistentContext(profile, options)
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
-  return context
-}
-
-/** axe-core's WCAG A/AA rules (labels, names, contrast, structure); evaluated by the driver, not by the page. */
-async function accessible(t: Test, page: Page, what: string) {
-  await page.evaluate(axe.source)
-  const result = (await page.evaluate(
-    "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'best-practice'] } })",
-  )) as axe.AxeResults
-  const problems = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-  t.same(problems, [], `${what}: no accessibility violations`)
-}
 
 /** A new tab has no token (it is kept per tab); the pinned key and the last checkpoint are this browser's. */
 async function signIn(page: Page, url: string, token: string) {

@@ -105,6 +105,9 @@ t.test('Prism finds no violation in any operation of the gateway', async (t) => 
   await via('getOpenApiDocument', 'GET', '/openapi.json', 200)
   await via('getDocs', 'GET', '/docs', 200)
   await via('getConsole', 'GET', '/console', 200)
+  // The page as an issuer's answer to a console sign-in: the parameters of the authorisation response.
+  await via('getConsole', 'GET', '/console?code=c0de&state=st4te&iss=https%3A%2F%2Fsso.example&session_state=x', 200)
+  await via('getConsoleSignIn', 'GET', '/console/sign-in', 200)
   await via('listCourts', 'GET', '/v1/courts', 200, { as: 'prosecutor' })
 
   // Adapters: 黑01's through the harness (reads need it); 黑0103's whole life through Prism.

@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { Filter } from './api.js'
+import { beginSignIn, type SignInIssuer } from './oidc.js'
 import type { Verdict } from './trust.js'
 import { type PinnedKey, parseVerifierKey } from './verify.js'
 
@@ -28,22 +29,71 @@ export function Status({ verdict, id }: { verdict: Verdict | undefined; id?: str
   )
 }
 
-export function SignIn({ onToken }: { onToken: (token: string) => void }) {
+export function SignIn({ onToken, redirectUri }: { onToken: (token: string) => void; redirectUri: string }) {
   const [value, setValue] = useState('')
+  const [issuers, setIssuers] = useState<SignInIssuer[]>([])
+  const [error, setError] = useState<string>()
+  const [going, setGoing] = useState<string>()
+  useEffect(() => {
+    // Without it the console still signs in with a pasted token, so a failure here only hides the buttons.
+    fetch('/console/sign-in', { cache: 'no-store' })
+      .then((response) => (response.ok ? (response.json() as Promise<{ issuers: SignInIssuer[] }>) : { issuers: [] }))
+      .then(
+        (answer) => setIssuers(answer.issuers),
+        () => setIssuers([]),
+      )
+  }, [])
+  const go = async (issuer: SignInIssuer) => {
+    setError(undefined)
+    setGoing(issuer.issuer)
+    try {
+      location.assign(await beginSignIn(issuer, redirectUri, sessionStorage))
+    } catch (e) {
+      setError(`Sign-in with ${issuer.issuer} could not start: ${(e as Error).message}`)
+      setGoing(undefined)
+    }
+  }
   return (
-    <form
-      class="card"
-      onSubmit={(event) => {
-        event.preventDefault()
-        if (value.trim()) onToken(value.trim().replace(/^Bearer\s+/i, ''))
-      }}
-    >
-      <h2>Sign in</h2>
-      <p>Paste your bearer token. It is kept in this tab only and sent to this gateway only.</p>
-      <label for="token">Bearer token</label>
-      <textarea id="token" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} autocomplete="off" />
-      <button type="submit">Sign in</button>
-    </form>
+    <>
+      {issuers.length > 0 && (
+        <section class="card" aria-labelledby="issuers-heading">
+          <h2 id="issuers-heading">Sign in with your organisation</h2>
+          <p>Your identity provider signs you in and hands this tab a token for this gateway.</p>
+          <div class="actions">
+            {issuers.map((issuer) => (
+              <button type="button" key={issuer.issuer} disabled={!!going} onClick={() => void go(issuer)}>
+                {issuer.label}
+              </button>
+            ))}
+          </div>
+          {going && <p role="status">Going to {going}…</p>}
+          {error && (
+            <p class="status bad" role="alert">
+              {error}
+            </p>
+          )}
+        </section>
+      )}
+      <form
+        class="card"
+        onSubmit={(event) => {
+          event.preventDefault()
+          if (value.trim()) onToken(value.trim().replace(/^Bearer\s+/i, ''))
+        }}
+      >
+        <h2>{issuers.length > 0 ? 'Or paste a token' : 'Sign in'}</h2>
+        <p>Paste your bearer token. It is kept in this tab only and sent to this gateway only.</p>
+        <label for="token">Bearer token</label>
+        <textarea
+          id="token"
+          rows={4}
+          value={value}
+          onInput={(e) => setValue(e.currentTarget.value)}
+          autocomplete="off"
+        />
+        <button type="submit">Sign in</button>
+      </form>
+    </>
   )
 }
 

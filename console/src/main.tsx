@@ -4,6 +4,8 @@ import { api, type Filter, type Item, type Page } from './api.js'
 import { saveFile } from './download.js'
 import { Detail, Table } from './entries.js'
 import { FilterForm, KeyPanel, SignIn, Status } from './forms.js'
+import { completeSignIn, isSignInAnswer } from './oidc.js'
+import { eachAtMost } from './pool.js'
 import { findPatterns, type Patterns, type Thresholds } from './patterns.js'
 import { everyPage, PatternsView } from './patterns-view.js'
 import { type Summary, SummaryView, summarise } from './summary.js'
@@ -11,8 +13,9 @@ import { checkCheckpoint, checkInclusion, type Verdict } from './trust.js'
 import { type Checkpoint, canonicalJson, type PinnedKey, parseVerifierKey } from './verify.js'
 
 /**
- * The auditor console: sign in with a bearer token (this tab only), pin the log's verifier key (this browser),
- * query the log with the API's filters, and see for every shown entry whether the signed log proves it.
+ * The auditor console: sign in with a bearer token, pasted or obtained from an issuer (this tab only), pin the
+ * log's verifier key (this browser), query the log with the API's filters, and see for every shown entry
+ * whether the signed log proves it.
  */
 const TOKEN_KEY = 'cfg.token'
 const VKEY_KEY = 'cfg.vkey'
@@ -77,14 +80,14 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
     setProofs(new Map())
     if (!cp) return
     let live = true
-    const queue = [...page.items]
-    const worker = async () => {
-      for (let item = queue.shift(); item && live; item = queue.shift()) {
+    void eachAtMost(
+      page.items,
+      async (item) => {
         results.set(item.index, await checkInclusion(client, item, cp))
         if (live) setProofs(new Map(results))
-      }
-    }
-    void Promise.all([worker(), worker(), worker(), worker()])
+      },
+      { live: () => live },
+    )
     return () => {
       live = false
     }
@@ -119,12 +122,9 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
   const exportBundle = () =>
     whole('Exporting with receipts…', async ({ items }) => {
       const receipts = new Map<number, string>()
-      const queue = [...items]
-      const worker = async () => {
-        for (let item = queue.shift(); item; item = queue.shift())
-          receipts.set(item.index, await client.receipt(item.index))
-      }
-      await Promise.all([worker(), worker(), worker(), worker()])
+      await eachAtMost(items, async (item) => {
+        receipts.set(item.index, await client.receipt(item.index))
+      })
       saveFile(
         'access-log-filtered.ndjson',
         items
@@ -232,6 +232,20 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why?: string
 function App() {
   const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? '')
   const [notice, setNotice] = useState<string>()
+  // Loaded as an issuer's answer to a sign-in (docs/auditors.md#signing-in): finish it before anything else.
+  const [answer] = useState(() => {
+    const params = new URLSearchParams(location.search)
+    return isSignInAnswer(params) ? params : undefined
+  })
+  const [finishing, setFinishing] = useState(!!answer)
+  useEffect(() => {
+    if (!answer) return
+    // The code leaves the address bar and the history at once: it is redeemed below, once, by this tab.
+    history.replaceState(null, '', location.pathname)
+    completeSignIn(answer, sessionStorage)
+      .then(signIn, (e: Error) => setNotice(`Sign-in failed: ${e.message}`))
+      .finally(() => setFinishing(false))
+  }, [])
   const signIn = (value: string) => {
     sessionStorage.setItem(TOKEN_KEY, value)
     setNotice(undefined)
@@ -254,7 +268,13 @@ function App() {
             {notice}
           </p>
         )}
-        {token ? <Console token={token} onSignOut={signOut} /> : <SignIn onToken={signIn} />}
+        {finishing ? (
+          <p role="status">Signing in…</p>
+        ) : token ? (
+          <Console token={token} onSignOut={signOut} />
+        ) : (
+          <SignIn onToken={signIn} redirectUri={`${location.origin}${location.pathname}`} />
+        )}
       </main>
     </>
   )

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
 import { configSchema } from './schema.js'
-import type { Config } from './types.js'
+import type { Config, IssuerConfig } from './types.js'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -75,6 +75,9 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   for (const [i, network] of config.adapters.allowedNetworks.entries()) {
     if (!parseNetwork(network)) throw new ConfigError(`config key "adapters.allowedNetworks.${i}": not a CIDR block`)
   }
+  for (const [i, issuer] of config.identity.issuers.entries()) {
+    if (issuer.consoleSignIn) issuer.consoleSignIn.discoveryUrl = discoveryUrl(issuer, `identity.issuers.${i}`)
+  }
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
   config.directory = at(config.directory)
   if (config.server.tls) {
@@ -89,6 +92,27 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (config.dev?.issuer) config.dev.keyFile = at(config.dev.keyFile ?? '../data/dev-issuer-key.pem')
   return config
 }
+
+/**
+ * Where the console reads the issuer's OIDC discovery document: configured, or the issuer's well-known address
+ * (OpenID Connect Discovery 1.0 section 4). The browser sends codes and receives tokens there, so plain HTTP is
+ * refused unless the issuer is on this machine (a test or a local trial).
+ */
+function discoveryUrl(issuer: IssuerConfig, key: string): string {
+  const configured = issuer.consoleSignIn?.discoveryUrl
+  const text = configured ?? `${issuer.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  const where = configured ? `config key "${key}.consoleSignIn.discoveryUrl"` : `config key "${key}.issuer"`
+  const url = URL.parse(text)
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigError(`${where}: console sign-in needs an https URL to discover the issuer at`)
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new ConfigError(`${where}: console sign-in over plain http is only for an issuer on loopback`)
+  }
+  return url.href
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   const port = env.GATEWAY_PORT ?? env.PORT

@@ -114,6 +114,25 @@ export const configSchema = {
                   },
                 },
               },
+              consoleSignIn: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['clientId'],
+                properties: {
+                  clientId: { type: 'string', minLength: 1, maxLength: 256 },
+                  label: { type: 'string', minLength: 1, maxLength: 100 },
+                  // Space-separated on the wire (RFC 6749 section 3.3), so no scope may hold a space.
+                  scopes: {
+                    type: 'array',
+                    minItems: 1,
+                    uniqueItems: true,
+                    items: { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' },
+                    default: ['openid'],
+                  },
+                  discoveryUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+                  resource: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$' },
+                },
+              },
             },
           },
         },

@@ -16,6 +16,24 @@ export interface IssuerConfig {
    * dotted paths such as `realm_access.roles`), and how its role names map to the gateway's.
    */
   claims?: { org?: string; roles?: string; roleMap?: Record<string, Role> }
+  /**
+   * Sign-in to the auditor console with this issuer (docs/auditors.md#signing-in): the OIDC authorisation-code
+   * flow with PKCE, run by the browser as a public client. Absent, the console offers no button for it.
+   */
+  consoleSignIn?: ConsoleSignIn
+}
+
+export interface ConsoleSignIn {
+  /** The console's client id at the issuer: a public client (no secret), redirect URI `<gateway>/console`. */
+  clientId: string
+  /** What the button says; the issuer's host when not set. */
+  label?: string
+  /** Scopes asked for; `openid` (the default) also brings an ID token whose nonce the console checks. */
+  scopes: string[]
+  /** Filled in by config/load.ts: `<issuer>/.well-known/openid-configuration` when not set. */
+  discoveryUrl: string
+  /** An RFC 8707 resource indicator sent with both requests, for issuers that pick the token's audience by it. */
+  resource?: string
 }
 
 export interface Config {

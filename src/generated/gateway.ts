@@ -648,9 +648,29 @@ export interface paths {
         };
         /**
          * Auditor console
-         * @description The auditor console (docs/auditors.md#the-console): a page that reads the access log through this API with the auditor's own token and verifies checkpoints and proofs in the browser. Served with a strict Content-Security-Policy; its scripts and styles live under /console/assets/ with content-hashed names. 404 when the gateway was started without a build of the console (`npm run build`).
+         * @description The auditor console (docs/auditors.md#the-console): a page that reads the access log through this API with the auditor's own token and verifies checkpoints and proofs in the browser. Served with a strict Content-Security-Policy; its scripts and styles live under /console/assets/ with content-hashed names. 404 when the gateway was started without a build of the console (`npm run build`). The page is also the redirect URI of console sign-in (docs/auditors.md#signing-in): an issuer sends the browser back to it with the authorisation response (RFC 6749 section 4.1.2, RFC 9207), which only the page reads.
          */
         get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Issuers the console signs in with
+         * @description The trusted issuers that offer console sign-in (`identity.issuers[].consoleSignIn`, docs/operators.md#console-sign-in): where the browser discovers each one and what it asks for. The console runs the OIDC authorisation-code flow with PKCE against them and uses the access token as the bearer token of every API call. Public: it names client ids and addresses, no secret.
+         */
+        get: operations["getConsoleSignIn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -663,6 +683,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ConsoleSignIn: {
+            issuers: {
+                /** @description The `iss` of its tokens; the discovery document must name the same. */
+                issuer: string;
+                /** @description What the sign-in button says. */
+                label: string;
+                /** @description The console's client id at the issuer (a public client). */
+                clientId: string;
+                /** @description The scopes asked for. */
+                scopes: string[];
+                /** @description Its OpenID Connect discovery document. */
+                discoveryUrl: string;
+                /** @description An RFC 8707 resource indicator sent with the authorisation and token requests. */
+                resource?: string;
+            }[];
+        };
         PatternThresholds: {
             /** @description Distinct cases one person may read in a day (China Standard Time) before it is flagged. */
             manyCasesPerDay: number;
@@ -2225,7 +2261,20 @@ export interface operations {
     };
     getConsole: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The authorisation code. */
+                code?: string;
+                /** @description The state the console sent. */
+                state?: string;
+                /** @description The issuer that answers (RFC 9207). */
+                iss?: string;
+                /** @description Why the issuer refused. */
+                error?: string;
+                error_description?: string;
+                error_uri?: string;
+                /** @description Sent by some issuers (OIDC Session Management); unused. */
+                session_state?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2243,6 +2292,27 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    getConsoleSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issuers, in configuration order; empty when none offers sign-in. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSignIn"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
         };
     };
 }

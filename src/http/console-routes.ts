@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { PROJECT_ROOT } from '../paths.js'
+import type { IssuerConfig } from '../config/types.js'
 import type { Services } from '../services.js'
 import { GatewayError } from './errors.js'
 import { specRoute } from './spec-route.js'
@@ -12,18 +13,44 @@ export const CONSOLE_DIR = join(PROJECT_ROOT, 'dist', 'console')
 /**
  * Everything the page loads comes from this origin, no script is inline and nothing is evaluated: the page
  * holds a bearer token and decides what an auditor believes about the log, so an injected script must not run.
+ * The only other places it may talk to are the origins of the issuers it signs in with (their discovery
+ * document and token endpoint, called from the page); it reaches their authorisation endpoints by navigating
+ * there, which no directive governs, so forms stay forbidden.
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+export function consoleCsp(signInOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["connect-src 'self'", ...signInOrigins].join(' '),
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+/** The policy of a gateway whose issuers offer no console sign-in. */
+export const CONSOLE_CSP = consoleCsp()
+
+/** The issuers that offer console sign-in, as GET /console/sign-in tells the page. */
+export function signInIssuers(issuers: readonly IssuerConfig[]) {
+  return issuers.flatMap(({ issuer, consoleSignIn: s }) =>
+    s
+      ? [
+          {
+            issuer,
+            label: s.label ?? `Sign in with ${new URL(s.discoveryUrl).host}`,
+            clientId: s.clientId,
+            scopes: s.scopes,
+            discoveryUrl: s.discoveryUrl,
+            ...(s.resource ? { resource: s.resource } : {}),
+          },
+        ]
+      : [],
+  )
+}
 
 const MEDIA_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -46,8 +73,12 @@ export async function consoleRoutes(app: FastifyInstance, services: Services, di
     }
   }
   const open = { config: { public: true } }
+  const signIn = { issuers: signInIssuers(services.config.identity.issuers) }
+  // The page fetches an issuer's discovery document and posts to its token endpoint, which the console requires
+  // to share the discovery document's origin (console/src/oidc.ts): one origin per issuer is all it needs.
+  const origins = [...new Set(signIn.issuers.map((i) => new URL(i.discoveryUrl).origin))]
   const secure = {
-    'content-security-policy': CONSOLE_CSP,
+    'content-security-policy': consoleCsp(origins),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   }
@@ -64,6 +95,14 @@ export async function consoleRoutes(app: FastifyInstance, services: Services, di
         .headers({ ...secure, 'cache-control': 'no-cache' })
         .send(index)
     },
+    open,
+  )
+
+  specRoute(
+    app,
+    services.spec,
+    'getConsoleSignIn',
+    async (_request, reply) => reply.header('cache-control', 'no-cache').send(signIn),
     open,
   )
 

@@ -44,7 +44,7 @@ type Responses = Map<string, CompiledResponse>
  * The API reference's scripts and styles (served by @fastify/swagger-ui) and the console's hashed assets
  * (src/http/console-routes.ts), which no spec describes.
  */
-const PATHS_OUTSIDE_THE_CONTRACT = /^\/(docs|console)\//
+const PATHS_OUTSIDE_THE_CONTRACT = /^\/(docs|console\/assets)\//
 
 const cache = new WeakMap<OpenApiSpec, ResponseConformance>()
 
