@@ -12,8 +12,8 @@ import { PROJECT_ROOT } from '../../src/paths.js'
  *
  * Coverage stays honest: a child inherits tap's NODE_OPTIONS, whose coverage recorder writes the child's V8
  * coverage next to the tests' own; `--enable-source-maps` lets it map dist/ back to the TypeScript sources,
- * and tap's ts-node compiles those sources with the same TypeScript emitter as tsc, so both map to the same
- * ranges and merge in the report. A child killed with SIGKILL records nothing.
+ * and the test process itself loads the product from the same dist/ (test/helpers/resolve-ts.mjs), so both
+ * map to the same ranges and merge in the report. A child killed with SIGKILL records nothing.
  */
 export function built(path: string): string {
   const file = join(PROJECT_ROOT, 'dist', path)
