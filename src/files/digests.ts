@@ -232,7 +232,13 @@ class WorkerHasher implements StreamHasher {
   #post(): void {
     const staging = this.#staging[this.#current]!
     staging.busy = true
-    this.#thread.worker.postMessage({ op: 'update', id: this.id, slot: staging.slot, length: this.#filled, index: this.#current })
+    this.#thread.worker.postMessage({
+      op: 'update',
+      id: this.id,
+      slot: staging.slot,
+      length: this.#filled,
+      index: this.#current,
+    })
     this.#current ^= 1
     this.#filled = 0
   }
