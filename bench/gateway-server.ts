@@ -39,7 +39,8 @@ const config = parseConfig(
       ...(adapterSettings ? JSON.parse(adapterSettings) : {}),
     },
     limits: { requestsPerMinute: 100_000_000, documentsPerDay: 100_000_000 },
-    dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
+    // The bench's tokens live three hours (one run with baselines takes minutes; the cap is an hour by default).
+    dev: { issuer: true, keyFile: join(dir, 'dev.pem'), maxTokenLifetimeSeconds: 3 * 3600 },
   },
   dir,
 )
@@ -70,7 +71,9 @@ const adapter = await call('POST', '/v1/adapters', mint('admin.hrb', '黑01', ['
   baseUrl: upstream,
   probeCase: caseNo,
 })
+await fetch(`${upstream}/bench/probing`, { method: 'POST' })
 await call('POST', `/v1/adapters/${adapter.id}/activate`, mint('ops.one', 'HLJ-OPS', ['operator']))
+await fetch(`${upstream}/bench/serving`, { method: 'POST' })
 const token = mint('zhang.wei', '230100', ['prosecutor'])
 const grant = await call('POST', '/v1/grants', token, {
   court: '黑01',
