@@ -55,6 +55,7 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 const hashes = new Map()
+const slots = new Map()
 const hashOf = (id) => {
   let hash = hashes.get(id)
   if (!hash) hashes.set(id, (hash = createHash('sha256')))
@@ -62,7 +63,8 @@ const hashOf = (id) => {
 }
 parentPort.on('message', (m) => {
   if (m.op === 'update') {
-    hashOf(m.id).update(new Uint8Array(m.slot, 0, m.length))
+    if (m.slot) slots.set(m.key, m.slot)
+    hashOf(m.id).update(new Uint8Array(slots.get(m.key), 0, m.length))
     parentPort.postMessage({ op: 'free', id: m.id, slot: m.index })
   } else if (m.op === 'finish') {
     const hash = hashOf(m.id)
@@ -87,7 +89,15 @@ type WorkerMessage =
 interface Thread {
   worker: Worker
   streams: Map<number, WorkerHasher>
+  /** Keys of the slots this thread has been sent once; later messages name a slot by its key only. */
+  slots: Set<number>
   dead: boolean
+}
+
+/** A staging slot: shared memory, sent to a thread once (posting a SharedArrayBuffer costs far more than a number). */
+export interface Slot {
+  key: number
+  buffer: SharedArrayBuffer
 }
 
 /**
@@ -99,7 +109,8 @@ interface Thread {
 export class DigestPool {
   readonly #size: number
   readonly #threads: Array<Thread | undefined>
-  readonly #spare: SharedArrayBuffer[] = []
+  readonly #spare: Slot[] = []
+  #slots = 0
   #next = 0
   #ids = 0
   #closed = false
@@ -130,7 +141,7 @@ export class DigestPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true, name: `digest-${index}` })
     // An idle pool must not keep the process alive; streams in flight keep it busy anyway.
     worker.unref()
-    const thread: Thread = { worker, streams: new Map(), dead: false }
+    const thread: Thread = { worker, streams: new Map(), slots: new Set(), dead: false }
     const die = (cause: unknown) => {
       if (thread.dead) return
       thread.dead = true
@@ -147,12 +158,12 @@ export class DigestPool {
   }
 
   /** @internal a staging slot, reused. */
-  takeSlot(): SharedArrayBuffer {
-    return this.#spare.pop() ?? new SharedArrayBuffer(SLOT_BYTES)
+  takeSlot(): Slot {
+    return this.#spare.pop() ?? { key: ++this.#slots, buffer: new SharedArrayBuffer(SLOT_BYTES) }
   }
 
   /** @internal */
-  giveSlot(slot: SharedArrayBuffer): void {
+  giveSlot(slot: Slot): void {
     // Kept for reuse up to what 32 concurrent streams need; beyond that left to the collector.
     if (this.#spare.length < 64) this.#spare.push(slot)
   }
@@ -170,7 +181,7 @@ export class DigestPool {
 }
 
 interface Staging {
-  slot: SharedArrayBuffer
+  slot: Slot
   view: Buffer
   busy: boolean
 }
@@ -199,7 +210,7 @@ class WorkerHasher implements StreamHasher {
     this.#pool = pool
     this.#staging = [0, 1].map(() => {
       const slot = pool.takeSlot()
-      return { slot, view: Buffer.from(slot), busy: false }
+      return { slot, view: Buffer.from(slot.buffer), busy: false }
     })
   }
 
@@ -232,12 +243,16 @@ class WorkerHasher implements StreamHasher {
   #post(): void {
     const staging = this.#staging[this.#current]!
     staging.busy = true
+    const { key, buffer } = staging.slot
+    const known = this.#thread.slots.has(key)
+    if (!known) this.#thread.slots.add(key)
     this.#thread.worker.postMessage({
       op: 'update',
       id: this.id,
-      slot: staging.slot,
+      key,
       length: this.#filled,
       index: this.#current,
+      ...(known ? {} : { slot: buffer }),
     })
     this.#current ^= 1
     this.#filled = 0
