@@ -2,7 +2,7 @@
  * The gateway of `npm run bench`, in a process of its own so that its CPU time can be read from /proc and
  * does not mix with the load generator's.
  *
- *   node --import tsx bench/gateway-server.ts <source-root> <work-dir> <upstream-origin>
+ *   node --import tsx bench/gateway-server.ts <source-root> <work-dir> <upstream-origin> [<adapters-json>]
  *
  * Starts the gateway of the tree at <source-root> (this tree, or a checkout of an older commit for a
  * before/after row) with everything on: JWT verification, policy, the daily quota, both durable log entries,
@@ -14,7 +14,8 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 
-const [root, dir, upstream] = process.argv.slice(2)
+// <adapters-json>: settings merged into `adapters` (only keys the tree at <source-root> knows).
+const [root, dir, upstream, adapterSettings] = process.argv.slice(2)
 if (root === undefined || dir === undefined || upstream === undefined) {
   throw new Error('usage: gateway-server.ts <source-root> <work-dir> <upstream-origin>')
 }
@@ -35,9 +36,11 @@ const config = parseConfig(
       allowedNetworks: ['127.0.0.0/8'],
       timeoutMs: 30_000,
       signingKeyFile: join(dir, 'adapter.pem'),
+      ...(adapterSettings ? JSON.parse(adapterSettings) : {}),
     },
     limits: { requestsPerMinute: 100_000_000, documentsPerDay: 100_000_000 },
-    dev: { issuer: true, keyFile: join(dir, 'dev.pem') },
+    // The bench's tokens live three hours (one run with baselines takes minutes; the cap is an hour by default).
+    dev: { issuer: true, keyFile: join(dir, 'dev.pem'), maxTokenLifetimeSeconds: 3 * 3600 },
   },
   dir,
 )
@@ -68,7 +71,9 @@ const adapter = await call('POST', '/v1/adapters', mint('admin.hrb', '黑01', ['
   baseUrl: upstream,
   probeCase: caseNo,
 })
+await fetch(`${upstream}/bench/probing`, { method: 'POST' })
 await call('POST', `/v1/adapters/${adapter.id}/activate`, mint('ops.one', 'HLJ-OPS', ['operator']))
+await fetch(`${upstream}/bench/serving`, { method: 'POST' })
 const token = mint('zhang.wei', '230100', ['prosecutor'])
 const grant = await call('POST', '/v1/grants', token, {
   court: '黑01',

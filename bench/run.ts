@@ -7,6 +7,9 @@
  *                                      # several, comma-separated, give one row each
  *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
+ *   npm run bench -- --only large      # only the large-document figures: one stream, RSS under 32 downloads
+ *   npm run bench -- --variant 'inline={"hashInWorkerFromBytes":0}'
+ *                                      # adds a row of this tree's gateway with those `adapters` settings
  *
  * Every path reads the same bytes from one plain upstream (bench/upstream.ts): straight from it, through
  * nginx (one worker, a generated configuration), through a bare Fastify + @fastify/reply-from proxy (bench/bare-proxy.ts)
@@ -44,6 +47,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     profile: { type: 'string' },
     only: { type: 'string' },
+    variant: { type: 'string', multiple: true },
   },
 })
 const QUICK = args.quick === true
@@ -131,6 +135,13 @@ function cpuMs(pids: number[]): number {
     ticks += Number(fields[11]) + Number(fields[12])
   }
   return (ticks * 1000) / CLK_TCK
+}
+
+/** User + system CPU milliseconds of the process's main thread only (its task whose id is the pid). */
+function mainThreadCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
 }
 
 function rssBytes(pid: number): number {
@@ -305,12 +316,25 @@ async function baselineTree(rev: string): Promise<string> {
   return dir
 }
 
-async function startGateway(label: string, root: string, upstreamOrigin: string, profileDir?: string) {
+async function startGateway(
+  label: string,
+  root: string,
+  upstreamOrigin: string,
+  profileDir?: string,
+  adapterSettings?: string,
+) {
   const dir = join(work, `gateway-${label}`)
   mkdirSync(dir, { recursive: true })
   const flags = profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`] : []
   let readyAt = Number.NaN
-  const started = start(node, [...tsx, ...flags, join(ROOT, 'bench/gateway-server.ts'), root, dir, upstreamOrigin], 2)
+  const argv = [
+    join(ROOT, 'bench/gateway-server.ts'),
+    root,
+    dir,
+    upstreamOrigin,
+    ...(adapterSettings ? [adapterSettings] : []),
+  ]
+  const started = start(node, [...tsx, ...flags, ...argv], 2)
   const spawnedAt = performance.now()
   // Readiness is probed as soon as the server says it listens, before the bench's own set-up requests.
   const probe = new Promise<void>((resolvePromise) => {
@@ -409,6 +433,12 @@ http {
   for (const rev of args.baseline?.split(',') ?? []) {
     gateways.push(await startGateway(`gateway@${rev}`, await baselineTree(rev), upstreamOrigin))
   }
+  for (const variant of args.variant ?? []) {
+    const at = variant.indexOf('=')
+    gateways.push(
+      await startGateway(`gateway ${variant.slice(0, at)}`, ROOT, upstreamOrigin, undefined, variant.slice(at + 1)),
+    )
+  }
   const token = gateways[0]!.info.token as string
   const plain = (name: string, origin: string, pids: number[]): Target => ({
     name,
@@ -423,8 +453,9 @@ http {
     ...gateways.map((g) => g.target),
   ]
 
+  const large = args.only === 'large'
   say('warming up')
-  for (const target of targets) {
+  for (const target of large ? [] : targets) {
     wrk(target, target.url.catalogue, 32, 1)
     wrk(target, target.url.small, 32, 1)
   }
@@ -452,65 +483,81 @@ http {
     Number.isFinite(n)
       ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
       : '—'
-  console.log('| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | errors | load avg |')
-  console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --- |')
-  for (const [kind, title] of kinds) {
-    for (const connections of CONNECTIONS) {
-      for (const target of targets) {
-        const r = results.get(`${kind}|${connections}|${target.name}`)!
-        console.log(
-          `| ${title} | ${connections} | ${target.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequestMs, 3)} | ${r.errors} | ${r.load} |`,
-        )
+  if (!large) printWrk()
+  function printWrk() {
+    console.log('| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | errors | load avg |')
+    console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --- |')
+    for (const [kind, title] of kinds) {
+      for (const connections of CONNECTIONS) {
+        for (const target of targets) {
+          const r = results.get(`${kind}|${connections}|${target.name}`)!
+          console.log(
+            `| ${title} | ${connections} | ${target.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequestMs, 3)} | ${r.errors} | ${r.load} |`,
+          )
+        }
       }
     }
-  }
-  console.log('\nRatios of requests/s in the same run:\n')
-  console.log(`| what | conns | ${gateways.map((g) => `${g.label} ÷ nginx | ${g.label} ÷ bare`).join(' | ')} |`)
-  console.log(`| --- | --: | ${gateways.map(() => '--: | --:').join(' | ')} |`)
-  for (const [kind, title] of kinds) {
-    for (const connections of CONNECTIONS) {
-      const of = (name: string) => results.get(`${kind}|${connections}|${name}`)!.rps
-      const cells = gateways.map(
-        (g) =>
-          `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + @fastify/reply-from'), 3)}`,
-      )
-      console.log(`| ${title} | ${connections} | ${cells.join(' | ')} |`)
+    console.log('\nRatios of requests/s in the same run:\n')
+    console.log(`| what | conns | ${gateways.map((g) => `${g.label} ÷ nginx | ${g.label} ÷ bare`).join(' | ')} |`)
+    console.log(`| --- | --: | ${gateways.map(() => '--: | --:').join(' | ')} |`)
+    for (const [kind, title] of kinds) {
+      for (const connections of CONNECTIONS) {
+        const of = (name: string) => results.get(`${kind}|${connections}|${name}`)!.rps
+        const cells = gateways.map(
+          (g) =>
+            `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + @fastify/reply-from'), 3)}`,
+        )
+        console.log(`| ${title} | ${connections} | ${cells.join(' | ')} |`)
+      }
     }
   }
 
   // Added latency at half of each gateway's own maximum 20 KB rate, with the same rate straight from the
   // upstream as the reference.
-  console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
-  console.log('| path | rate /s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors | load avg |')
-  console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
-  // --only is for profiling one kind of request: the rest of the bench would dilute the profile.
-  if (args.only !== undefined) return
-  for (const g of gateways) {
-    const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
-    const rate = Math.max(1, Math.round(max / 2))
-    say(`open loop at ${rate}/s`)
-    const direct = await openLoop(targets[0]!.url.small, token, rate, SECONDS * 2)
-    const through = await openLoop(g.target.url.small, g.target.token, rate, SECONDS * 2)
-    console.log(
-      `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
-    )
-    console.log(
-      `| ${g.label} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
-    )
+  if (!large) await addedLatency()
+  async function addedLatency() {
+    console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
+    console.log('| path | rate /s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors | load avg |')
+    console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
+    // --only is for profiling one kind of request: the rest of the bench would dilute the profile.
+    if (args.only !== undefined) return
+    for (const g of gateways) {
+      const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
+      const rate = Math.max(1, Math.round(max / 2))
+      say(`open loop at ${rate}/s`)
+      const direct = await openLoop(targets[0]!.url.small, token, rate, SECONDS * 2)
+      const through = await openLoop(g.target.url.small, g.target.token, rate, SECONDS * 2)
+      console.log(
+        `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
+      )
+      console.log(
+        `| ${g.label} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
+      )
+    }
   }
+  if (args.only !== undefined && !large) return
 
   const size = STREAM_BYTES >= 1024 * MiB ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`
   console.log(`\nOne ${size} document, one download at a time${QUICK ? ' (quick mode: not 1 GiB)' : ''}:\n`)
-  console.log('| path | MiB/s | ÷ direct | load avg |')
-  console.log('| --- | --: | --: | --- |')
+  // The rate moves with the machine's load; the CPU seconds per GiB (all threads, and the main thread alone,
+  // from /proc) are what the load disturbs least. Two rounds, paths interleaved, each against the direct
+  // download just before it.
+  console.log('| round | path | MiB/s | ÷ direct | CPU s/GiB | main thread CPU s/GiB | load avg |')
+  console.log('| --: | --- | --: | --: | --: | --: | --- |')
   say('streaming')
-  const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
-  console.log(`| direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | ${load()} |`)
-  for (const g of gateways) {
-    const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
-    console.log(
-      `| ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${load()} |`,
-    )
+  const perGiB = (ms: number, bytes: number) => fmt(ms / 1000 / (bytes / 1024 / MiB), 2)
+  for (const round of [1, 2]) {
+    for (const g of gateways) {
+      const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
+      console.log(`| ${round} | direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | | | ${load()} |`)
+      const pid = g.child.pid!
+      const [cpu0, main0] = [cpuMs([pid]), mainThreadCpuMs(pid)]
+      const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
+      const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
+      console.log(
+        `| ${round} | ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${perGiB(cpu, through.bytes)} | ${perGiB(main, through.bytes)} | ${load()} |`,
+      )
+    }
   }
 
   console.log(

@@ -8,10 +8,15 @@
  * Prints one JSON line `{ port, caseNo, catalogue }` once it listens. It does not verify the gateway's
  * signature (nginx and the bare proxy sign nothing, so none of the rows pays for it); it refuses a request
  * without a bearer token or with a token whose header names no `kid`, which is enough for the gateway's
- * conformance checks (they send no token, and a token signed with a fresh key and no `kid`).
+ * conformance checks (they send no token, and a token signed with a fresh key and no `kid`). Tokens the
+ * gateway signs (`iss` court-file-gateway) must also be for 黑01, unexpired and live at most 60 s, and
+ * documents answer ranges and If-None-Match as the contract says, since the activation checks those too.
+ * The activation refuses documents over 256 MiB: `POST /bench/probing` hides the stream document from the
+ * catalogue until `POST /bench/serving` (bench/gateway-server.ts calls them around each activation).
  */
 import { createHash } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
+import { decideRange, etagMatches } from '../examples/court-adapter/app.js'
 
 export const CASE_NO = '（2023）黑01民终1234号'
 const SMALL_BYTES = 20 * 1024
@@ -49,23 +54,26 @@ const documents = {
   'bench-parallel': { size: parallelBytes, sha256: sha256OfRepeated(bigBlock, parallelBytes) },
 }
 
-const catalogue = JSON.stringify({
-  caseNo: CASE_NO,
-  volumes: [
-    {
-      id: 'main',
-      kind: 'main',
-      title: '正卷',
-      documents: Object.entries(documents).map(([id, d]) => ({
-        id,
-        title: id,
-        mediaType: 'application/pdf',
-        size: d.size,
-        sha256: d.sha256,
-      })),
-    },
-  ],
-})
+const catalogueOf = (probing: boolean) =>
+  JSON.stringify({
+    caseNo: CASE_NO,
+    volumes: [
+      {
+        id: 'main',
+        kind: 'main',
+        title: '正卷',
+        documents: Object.entries(documents)
+          .filter(([id]) => !probing || id !== 'bench-stream')
+          .map(([id, d]) => ({
+            id,
+            title: id,
+            mediaType: 'application/pdf',
+            size: d.size,
+            sha256: d.sha256,
+          })),
+      },
+    ],
+  })
 const summary = JSON.stringify({
   caseNo: CASE_NO,
   court: '黑01',
@@ -93,12 +101,20 @@ function signedLooking(header: string | undefined): boolean {
   const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1]
   if (token === undefined) return false
   try {
-    const head = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8'))
-    return typeof head.kid === 'string'
+    const [head, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')))
+    if (typeof head.kid !== 'string') return false
+    if (payload.iss !== 'court-file-gateway') return true
+    const now = Date.now() / 1000
+    return payload.aud === '黑01' && payload.exp > now && payload.exp - payload.iat <= 60
   } catch {
     return false
   }
 }
+
+let probing = false
 
 function documentHeaders(size: number, sha256: string): Record<string, string | number> {
   return {
@@ -110,9 +126,32 @@ function documentHeaders(size: number, sha256: string): Record<string, string | 
   }
 }
 
+/** Sends bytes [first, last] of a document that is `unit` repeated, with backpressure. */
+function sendRepeated(res: ServerResponse, unit: Buffer, first: number, last: number): void {
+  let at = first
+  const pump = () => {
+    while (at <= last) {
+      const offset = at % unit.length
+      const n = Math.min(last + 1 - at, unit.length - offset)
+      at += n
+      const more = res.write(n === unit.length ? unit : unit.subarray(offset, offset + n))
+      if (!more) return void res.once('drain', pump)
+    }
+    res.end()
+  }
+  res.on('close', () => {
+    at = last + 1
+  })
+  pump()
+}
+
 const server = createServer((req, res) => {
   const url = req.url ?? '/'
   if (url === '/v1/health') return json(res, '{"status":"ok"}')
+  if (req.method === 'POST' && (url === '/bench/probing' || url === '/bench/serving')) {
+    probing = url === '/bench/probing'
+    return json(res, '{}')
+  }
   if (!url.startsWith(casePrefix)) return problem(res, 404, 'NOT_FOUND')
   // nginx and the bare proxy forward the client's header; only the gateway signs.
   if (req.headers.authorization === undefined || !signedLooking(req.headers.authorization)) {
@@ -120,36 +159,28 @@ const server = createServer((req, res) => {
   }
   const rest = url.slice(casePrefix.length)
   if (rest === '') return json(res, summary)
-  if (rest === '/volumes') return json(res, catalogue)
-  if (rest === '/documents/bench-20k') {
-    res.writeHead(200, documentHeaders(SMALL_BYTES, documents['bench-20k'].sha256))
-    return res.end(small)
+  if (rest === '/volumes') return json(res, catalogueOf(probing))
+  const id = rest.startsWith('/documents/') ? rest.slice('/documents/'.length) : ''
+  if (!(id === 'bench-20k' || id === 'bench-stream' || id === 'bench-parallel')) return problem(res, 404, 'NOT_FOUND')
+  const { size, sha256 } = documents[id]
+  const headers = documentHeaders(size, sha256)
+  const ifNoneMatch = req.headers['if-none-match']
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, String(headers.etag))) {
+    res.writeHead(304, { etag: String(headers.etag) })
+    return res.end()
   }
-  const big =
-    rest === '/documents/bench-stream'
-      ? 'bench-stream'
-      : rest === '/documents/bench-parallel'
-        ? 'bench-parallel'
-        : undefined
-  if (big !== undefined) {
-    const { size, sha256 } = documents[big]
-    res.writeHead(200, documentHeaders(size, sha256))
-    let left = size
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, bigBlock.length)
-        left -= n
-        const more = res.write(n === bigBlock.length ? bigBlock : bigBlock.subarray(0, n))
-        if (!more) return void res.once('drain', pump)
-      }
-      res.end()
-    }
-    res.on('close', () => {
-      left = 0
-    })
-    return pump()
+  const range = decideRange(req.headers.range, size)
+  if (range.kind === 'unsatisfiable') {
+    res.setHeader('content-range', `bytes */${size}`)
+    return problem(res, 416, 'RANGE_NOT_SATISFIABLE')
   }
-  return problem(res, 404, 'NOT_FOUND')
+  const [first, last] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
+  res.writeHead(range.kind === 'partial' ? 206 : 200, {
+    ...headers,
+    'content-length': last - first + 1,
+    ...(range.kind === 'partial' ? { 'content-range': `bytes ${first}-${last}/${size}` } : {}),
+  })
+  return sendRepeated(res, id === 'bench-20k' ? small : bigBlock, first, last)
 })
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => {

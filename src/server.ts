@@ -17,6 +17,7 @@ import {
   type DocumentReadCounter,
   readerKey,
 } from './files/quota.js'
+import { DigestPool } from './files/digests.js'
 import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
@@ -43,6 +44,8 @@ export interface Gateway {
   metrics: FastifyInstance | undefined
   /** Checks the active adapters every `adapters.healthIntervalMs`; `checkAll()` runs a round now. */
   health: HealthMonitor
+  /** The threads hashing large documents (`adapters.hashWorkers`). */
+  digests: DigestPool
   /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
   close(): Promise<void>
 }
@@ -90,6 +93,8 @@ export async function createGateway(
     signer,
     timeoutMs: config.adapters.timeoutMs,
     minimumBytesPerSecond: config.adapters.minimumBytesPerSecond,
+    connections: config.adapters.connections,
+    connectionsByAdapter: config.adapters.connectionsByAdapter,
     allowHttp: config.adapters.allowHttp,
     addresses: new AddressPolicy(config.adapters.allowedNetworks),
     ...(options.resolve ? { resolve: options.resolve } : {}),
@@ -101,6 +106,7 @@ export async function createGateway(
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
+  const digests = new DigestPool(config.adapters.hashWorkers)
   // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
   // the first requests find a connection already made.
   const redis = config.redis ? connectRedis(config.redis) : undefined
@@ -128,6 +134,7 @@ export async function createGateway(
       validators: createResponseValidators(loadSpec(ADAPTER_SPEC)),
       metrics,
       quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
+      digests,
       ...(redis ? { redis } : {}),
       now,
     },
@@ -144,6 +151,7 @@ export async function createGateway(
       await app.close()
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
+      await digests.close()
       await log.close()
       await health.stop()
       await adapterClient.close()
@@ -153,7 +161,7 @@ export async function createGateway(
     })()
     return closed
   }
-  return { app, log, devIssuer, metrics: metricsApp, health, close } satisfies Gateway
+  return { app, log, devIssuer, metrics: metricsApp, health, digests, close } satisfies Gateway
 }
 
 /** The quota counter of this process over its own database, for when no Redis shares the counts. */

@@ -6,6 +6,7 @@ import type { RequestSigner } from './adapters/signing.js'
 import type { AdapterStore } from './adapters/store.js'
 import type { Config } from './config/types.js'
 import type { Directory } from './directory/directory.js'
+import type { DigestPool } from './files/digests.js'
 import type { DocumentQuota } from './files/quota.js'
 import type { GrantStore } from './grants/store.js'
 import type { OpenApiSpec } from './http/openapi.js'
@@ -27,6 +28,8 @@ export interface Services {
   metrics: Metrics
   /** The daily document quota of each person (`limits.documentsPerDay`). */
   quota: DocumentQuota
+  /** Threads hashing large documents (`adapters.hashInWorkerFromBytes`); without it every hash is inline. */
+  digests?: DigestPool
   /** The client of the shared limits, when `redis` is configured; the limits are then counted there. */
   redis?: Redis
   now: () => Date

@@ -1,5 +1,9 @@
 import t from 'tap'
-import { DigestGuard, IntegrityError } from '../src/files/digest-guard.js'
+import { createServer } from 'node:http'
+import { Readable } from 'node:stream'
+import { request } from 'undici'
+import { forwardChecked, IntegrityError } from '../src/files/digest-guard.js'
+import { InlineHasher } from '../src/files/digests.js'
 import { servedMediaType } from '../src/files/media-types.js'
 import { contentRange, parseRange, rangeLength } from '../src/files/range.js'
 import { ActiveTransfers } from '../src/files/transfers.js'
@@ -41,15 +45,29 @@ t.test('documents are served as their catalogued type only from the allow-list',
 })
 
 t.test('the digest guard fails a body as soon as it is longer than expected', async (t) => {
-  const guard = new DigestGuard({ bytes: 4 })
-  const released: Buffer[] = []
-  guard.on('data', (chunk: Buffer) => released.push(chunk))
-  const failed = new Promise<unknown>((resolve) => guard.on('error', resolve))
-  guard.write(Buffer.from('abc'))
-  guard.write(Buffer.from('de'))
-  const error = await failed
+  // Over a real socket: the guard writes to a ServerResponse.
+  let outcome: Promise<{ sent: { bytes: number }; error?: unknown }> | undefined
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '4' })
+    res.flushHeaders()
+    const body = Readable.from([Buffer.from('abc'), Buffer.from('de')], { objectMode: false })
+    outcome = forwardChecked(body, res, { bytes: 4, hasher: new InlineHasher(), onFailure: () => {} })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const { port } = server.address() as { port: number }
+  const response = await request(`http://127.0.0.1:${port}/`)
+  const received: Buffer[] = []
+  await t.rejects(
+    (async () => {
+      for await (const chunk of response.body) received.push(chunk as Buffer)
+    })(),
+    'the client sees the transfer cut',
+  )
+  const { sent, error } = await outcome!
   t.ok(error instanceof IntegrityError)
-  t.equal(Buffer.concat(released).length, 0, 'nothing past the held chunk was released')
+  t.equal(sent.bytes, 0, 'nothing past the held chunk was released')
+  t.equal(Buffer.concat(received).length, 0)
 })
 
 t.test('a transfer ends once, by its first cause; revocation stops the transfers of that grant only', async (t) => {

@@ -25,6 +25,9 @@ export interface AdapterClientOptions {
   addresses: AddressPolicy
   /** Host names to addresses; the system resolver unless a test stands in for DNS. */
   resolve?: Resolver
+  /** Connections per adapter pool (default 64), and overrides by adapter id. */
+  connections?: number
+  connectionsByAdapter?: Record<string, number>
 }
 
 export interface AdapterResponse {
@@ -147,7 +150,8 @@ export class AdapterClient {
       ...(adapter.caCertificate ? { ca: adapter.caCertificate } : {}),
     })
     const pool = new Pool(url.origin, {
-      connections: 16,
+      // A streaming download holds its connection throughout: the pool bounds concurrent downloads per court.
+      connections: this.#options.connectionsByAdapter?.[adapter.id] ?? this.#options.connections ?? 64,
       headersTimeout: this.#options.timeoutMs,
       bodyTimeout: this.#options.timeoutMs,
       connect: (options, callback) => {

@@ -180,6 +180,22 @@ export const configSchema = {
         /** Published in the JWKS before it signs anything (docs/courts.md#key-rotation). */
         nextSigningKeyFile: { type: 'string', minLength: 1 },
         healthIntervalMs: { type: 'integer', minimum: 1000, default: 30000 },
+        // Connections per adapter: a document download holds one for its whole transfer, so fewer connections
+        // than concurrent downloads makes the rest wait (16 made 32 downloads run in two waves).
+        connections: { type: 'integer', minimum: 1, maximum: 1024, default: 64 },
+        /** Per adapter id, overriding `connections` (a court that takes fewer, or serves more). */
+        connectionsByAdapter: {
+          type: 'object',
+          default: {},
+          additionalProperties: { type: 'integer', minimum: 1, maximum: 1024 },
+        },
+        /**
+         * Documents of at least this many bytes are hashed on a worker thread while their bytes are forwarded;
+         * smaller ones inline, where no copy or message is needed (inline SHA-256 costs about 0.85 ms of main
+         * thread per MiB here; the worker's fixed cost per stream is two messages). 0 hashes everything inline.
+         */
+        hashInWorkerFromBytes: { type: 'integer', minimum: 0, default: 1048576 },
+        hashWorkers: { type: 'integer', minimum: 1, maximum: 16, default: 1 },
         breaker: {
           type: 'object',
           additionalProperties: false,

@@ -93,6 +93,12 @@ export interface Config {
     /** The next signing key, published in the JWKS ahead of use (rotation without an outage). */
     nextSigningKeyFile?: string
     healthIntervalMs: number
+    /** Connections of each adapter's pool; `connectionsByAdapter` (adapter id → count) overrides it. */
+    connections: number
+    connectionsByAdapter: Record<string, number>
+    /** Documents of at least this size (bytes) are hashed on one of `hashWorkers` threads; 0: all inline. */
+    hashInWorkerFromBytes: number
+    hashWorkers: number
     breaker: { failures: number; cooldownMs: number }
   }
   /**

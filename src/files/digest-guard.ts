@@ -1,81 +1,160 @@
-import { createHash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import type { ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { StreamHasher } from './digests.js'
 
 export interface GuardResult {
   bytes: number
-  sha256: string
+  /** SHA-256 (hex) of exactly the bytes the client was sent; absent when it could not be computed. */
+  sha256?: string
+}
+
+export interface GuardOptions {
+  /** Checked only when the body is the whole representation (hex). */
+  sha256?: string | undefined
+  /** The length the body must have: the document's size or the range's length. */
+  bytes: number
+  hasher: StreamHasher
+  /** Called once with the first cause of a failed transfer, before anything is torn down. */
+  onFailure: (error: unknown) => void
 }
 
 /**
- * Passes document bytes through while hashing them, holding back the last chunk until the whole body has
- * been checked: when the digest or the length is wrong, the final bytes are never sent and the stream
- * fails, so the client's transfer is cut short of its Content-Length instead of looking complete. A body
- * that grows past the expected length fails as soon as it does.
+ * Forwards document bytes from the court's body to the client, hashing each chunk once as it is released
+ * and holding back the last chunk until the whole body has been checked: when the digest or the length is
+ * wrong, the final bytes are never sent and the client's connection is destroyed short of its
+ * Content-Length instead of looking complete. A body that grows past the expected length fails as soon as
+ * it does, before any of the excess is released.
+ *
+ * Backpressure holds end to end: the court's body is paused while the client's socket is full or the hasher
+ * is behind, so at most a chunk or two per read is in the gateway whatever the two rates are (undici then
+ * stops reading the court's socket). Resolves, never rejects, once the transfer has ended: with what the
+ * client was sent, and the failure if there was one.
  */
-export class DigestGuard extends Transform {
-  /** Hash of the bytes released to the client so far (everything but the held chunk). */
-  readonly #sent = createHash('sha256')
-  readonly #expectedSha256: string | undefined
-  readonly #expectedBytes: number | undefined
-  #held: Buffer | undefined
-  #sentBytes = 0
-  #receivedBytes = 0
+export function forwardChecked(
+  body: Readable,
+  out: ServerResponse,
+  options: GuardOptions,
+): Promise<{ sent: GuardResult; error?: unknown }> {
+  const { hasher, bytes: expectedBytes, sha256: expectedSha256 } = options
+  let held: Buffer | undefined
+  let received = 0
+  let sent = 0
+  let heldReleased = false
+  let waitingForClient = false
+  let waitingForHasher = false
+  let digests: ReturnType<StreamHasher['finish']> | undefined
+  let ended = false
+  let settle!: (result: { sent: GuardResult; error?: unknown }) => void
+  const result = new Promise<{ sent: GuardResult; error?: unknown }>((resolve) => {
+    settle = resolve
+  })
 
-  /** `sha256` (hex) is checked only when the body is the whole representation. */
-  constructor(expected: { sha256?: string | undefined; bytes?: number | undefined }) {
-    super()
-    this.#expectedSha256 = expected.sha256
-    this.#expectedBytes = expected.bytes
+  const resume = () => {
+    if (!ended && !waitingForClient && !waitingForHasher) body.resume()
   }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#receivedBytes += chunk.length
-    // A body longer than expected is cut at once (a court may send without end), before any of it is released.
-    if (this.#expectedBytes !== undefined && this.#receivedBytes > this.#expectedBytes) {
-      callback(new IntegrityError(`received more than the expected ${this.#expectedBytes} bytes`))
+  const release = (chunk: Buffer) => {
+    if (!hasher.update(chunk)) waitingForHasher = true
+    sent += chunk.length
+    if (!out.write(chunk)) waitingForClient = true
+    if (waitingForClient || waitingForHasher) body.pause()
+  }
+  const onData = (chunk: Buffer) => {
+    received += chunk.length
+    if (received > expectedBytes) {
+      fail(new IntegrityError(`received more than the expected ${expectedBytes} bytes`))
       return
     }
-    const previous = this.#held
-    this.#held = chunk
-    if (previous) this.#release(previous)
-    callback(null, previous)
+    const previous = held
+    held = chunk
+    if (previous) release(previous)
   }
-
-  #release(chunk: Buffer): void {
-    this.#sent.update(chunk)
-    this.#sentBytes += chunk.length
-  }
-
-  override _flush(callback: TransformCallback): void {
-    const failure = this.#check()
-    if (failure) {
-      callback(failure)
+  const onEnd = () => {
+    if (ended) return
+    if (received !== expectedBytes) {
+      fail(new IntegrityError(`received ${received} bytes, expected ${expectedBytes}`))
       return
     }
-    const last = this.#held
-    if (last) this.#release(last)
-    this.#held = undefined
-    callback(null, last)
+    digests = hasher.finish(held)
+    digests.then(
+      ({ whole }) => {
+        if (ended) return
+        if (expectedSha256 !== undefined && whole !== expectedSha256) {
+          fail(new IntegrityError('SHA-256 of the document differs from the court catalogue'))
+          return
+        }
+        if (held) {
+          heldReleased = true
+          sent += held.length
+          out.end(held)
+        } else out.end()
+      },
+      (error: unknown) => fail(error),
+    )
+  }
+  const onClientClose = () => {
+    if (!out.writableFinished) fail(new Error('the client connection closed before the end of the document'))
+  }
+  const onBodyClose = () => {
+    if (!body.readableEnded) fail(new Error('the court body closed before its end'))
+  }
+  const onFinish = () => {
+    if (ended) return
+    ended = true
+    detach()
+    void report(undefined)
   }
 
-  #check(): IntegrityError | undefined {
-    if (this.#expectedBytes !== undefined && this.#receivedBytes !== this.#expectedBytes) {
-      return new IntegrityError(`received ${this.#receivedBytes} bytes, expected ${this.#expectedBytes}`)
-    }
-    if (this.#expectedSha256 !== undefined) {
-      const whole = this.#sent.copy()
-      if (this.#held) whole.update(this.#held)
-      if (whole.digest('hex') !== this.#expectedSha256) {
-        return new IntegrityError('SHA-256 of the document differs from the court catalogue')
-      }
-    }
-    return undefined
+  function fail(error: unknown): void {
+    if (ended) return
+    ended = true
+    options.onFailure(error)
+    detach()
+    body.destroy()
+    if (!out.destroyed) out.destroy()
+    void report(error)
   }
 
-  /** What the client was sent: byte count and SHA-256 of exactly those bytes. */
-  sentSoFar(): GuardResult {
-    return { bytes: this.#sentBytes, sha256: this.#sent.copy().digest('hex') }
+  async function report(error: unknown): Promise<void> {
+    let sha256: string | undefined
+    try {
+      // The hasher has seen exactly the released chunks (and, once finishing, the held one last).
+      digests ??= hasher.finish(undefined)
+      const { before, whole } = await digests
+      sha256 = heldReleased ? whole : before
+    } catch {
+      sha256 = undefined
+    }
+    settle({ sent: { bytes: sent, ...(sha256 ? { sha256 } : {}) }, ...(error === undefined ? {} : { error }) })
   }
+
+  const onDrain = () => {
+    waitingForClient = false
+    resume()
+  }
+  hasher.onReady(() => {
+    waitingForHasher = false
+    resume()
+  })
+  function detach(): void {
+    body.off('data', onData)
+    body.off('end', onEnd)
+    body.off('error', fail)
+    body.off('close', onBodyClose)
+    out.off('drain', onDrain)
+    out.off('error', fail)
+    out.off('close', onClientClose)
+    out.off('finish', onFinish)
+  }
+  body.on('error', fail)
+  body.on('end', onEnd)
+  body.on('close', onBodyClose)
+  out.on('drain', onDrain)
+  out.on('error', fail)
+  out.on('close', onClientClose)
+  out.on('finish', onFinish)
+  if (out.destroyed) onClientClose()
+  else body.on('data', onData)
+  return result
 }
 
 export class IntegrityError extends Error {

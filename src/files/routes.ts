@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AdapterClient, AdapterResponse } from '../adapters/client.js'
 import { mapError, statusError } from '../adapters/client.js'
@@ -18,7 +17,8 @@ import { specRoute } from '../http/spec-route.js'
 import { type Action, decide } from '../policy/decide.js'
 import type { Services } from '../services.js'
 import { LimitsUnavailableError } from '../limits/redis.js'
-import { DigestGuard, IntegrityError, reprDigest, sha256FromReprDigest } from './digest-guard.js'
+import { forwardChecked, IntegrityError, reprDigest, sha256FromReprDigest } from './digest-guard.js'
+import { DigestUnavailableError, InlineHasher, type StreamHasher } from './digests.js'
 import type { QuotaCheck } from './quota.js'
 import { servedMediaType } from './media-types.js'
 import { type ByteRange, contentRange, parseRange, rangeLength } from './range.js'
@@ -305,11 +305,9 @@ export async function fileRoutes(
       .header('accept-ranges', 'bytes')
       .header('repr-digest', reprDigest(document.sha256))
     if (!whole) reply.header('content-range', contentRange(range!, document.size))
-    const guard = new DigestGuard({
-      sha256: whole ? document.sha256 : undefined,
-      bytes: whole ? document.size : expected.bytes,
-    })
-    return streamDocument(request, reply, context, action, upstream.body, guard, transfer)
+    const bytes = whole ? document.size : expected.bytes
+    const check = { sha256: whole ? document.sha256 : undefined, bytes, hasher: hasherFor(bytes) }
+    return streamDocument(request, reply, context, action, upstream.body, check, transfer)
   })
 
   /**
@@ -347,6 +345,15 @@ export async function fileRoutes(
   }
 
   /**
+   * Large documents are hashed on a worker thread while the main thread forwards their bytes; below the
+   * threshold the copy to the worker and the messages cost more than hashing inline (BENCHMARKS.md).
+   */
+  function hasherFor(bytes: number): StreamHasher {
+    const from = services.config.adapters.hashInWorkerFromBytes
+    return services.digests && from > 0 && bytes >= from ? services.digests.hasher() : new InlineHasher()
+  }
+
+  /**
    * Streams without buffering; headers go out at once (with Access-Log-Index), even when the body is held
    * back for its digest check. The outcome is appended once the transfer ends, and tracked in `inflight` so
    * shutdown waits for it. A transfer that did not complete is cut for the client (the connection is
@@ -358,7 +365,7 @@ export async function fileRoutes(
     context: ReadContext,
     action: Action,
     body: Readable,
-    guard: DigestGuard,
+    check: { sha256: string | undefined; bytes: number; hasher: StreamHasher },
     transfer: DocumentTransfer,
   ): FastifyReply {
     reply.hijack()
@@ -366,20 +373,15 @@ export async function fileRoutes(
     const status = reply.statusCode
     raw.writeHead(status, reply.getHeaders() as Record<string, string>)
     raw.flushHeaders()
-    // Registered before the pipeline's own listeners, so the cause is recorded before its consequences.
-    const failed = (error: unknown) => transfer.settle({ kind: 'failed', error })
-    body.on('error', failed)
-    guard.on('error', failed)
-    const done = pipeline(body, guard, raw)
-      .then(
-        () => transfer.settle({ kind: 'completed' }),
-        (error: unknown) => {
-          failed(error)
-          if (!raw.destroyed) raw.destroy()
-          request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
-        },
-      )
-      .then(() => finish(request, reply, context, action, transfer, { status, ...guard.sentSoFar() }))
+    // The cause is recorded (first one wins) before the streams are torn down.
+    const onFailure = (error: unknown) => transfer.settle({ kind: 'failed', error })
+    const done = forwardChecked(body, raw, { ...check, onFailure })
+      .then(({ sent, error }) => {
+        if (error === undefined) transfer.settle({ kind: 'completed' })
+        else request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
+        return sent
+      })
+      .then((sent) => finish(request, reply, context, action, transfer, { status, ...sent }))
     const tracked = done.catch((error: unknown) => request.log.error({ err: error }, 'cannot log read outcome'))
     services.inflight.add(tracked)
     void tracked.finally(() => services.inflight.delete(tracked))
@@ -478,9 +480,14 @@ function failureOf(end: TransferEnd, adapter: Adapter): GatewayError | undefined
     case 'deadline':
       return new GatewayError('ADAPTER_TIMEOUT', `adapter ${adapter.id} did not send the document in time`)
     case 'failed':
-      return end.error instanceof IntegrityError
-        ? new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the document failed its integrity check')
-        : mapError(end.error, adapter)
+      if (end.error instanceof IntegrityError) {
+        return new GatewayError('DOCUMENT_INTEGRITY_FAILED', 'the document failed its integrity check')
+      }
+      // The gateway's own fault, not the court's: the bytes could not be checked, so their end was withheld.
+      if (end.error instanceof DigestUnavailableError) {
+        return new GatewayError('INTERNAL', 'the document could not be checked', { cause: end.error })
+      }
+      return mapError(end.error, adapter)
   }
 }
 

@@ -48,6 +48,13 @@ export const DOCUMENT_BEHAVIOURS = [
   'vast',
   /** 1000 bytes, then one byte every 50 ms until the gateway hangs up (for client aborts and revocations). */
   'slow',
+  /**
+   * Listed only with `largeBytes`: that many bytes (a 1 MiB block repeated), sent as fast as the gateway
+   * takes them and no faster (the court respects backpressure).
+   */
+  'large',
+  /** As `large` with its very last byte changed, announced with the catalogue's digest and length. */
+  'large-wrong-bytes',
 ] as const
 export type DocumentBehaviour = (typeof DOCUMENT_BEHAVIOURS)[number]
 
@@ -62,6 +69,8 @@ export const HOSTILE_CASE = '（2023）黑01民终1234号'
 export const HTML_DOCUMENT = 'catalogued-html'
 
 const SMALL = new Set<string>(['drip'])
+const LARGE = new Set<string>(['large', 'large-wrong-bytes'])
+const LARGE_BLOCK = 1024 * 1024
 
 /** Deterministic bytes that start like a PDF file. */
 function documentBytes(id: string, size: number): Buffer {
@@ -99,10 +108,26 @@ export interface DocumentRequest {
  * serves one case, and answers documents by their id's behaviour. `redirectTarget` is a second listener that
  * a court's redirect points at: the gateway must never connect to it.
  */
-export async function startHostileCourt(t: { teardown: (fn: () => unknown) => void }, jwks: JSONWebKeySet) {
+export async function startHostileCourt(
+  t: { teardown: (fn: () => unknown) => void },
+  jwks: JSONWebKeySet,
+  options: { largeBytes?: number } = {},
+) {
   const keys = createLocalJWKSet(jwks)
   const documents = new Map<string, ServedDocument>()
+  const largeBytes = options.largeBytes ?? 0
+  // The large document is never held whole: one block, repeated, and its digest computed over the repeats.
+  const block = documentBytes('large', LARGE_BLOCK)
+  if (largeBytes > 0) {
+    const hash = createHash('sha256')
+    for (let at = 0; at < largeBytes; at += LARGE_BLOCK) hash.update(block.subarray(0, Math.min(LARGE_BLOCK, largeBytes - at)))
+    const sha256 = hash.digest('hex')
+    for (const id of LARGE) {
+      documents.set(id, { id, mediaType: 'application/pdf', bytes: block, sha256, etag: `"${sha256.slice(0, 16)}"` })
+    }
+  }
   for (const id of [...DOCUMENT_BEHAVIOURS, HTML_DOCUMENT]) {
+    if (LARGE.has(id)) continue
     const bytes = documentBytes(id, SMALL.has(id) ? 256 : 64 * 1024)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
     const mediaType = id === HTML_DOCUMENT ? 'text/html' : 'application/pdf'
@@ -299,6 +324,24 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
         return later(20, () => res.socket?.resetAndDestroy())
       case 'redirect':
         return void res.writeHead(302, { location: `${elsewhere}/document.pdf` }).end()
+      case 'large':
+      case 'large-wrong-bytes': {
+        res.writeHead(200, { ...headers, 'content-length': largeBytes })
+        let at = 0
+        const pump = () => {
+          while (!res.destroyed && at < largeBytes) {
+            let chunk = block.subarray(0, Math.min(LARGE_BLOCK, largeBytes - at))
+            at += chunk.length
+            if (at === largeBytes && document.id === 'large-wrong-bytes') {
+              chunk = Buffer.from(chunk)
+              chunk[chunk.length - 1] = chunk[chunk.length - 1]! ^ 0xff
+            }
+            if (!write(chunk)) return void res.once('drain', pump)
+          }
+          if (!res.destroyed) res.end()
+        }
+        return pump()
+      }
       case 'slow': {
         res.writeHead(200, { ...headers, 'content-length': bytes.length })
         write(bytes.subarray(0, 1000))
@@ -340,7 +383,7 @@ export async function startHostileCourt(t: { teardown: (fn: () => unknown) => vo
               id: d.id,
               title: d.id,
               mediaType: d.mediaType,
-              size: d.id === 'vast' ? VAST_SIZE : d.bytes.length,
+              size: d.id === 'vast' ? VAST_SIZE : LARGE.has(d.id) ? largeBytes : d.bytes.length,
               sha256: d.sha256,
             })),
         },
