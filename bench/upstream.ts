@@ -66,6 +66,8 @@ const catalogue = JSON.stringify({
     },
   ],
 })
+/** Revalidated by the gateway's catalogue cache with If-None-Match, as the reference adapter does. */
+const catalogueEtag = `"${createHash('sha256').update(catalogue).digest('hex')}"`
 const summary = JSON.stringify({
   caseNo: CASE_NO,
   court: '黑01',
@@ -107,6 +109,7 @@ function documentHeaders(size: number, sha256: string): Record<string, string | 
     etag: `"${sha256}"`,
     'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
     'accept-ranges': 'bytes',
+    'volume-kind': 'main',
   }
 }
 
@@ -120,7 +123,11 @@ const server = createServer((req, res) => {
   }
   const rest = url.slice(casePrefix.length)
   if (rest === '') return json(res, summary)
-  if (rest === '/volumes') return json(res, catalogue)
+  if (rest === '/volumes') {
+    if (req.headers['if-none-match'] === catalogueEtag) return void res.writeHead(304, { etag: catalogueEtag }).end()
+    res.setHeader('etag', catalogueEtag)
+    return json(res, catalogue)
+  }
   if (rest === '/documents/bench-20k') {
     res.writeHead(200, documentHeaders(SMALL_BYTES, documents['bench-20k'].sha256))
     return res.end(small)
