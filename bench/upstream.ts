@@ -74,6 +74,13 @@ const catalogueOf = (probing: boolean) =>
       },
     ],
   })
+/** Each catalogue variant carries its own ETag, so the gateway's catalogue cache revalidates with If-None-Match as it does against the reference adapter. */
+const catalogues = new Map(
+  [false, true].map((probing) => {
+    const body = catalogueOf(probing)
+    return [probing, { body, etag: `"${createHash('sha256').update(body).digest('hex')}"` }] as const
+  }),
+)
 const summary = JSON.stringify({
   caseNo: CASE_NO,
   court: '黑01',
@@ -123,6 +130,7 @@ function documentHeaders(size: number, sha256: string): Record<string, string | 
     etag: `"${sha256}"`,
     'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
     'accept-ranges': 'bytes',
+    'volume-kind': 'main',
   }
 }
 
@@ -159,7 +167,12 @@ const server = createServer((req, res) => {
   }
   const rest = url.slice(casePrefix.length)
   if (rest === '') return json(res, summary)
-  if (rest === '/volumes') return json(res, catalogueOf(probing))
+  if (rest === '/volumes') {
+    const catalogue = catalogues.get(probing)!
+    if (req.headers['if-none-match'] === catalogue.etag) return void res.writeHead(304, { etag: catalogue.etag }).end()
+    res.setHeader('etag', catalogue.etag)
+    return json(res, catalogue.body)
+  }
   const id = rest.startsWith('/documents/') ? rest.slice('/documents/'.length) : ''
   if (!(id === 'bench-20k' || id === 'bench-stream' || id === 'bench-parallel')) return problem(res, 404, 'NOT_FOUND')
   const { size, sha256 } = documents[id]

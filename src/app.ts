@@ -5,6 +5,7 @@ import { auditRoutes } from './accesslog/routes.js'
 import type { ResponseValidators } from './adapters/responses.js'
 import { adapterRoutes } from './adapters/routes.js'
 import { fileRoutes } from './files/routes.js'
+import { CatalogueCache } from './files/catalogue-cache.js'
 import { ActiveTransfers } from './files/transfers.js'
 import { grantRoutes } from './grants/routes.js'
 import { consoleRoutes } from './http/console-routes.js'
@@ -154,7 +155,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Document reads in flight, by grant: a revocation stops the ones already streaming through it.
   const transfers = new ActiveTransfers()
-  const shared = { ...services, inflight, transfers, ready: () => !closing }
+  const catalogues = new CatalogueCache({
+    ...services.config.adapters.catalogueCache,
+    now: () => services.now().getTime(),
+  })
+  const shared = { ...services, inflight, transfers, catalogues, ready: () => !closing }
   await app.register(async (scope) => {
     await grantRoutes(scope, shared)
     await fileRoutes(scope, shared)

@@ -70,6 +70,7 @@ t.test(
       'health',
       'case',
       'volumes',
+      'catalogue if-none-match',
       'range single',
       'range open-ended',
       'range suffix',
@@ -175,6 +176,7 @@ t.test('broken adapters: each failure is named', async (t) => {
     t.same(
       failed.filter((name) => !name.startsWith('document ')),
       [
+        'catalogue if-none-match',
         'range single',
         'range open-ended',
         'range suffix',
@@ -195,6 +197,7 @@ t.test('broken adapters: each failure is named', async (t) => {
       return next(path, plain)
     })
     t.same(failedNames(results), [
+      'catalogue if-none-match',
       'range single',
       'range open-ended',
       'range suffix',
@@ -203,6 +206,7 @@ t.test('broken adapters: each failure is named', async (t) => {
     ])
     t.equal(detailOf(results, 'range single'), 'expected HTTP 206, got HTTP 200')
     t.equal(detailOf(results, 'if-none-match'), 'expected HTTP 304, got HTTP 200')
+    t.equal(detailOf(results, 'catalogue if-none-match'), 'expected HTTP 304, got HTTP 200')
   })
 })
 

@@ -75,6 +75,11 @@ export interface StoredCase {
   summary: CaseSummary
   volumes: VolumeInfo[]
   documents: Map<string, StoredDocument>
+  /**
+   * The catalogue's entity tag: the SHA-256 of its JSON, so that any change to it (a document added, moved
+   * to another volume, with other bytes) changes the tag, and the gateway's If-None-Match no longer matches.
+   */
+  catalogueEtag: string
 }
 
 /** The gateway's claims about one read (docs/courts.md#request-tokens); logged with every read, as the court's own audit trail. */
@@ -310,7 +315,8 @@ async function loadCase(court: string, caseDir: string): Promise<StoredCase> {
     }
     volumes.push(volume)
   }
-  return { summary, volumes, documents }
+  const catalogueEtag = `"${createHash('sha256').update(JSON.stringify({ caseNo, volumes })).digest('hex')}"`
+  return { summary, volumes, documents, catalogueEtag }
 }
 
 /** Every case of the served courts, by normalised case number. Fails loudly on any inconsistency. */
@@ -575,9 +581,16 @@ export async function buildCourtAdapter(options: CourtAdapterOptions): Promise<F
     return stored.summary
   })
 
-  app.get<{ Params: { caseNo: string } }>('/v1/cases/:caseNo/volumes', async (request) => {
+  app.get<{ Params: { caseNo: string } }>('/v1/cases/:caseNo/volumes', async (request, reply) => {
     const reader = await authenticate(request)
     const stored = findCase(request.params.caseNo, reader)
+    reply.header('etag', stored.catalogueEtag)
+    // The gateway revalidates the catalogue it keeps (docs/courts.md#catalogue-cache): unchanged, no body.
+    const ifNoneMatch = request.headers['if-none-match']
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, stored.catalogueEtag)) {
+      logRead(request, reader, 'volumes not modified', { caseNo: stored.summary.caseNo, status: 304 })
+      return reply.code(304).send()
+    }
     logRead(request, reader, 'volumes read', { caseNo: stored.summary.caseNo })
     return { caseNo: stored.summary.caseNo, volumes: stored.volumes }
   })
@@ -595,6 +608,8 @@ export async function buildCourtAdapter(options: CourtAdapterOptions): Promise<F
 
       reply.headers({
         etag: doc.etag,
+        // Lets the gateway read from a catalogue it kept: it checks that the document is still where that said.
+        'volume-kind': doc.volume.kind,
         'accept-ranges': 'bytes',
         // Court files are confidential: no shared or private cache should keep a copy.
         'cache-control': 'no-store',

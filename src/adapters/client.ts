@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { buildConnector, errors, Pool } from 'undici'
 import { type AddressPolicy, type ResolvedAddress, type Resolver, urlHost } from './addresses.js'
+import { ENTITY_TAG, weaklyEqual } from '../files/entity-tag.js'
 import { GatewayError } from '../http/errors.js'
 import type { Metrics } from '../http/metrics.js'
 import { CircuitBreaker } from './breaker.js'
@@ -278,16 +279,59 @@ export class AdapterClient {
    * exchange has the deadline of the largest JSON document accepted.
    */
   async getJson(adapter: Adapter, path: string, claims: RequestClaims, what: string): Promise<unknown> {
+    return this.#json(adapter, path, claims, what, {}, (response) => readJson(response, adapter))
+  }
+
+  /**
+   * getJson of a resource the gateway keeps (a catalogue), with its entity tag: with `etag`, `If-None-Match`
+   * is sent and a 304 answers `notModified` (docs/courts.md#catalogue-cache). A 304 to a request without
+   * If-None-Match, a 304 naming another entity tag, or an ETag that is not an entity tag is a bad answer: the
+   * court is not keeping the contract, and its answer must not be taken for a confirmation.
+   */
+  getRevalidated(
+    adapter: Adapter,
+    path: string,
+    claims: RequestClaims,
+    what: string,
+    etag: string | undefined,
+  ): Promise<{ notModified: true } | { body: unknown; etag: string | undefined }> {
+    const bad = (detail: string) => new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} ${detail}`)
+    const headers: Record<string, string> = etag === undefined ? {} : { 'if-none-match': etag }
+    return this.#json(adapter, path, claims, what, headers, async (response) => {
+      const sent = response.headers.etag
+      if (sent !== undefined && (typeof sent !== 'string' || !ENTITY_TAG.test(sent))) {
+        response.body.destroy()
+        throw bad('sent an ETag that is not an entity tag')
+      }
+      if (response.status === 304) {
+        response.body.destroy()
+        if (etag === undefined) throw bad('answered 304 to a request without If-None-Match')
+        if (sent !== undefined && !weaklyEqual(sent, etag)) throw bad('answered 304 with another ETag than it was asked about')
+        return { notModified: true as const }
+      }
+      return { body: await readJson(response, adapter), etag: sent }
+    })
+  }
+
+  /** One JSON exchange within the deadline of the largest JSON document accepted; 404 is NOT_FOUND. */
+  async #json<T>(
+    adapter: Adapter,
+    path: string,
+    claims: RequestClaims,
+    what: string,
+    headers: Record<string, string>,
+    read: (response: AdapterResponse) => Promise<T>,
+  ): Promise<T> {
     const ms = this.deadlineMs(MAX_JSON_BYTES)
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(new TransferDeadlineError(ms)), ms)
     try {
-      const response = await this.get(adapter, path, claims, {}, { signal: deadline.signal })
+      const response = await this.get(adapter, path, claims, headers, { signal: deadline.signal })
       if (response.status === 404) {
         response.body.destroy()
         throw new GatewayError('NOT_FOUND', `${what} not found at the court's adapter`)
       }
-      return await readJson(response, adapter)
+      return await read(response)
     } catch (error) {
       throw deadline.signal.aborted ? mapError(deadline.signal.reason, adapter) : error
     } finally {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { CatalogueCache } from '../files/catalogue-cache.js'
 import type { ActiveTransfers } from '../files/transfers.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { checkAdapter } from '../conformance/activation.js'
@@ -30,7 +31,7 @@ function present(adapter: Adapter) {
 
 export async function adapterRoutes(
   app: FastifyInstance,
-  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers },
+  services: Services & { validators: ResponseValidators; transfers: ActiveTransfers; catalogues: CatalogueCache },
 ) {
   const { spec, adapters, log, policy, now, directory, adapterClient } = services
 
@@ -139,6 +140,8 @@ export async function adapterRoutes(
       // Out of service (suspended, or changed and pending its checks again): reads already streaming from
       // it stop too, as a revocation stops those through a grant.
       if (adapter.status !== 'active') services.transfers.outOfService(adapter.id)
+      // Whatever changed (status, URL, what it serves), its catalogues were answers of the registration before.
+      services.catalogues.dropAdapter(adapter.id)
       return index
     })
 

@@ -205,6 +205,18 @@ export const configSchema = {
             cooldownMs: { type: 'integer', minimum: 100, default: 30000 },
           },
         },
+        // How long a case catalogue decides document reads without asking the court again (0: every read
+        // asks, conditionally when the court sent an ETag). The ceiling bounds how late a court's change of
+        // a catalogue is seen by reads whose answer the court does not confirm (docs/courts.md#catalogue-cache).
+        catalogueCache: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            ttlMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
+            maxEntries: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
+          },
+        },
       },
     },
     limits: {

@@ -100,6 +100,8 @@ export interface Config {
     hashInWorkerFromBytes: number
     hashWorkers: number
     breaker: { failures: number; cooldownMs: number }
+    /** Case catalogues kept for document reads (src/files/catalogue-cache.ts). */
+    catalogueCache: { ttlMs: number; maxEntries: number }
   }
   /**
    * `requestsPerMinute` is per person; `organisationRequestsPerMinute` (docs/operators.md#limits, default ten

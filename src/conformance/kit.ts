@@ -4,6 +4,7 @@ import type { OpenApiSpec } from '../http/openapi.js'
 import type { ResponseValidators } from '../adapters/responses.js'
 import { REQUEST_TOKEN_TTL_SECONDS, type SigningAlgorithm } from '../adapters/signing.js'
 import type { Adapter } from '../adapters/types.js'
+import { ENTITY_TAG } from '../files/entity-tag.js'
 
 /** What came back for one request; a transport that gets no usable answer throws an Error naming why. */
 export interface Exchange {
@@ -203,16 +204,36 @@ export async function runContractChecks(run: ConformanceRun): Promise<CheckResul
     if (summary.court !== court) fail(`the case's court is ${summary.court}, not ${court}`)
   })
 
-  let documents: { id: string; size: number; sha256: string }[] | undefined
+  let documents: { id: string; size: number; sha256: string; kind: string }[] | undefined
+  let catalogueEtag: string | undefined
   await check('volumes', `${casePath}/volumes`, signed, (exchange) => {
     expectStatus(exchange, 200)
     const catalogue = validators.volumes(parseJson(exchange), adapter)
     if (catalogue.caseNo !== caseNo) fail(`the catalogue is of ${catalogue.caseNo}, not ${caseNo}`)
-    const all = catalogue.volumes.flatMap((volume) => volume.documents)
+    const all = catalogue.volumes.flatMap((volume) => volume.documents.map((d) => ({ ...d, kind: volume.kind })))
     const ids = new Set(all.map((document) => document.id))
     if (ids.size !== all.length) fail('a document id appears twice in the catalogue')
     documents = all
+    catalogueEtag = header(exchange, 'etag')
   })
+  // Optional for a court (docs/courts.md#catalogue-cache); once it sends an ETag, the gateway relies on it.
+  if (catalogueEtag === undefined) {
+    skip('catalogue if-none-match', 'the catalogue carries no ETag: the gateway fetches it whole again', false)
+  } else {
+    const tag = catalogueEtag
+    await check(
+      'catalogue if-none-match',
+      `${casePath}/volumes`,
+      () => signed({ 'if-none-match': tag }),
+      (exchange) => {
+        if (!ENTITY_TAG.test(tag)) fail(`the catalogue's ETag ${tag} is not an entity tag`)
+        expectStatus(exchange, 304)
+        if (exchange.body.length > 0) fail('a 304 carries a body')
+        const repeated = header(exchange, 'etag')
+        if (repeated !== undefined && repeated !== tag) fail('the 304 names another ETag')
+      },
+    )
+  }
 
   // Every document in full: its bytes are what the catalogue promised, under the headers the contract names.
   const bodies = new Map<string, { bytes: Buffer; etag: string; reprDigest: string }>()
@@ -230,6 +251,8 @@ export async function runContractChecks(run: ConformanceRun): Promise<CheckResul
       if (reprDigest !== `sha-256=:${digest.toString('base64')}:`) fail('Repr-Digest is not the SHA-256 of the bytes')
       const etag = header(exchange, 'etag') ?? ''
       if (etag.startsWith('W/')) fail('the ETag is weak; the contract asks for a strong one')
+      const kind = header(exchange, 'volume-kind')
+      if (kind !== undefined && kind !== document.kind) fail(`Volume-Kind is ${kind}, the catalogue says ${document.kind}`)
       bodies.set(document.id, { bytes: exchange.body, etag, reprDigest })
     })
   }

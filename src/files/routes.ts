@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AdapterClient, AdapterResponse } from '../adapters/client.js'
 import { mapError, statusError } from '../adapters/client.js'
 import { resolveAdapter } from '../adapters/resolve.js'
-import type { AdapterDocument, AdapterVolume, ResponseValidators } from '../adapters/responses.js'
+import type { AdapterDocument, AdapterVolume, AdapterVolumes, ResponseValidators } from '../adapters/responses.js'
 import type { RequestClaims } from '../adapters/signing.js'
 import type { Adapter } from '../adapters/types.js'
 import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
@@ -19,10 +19,19 @@ import type { Services } from '../services.js'
 import { LimitsUnavailableError } from '../limits/redis.js'
 import { forwardChecked, IntegrityError, reprDigest, sha256FromReprDigest } from './digest-guard.js'
 import { DigestUnavailableError, InlineHasher, type StreamHasher } from './digests.js'
+import type { CatalogueCache } from './catalogue-cache.js'
+import { ENTITY_TAG } from './entity-tag.js'
 import type { QuotaCheck } from './quota.js'
 import { servedMediaType } from './media-types.js'
 import { type ByteRange, contentRange, parseRange, rangeLength } from './range.js'
 import type { ActiveTransfers, DocumentTransfer, TransferEnd } from './transfers.js'
+
+/** A case catalogue as a read sees it: kept from an earlier read, or sent (or confirmed) for this one. */
+interface CatalogueView {
+  catalogue: AdapterVolumes
+  key: string
+  fromCourt: boolean
+}
 
 interface ReadContext {
   grant: Grant
@@ -44,9 +53,10 @@ export async function fileRoutes(
     validators: ResponseValidators
     inflight: Set<Promise<unknown>>
     transfers: ActiveTransfers
+    catalogues: CatalogueCache
   },
 ): Promise<void> {
-  const { spec, grants, log, policy, now, validators, transfers } = services
+  const { spec, grants, log, policy, now, validators, transfers, catalogues } = services
   const legacyCourts = services.directory.legacyCourts()
   const client: AdapterClient = services.adapterClient
 
@@ -141,7 +151,7 @@ export async function fileRoutes(
   specRoute(app, spec, 'getGrantVolumes', async (request, reply) => {
     const action = 'volumes.read'
     const context = await begin(request, action)
-    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
+    const { catalogue } = await guarded(request, context, action, () => catalogueFor(context, true))
     const principal = request.principal!
     const volumes = catalogue.volumes.map((volume) => {
       const visible = decide(principal, action, { volume: volume.kind }, context.grant, now(), policy).allow
@@ -192,9 +202,31 @@ export async function fileRoutes(
     )
   }
 
-  async function fetchCatalogue(context: ReadContext): Promise<{ volumes: AdapterVolume[] }> {
-    const body = await client.getJson(context.adapter, `${casePath(context.grant)}/volumes`, context.claims, 'case')
-    return ofThisCase(validators.volumes(body, context.adapter), context)
+  /**
+   * The case's catalogue for a read: the kept one while within its lifetime (unless `ask`), otherwise the
+   * court's, asked with If-None-Match when it sent an ETag (a 304 keeps the catalogue for another lifetime).
+   * A failed request forgets what was kept: the court is not trusted to answer the next read from it.
+   */
+  async function catalogueFor(context: ReadContext, ask: boolean): Promise<CatalogueView> {
+    const key = catalogues.key(context.adapter, context.grant.caseNo)
+    const kept = catalogues.get(key)
+    if (kept?.current && !ask) return { ...kept.entry, key, fromCourt: false }
+    try {
+      const path = `${casePath(context.grant)}/volumes`
+      const answer = await client.getRevalidated(context.adapter, path, context.claims, 'case', kept?.entry.etag)
+      // getRevalidated answers 304 only to an If-None-Match, which is sent only with a kept entry.
+      const entry =
+        'notModified' in answer
+          ? catalogues.set(key, context.adapter, kept!.entry)
+          : catalogues.set(key, context.adapter, {
+              catalogue: ofThisCase(validators.volumes(answer.body, context.adapter), context),
+              etag: answer.etag,
+            })
+      return { ...entry, key, fromCourt: true }
+    } catch (error) {
+      catalogues.delete(key)
+      throw error
+    }
   }
 
   /**
@@ -214,36 +246,77 @@ export async function fileRoutes(
     const action = 'document.read'
     const { documentId } = request.params as { documentId: string }
     const context = await begin(request, action, documentId, (resource) => takeQuota(request, resource))
+    let view = await guarded(request, context, action, () => catalogueFor(context, false))
+    for (;;) {
+      const read = await readDocument(request, reply, context, view, documentId)
+      if (read !== 'revalidate') return read
+      // The catalogue was kept, not sent for this read, and the read hinged on it or the court's answer
+      // disagreed with it: once more with the court's current catalogue, which cannot come back here.
+      view = await guarded(request, context, action, () => catalogueFor(context, true))
+    }
+  })
 
+  /**
+   * One attempt at a document read from `view`. Answers 'revalidate' — before anything reached the client
+   * and without an outcome — when `view` was kept rather than sent for this read and might be why the read
+   * is refused or would be wrongly allowed (docs/courts.md#catalogue-cache): the document missing, in the
+   * sub-volume, of a type or size that refuses the read; a main-volume read through a grant without the
+   * sub-volume that the court does not confirm with Volume-Kind; a court answer naming other bytes or
+   * another volume. A stale catalogue can thus make a read slower, never more permissive.
+   */
+  async function readDocument(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    context: ReadContext,
+    view: CatalogueView,
+    documentId: string,
+  ): Promise<FastifyReply | 'revalidate'> {
+    const action = 'document.read'
+    const kept = !view.fromCourt
     // The volume a document belongs to comes from the court's catalogue, never from the client.
     const refuse = async (failure: GatewayError): Promise<never> => {
       await outcome(request, context, action, { result: 'failed', status: failure.status }, failure.code)
       throw failure
     }
-    const catalogue = await guarded(request, context, action, () => fetchCatalogue(context))
-    const volume = catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
+    const volume = view.catalogue.volumes.find((v) => v.documents.some((d) => d.id === documentId))
     const document = volume?.documents.find((d) => d.id === documentId)
-    if (!volume || !document) return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
+    if (!volume || !document) {
+      if (kept) return 'revalidate'
+      return refuse(new GatewayError('NOT_FOUND', 'no such document in this case'))
+    }
     context.resource = { ...context.resource, volume: volume.kind } as ReadContext['resource']
-    const decision = decide(request.principal!, action, { volume: volume.kind }, context.grant, now(), policy)
-    if (!decision.allow) return refuse(refusal(decision))
+    const principal = request.principal!
+    const decision = decide(principal, action, { volume: volume.kind }, context.grant, now(), policy)
+    if (!decision.allow) {
+      if (kept) return 'revalidate'
+      return refuse(refusal(decision))
+    }
     const mediaType = servedMediaType(document.mediaType)
     if (!mediaType) {
+      if (kept) return 'revalidate'
       return refuse(
         new GatewayError('DOCUMENT_TYPE_NOT_SERVED', `documents of type ${document.mediaType} are not served`),
       )
     }
     const range = parseRange(headerOf(request.headers.range), document.size)
     if (range === 'unsatisfiable') {
+      if (kept) return 'revalidate'
       return refuse(
         new GatewayError('RANGE_NOT_SATISFIABLE', 'the requested range is not satisfiable', {
           headers: { 'content-range': `bytes */${document.size}` },
         }),
       )
     }
+    // Allowed as a main-volume document to a grant that could not read it in the sub-volume: a kept
+    // catalogue must be confirmed, by the court's Volume-Kind on the document, or by asking for the catalogue
+    // first when this court's last document answer named no volume.
+    const confirm =
+      kept && !decide(principal, action, { volume: 'sub' }, context.grant, now(), policy).allow
+    if (confirm && !catalogues.confirmsVolumes(context.adapter.id)) return 'revalidate'
     const ifNoneMatch = headerOf(request.headers['if-none-match'])
     const expected: Expected = {
       document,
+      volume: volume.kind,
       range,
       ifNoneMatch: ifNoneMatch !== undefined,
       bytes: range ? rangeLength(range) : document.size,
@@ -273,6 +346,15 @@ export async function fileRoutes(
     let upstream: AdapterResponse | undefined
     try {
       upstream = await client.get(context.adapter, path, context.claims, forwarded, { signal: transfer.signal })
+      const named = upstream.headers['volume-kind']
+      catalogues.noteVolumeHeader(context.adapter.id, named === 'main' || named === 'sub')
+      if (kept && !transfer.end && contradicts(upstream, expected, confirm)) {
+        upstream.body.destroy()
+        raw.off('close', clientGone)
+        transfer.dispose()
+        catalogues.delete(view.key)
+        return 'revalidate'
+      }
       checkUpstream(upstream, expected, context.adapter, () =>
         validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
       )
@@ -282,17 +364,17 @@ export async function fileRoutes(
     if (raw.destroyed) clientGone()
     if (!upstream || transfer.end) {
       upstream?.body.destroy()
-      await finish(request, reply, context, action, transfer, undefined)
+      await finish(request, reply, context, action, transfer, undefined, view.key)
       return reply
     }
 
     noStore(reply, context.intent)
     const etag = upstream.headers.etag
-    if (typeof etag === 'string' && ETAG.test(etag)) reply.header('etag', etag)
+    if (typeof etag === 'string' && ENTITY_TAG.test(etag)) reply.header('etag', etag)
     if (upstream.status === 304) {
       upstream.body.destroy()
       transfer.settle({ kind: 'completed' })
-      await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 })
+      await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 }, view.key)
       return reply.code(304).send()
     }
     // A court may answer a Range with the whole document (RFC 9110 §14.2): then it is checked as a whole.
@@ -307,8 +389,8 @@ export async function fileRoutes(
     if (!whole) reply.header('content-range', contentRange(range!, document.size))
     const bytes = whole ? document.size : expected.bytes
     const check = { sha256: whole ? document.sha256 : undefined, bytes, hasher: hasherFor(bytes) }
-    return streamDocument(request, reply, context, action, upstream.body, check, transfer)
-  })
+    return streamDocument(request, reply, context, action, upstream.body, check, transfer, view.key)
+  }
 
   /**
    * Logs the read's one outcome from how its transfer ended, and answers the client when nothing was sent
@@ -321,9 +403,13 @@ export async function fileRoutes(
     action: Action,
     transfer: DocumentTransfer,
     sent: { status: number; bytes: number; sha256?: string } | undefined,
+    catalogueKey: string,
   ): Promise<void> {
     transfer.dispose()
     const end = transfer.end!
+    // A court failure or bytes other than the catalogue's may mean the kept catalogue is out of date: the
+    // next read asks for it.
+    if (end.kind === 'failed' || end.kind === 'deadline') catalogues.delete(catalogueKey)
     const failure = failureOf(end, context.adapter)
     const status = sent?.status ?? failure?.status
     await outcome(
@@ -367,6 +453,7 @@ export async function fileRoutes(
     body: Readable,
     check: { sha256: string | undefined; bytes: number; hasher: StreamHasher },
     transfer: DocumentTransfer,
+    catalogueKey: string,
   ): FastifyReply {
     reply.hijack()
     const raw = reply.raw
@@ -381,7 +468,7 @@ export async function fileRoutes(
         else request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
         return sent
       })
-      .then((sent) => finish(request, reply, context, action, transfer, { status, ...sent }))
+      .then((sent) => finish(request, reply, context, action, transfer, { status, ...sent }, catalogueKey))
     const tracked = done.catch((error: unknown) => request.log.error({ err: error }, 'cannot log read outcome'))
     services.inflight.add(tracked)
     void tracked.finally(() => services.inflight.delete(tracked))
@@ -391,14 +478,32 @@ export async function fileRoutes(
 
 interface Expected {
   document: AdapterDocument
+  /** The document's volume in the catalogue the read was decided on. */
+  volume: AdapterVolume['kind']
   range: ByteRange | undefined
   ifNoneMatch: boolean
   /** Bytes of the body: the document's size, or the range's length. */
   bytes: number
 }
 
-/** An entity tag as RFC 9110 §8.8.3 writes it; anything else from a court is dropped. */
-const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/
+/**
+ * Whether a court's document answer disagrees with a kept catalogue in a way a current one might not: no
+ * such document, another volume named (or none, where the read needs it named: `confirm`), another digest,
+ * or another size. Only asked of kept catalogues; against one the court has just sent, the same answer is
+ * the court's fault (checkUpstream).
+ */
+function contradicts(upstream: AdapterResponse, expected: Expected, confirm: boolean): boolean {
+  const { status, headers } = upstream
+  if (status === 404) return true
+  const named = headers['volume-kind']
+  if (named === undefined ? confirm : named !== expected.volume) return true
+  const announced = sha256FromReprDigest(headers['repr-digest'])
+  if (announced !== undefined && announced !== expected.document.sha256) return true
+  const length = headers['content-length']
+  if (status === 200 && length !== undefined && length !== String(expected.document.size)) return true
+  const range = headers['content-range']
+  return status === 206 && typeof range === 'string' && !range.endsWith(`/${expected.document.size}`)
+}
 
 /**
  * Refuses (destroying the body) every court answer the client's request could not have caused, or that
@@ -427,6 +532,9 @@ function checkUpstream(
     }
   }
   if (status === 404) refuse(new GatewayError('NOT_FOUND', 'the court adapter has no such document'))
+  // The court's own catalogue decided the read; a document answer placing it elsewhere leaves its volume unknown.
+  const named = headers['volume-kind']
+  if (named !== undefined && named !== expected.volume) bad(`named volume ${String(named)}, not its catalogue's`)
   if (status === 304) {
     if (!expected.ifNoneMatch) bad('answered 304 to a request without If-None-Match')
     contract()

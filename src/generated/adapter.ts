@@ -64,6 +64,12 @@ export interface paths {
          * @description Lists the main volume(s) (正卷) and sub-volume(s) (副卷) with every document's size and SHA-256.
          *     The gateway decides main or sub from this catalogue, never from its client, and filters out what
          *     a grant does not cover; the adapter lists everything.
+         *
+         *     Revalidation is optional for a court (docs/courts.md#catalogue-cache). The gateway keeps a
+         *     catalogue for a few seconds; an adapter that sends an `ETag` with it is afterwards asked with
+         *     `If-None-Match` and answers `304` (no body) while the catalogue is unchanged. An adapter that sends
+         *     no `ETag` gets no conditional requests and answers every one with the whole catalogue. A `304` to a
+         *     request without `If-None-Match`, or an `ETag` that is not an entity tag, is refused as a bad answer.
          */
         get: operations["getVolumes"];
         put?: never;
@@ -104,6 +110,10 @@ export interface paths {
          *       (the whole document, `200`), as RFC 9110 §14.2 allows.
          *     - `If-Range` with an entity tag that does not match strongly → the whole document, `200`.
          *     - `Repr-Digest` is the SHA-256 of the whole document on `200` and on `206` alike.
+         *     - `Volume-Kind` (optional) names the volume the document is in now, `main` or `sub`. The gateway
+         *       may decide a read from a catalogue it fetched a few seconds earlier; with this header it checks
+         *       that the document has not moved to the sub-volume since, and needs no fresh catalogue for a
+         *       main-volume read (docs/courts.md#catalogue-cache).
          */
         get: operations["getDocument"];
         put?: never;
@@ -308,6 +318,14 @@ export interface components {
         /** @description A strong entity tag of the document; the reference adapter uses the quoted SHA-256 in hex. */
         ETag: string;
         /**
+         * @description Optional: an entity tag (RFC 9110 §8.8.3) of the catalogue, changed whenever anything in it changes
+         *     (a document added, removed, moved to another volume, or with other bytes). The reference adapter
+         *     uses the quoted SHA-256 of the catalogue's JSON.
+         */
+        CatalogueETag: string;
+        /** @description Optional: the volume the document is in now, as the catalogue would list it at this moment. */
+        VolumeKind: "main" | "sub";
+        /**
          * @description RFC 9530 digest of the whole document (not of the range): `sha-256=:<base64 of the SHA-256>:`.
          *     The base64 value decodes to the bytes whose hex is the document's `sha256`.
          * @example sha-256=:DvLivvBK4LPccI2QuxvbVLi66EQ2rfVXMJSB42iNFSI=:
@@ -371,7 +389,13 @@ export interface operations {
     getVolumes: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the catalogue the gateway holds; sent only to adapters that sent one.
+                 * @example "4b1f0c2e9a7d3f58"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /**
                  * @description The case number, percent-encoded UTF-8; `(` `)` are accepted for `（` `）`.
@@ -386,11 +410,20 @@ export interface operations {
             /** @description The volumes. */
             200: {
                 headers: {
+                    ETag: components["headers"]["CatalogueETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Volumes"];
                 };
+            };
+            /** @description The catalogue named by `If-None-Match` is current; no body. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["CatalogueETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
@@ -429,6 +462,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Repr-Digest": components["headers"]["ReprDigest"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    "Volume-Kind": components["headers"]["VolumeKind"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -444,6 +478,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Repr-Digest": components["headers"]["ReprDigest"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    "Volume-Kind": components["headers"]["VolumeKind"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -454,6 +489,7 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Volume-Kind": components["headers"]["VolumeKind"];
                     [name: string]: unknown;
                 };
                 content?: never;

@@ -224,6 +224,10 @@ export function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
 export interface SeenRequest {
   url: string
   aud: string | string[] | undefined
+  /** The request's If-None-Match, when it had one. */
+  ifNoneMatch?: string
+  /** The adapter's status code, once it has answered. */
+  status?: number
 }
 
 /**
@@ -240,6 +244,11 @@ export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] 
     jwks: new URL(`${gatewayUrl}/.well-known/jwks.json`),
   })
   const seen: SeenRequest[] = []
+  const answered = new WeakMap<object, SeenRequest>()
+  adapter.addHook('onResponse', async (request, reply) => {
+    const record = answered.get(request)
+    if (record) record.status = reply.statusCode
+  })
   adapter.addHook('onRequest', async (request) => {
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
     let aud: SeenRequest['aud']
@@ -248,7 +257,10 @@ export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] 
     } catch {
       aud = undefined
     }
-    seen.push({ url: decodeURIComponent(request.url), aud })
+    const ifNoneMatch = request.headers['if-none-match']
+    const record: SeenRequest = { url: decodeURIComponent(request.url), aud, ...(ifNoneMatch ? { ifNoneMatch } : {}) }
+    answered.set(request, record)
+    seen.push(record)
   })
   await adapter.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => adapter.close())

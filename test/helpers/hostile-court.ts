@@ -61,6 +61,13 @@ export type DocumentBehaviour = (typeof DOCUMENT_BEHAVIOURS)[number]
 /** How the court answers the case summary and the catalogue. */
 export type JsonBehaviour = 'honest' | 'invalid-json' | 'contract-violation' | 'redirect'
 
+/**
+ * How the court tags its catalogue (docs/courts.md#catalogue-cache): `none` sends no ETag (the default),
+ * `etag` a tag of the catalogue's JSON and honours If-None-Match, `garbage-etag` an ETag that is no entity
+ * tag, `always-304` answers 304 to every catalogue request, asked conditionally or not.
+ */
+export type CatalogueTagging = 'none' | 'etag' | 'garbage-etag' | 'always-304'
+
 /** The size the catalogue gives the `vast` document. */
 export const VAST_SIZE = 3 * 2 ** 30
 
@@ -141,6 +148,10 @@ export async function startHostileCourt(
   let editCatalogue: ((honest: ReturnType<typeof catalogue>) => unknown) | undefined
   let editCaseSummary: ((honest: ReturnType<typeof caseSummary>) => unknown) | undefined
   const requests: DocumentRequest[] = []
+  /** Every catalogue request after misbehave(), with its If-None-Match. */
+  const catalogueRequests: Array<{ ifNoneMatch: string | undefined; status: number }> = []
+  let tagging: CatalogueTagging = 'none'
+  let volumeKind: string | undefined
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
 
@@ -179,7 +190,20 @@ export async function startHostileCourt(
       const hook = beforeCatalogue
       beforeCatalogue = undefined
       await hook?.()
-      return answerJson(res, editCatalogue ? editCatalogue(catalogue()) : catalogue())
+      const body = editCatalogue ? editCatalogue(catalogue()) : catalogue()
+      const ifNoneMatch = req.headers['if-none-match']
+      const tag = `"${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}"`
+      const answer = (status: number) => {
+        if (!probing) catalogueRequests.push({ ifNoneMatch, status })
+      }
+      if (tagging === 'always-304' || (tagging === 'etag' && ifNoneMatch === tag)) {
+        answer(304)
+        return void res.writeHead(304, tagging === 'etag' ? { etag: tag } : {}).end()
+      }
+      answer(200)
+      if (tagging === 'etag') res.setHeader('etag', tag)
+      if (tagging === 'garbage-etag') res.setHeader('etag', 'version 7, probably')
+      return answerJson(res, body)
     }
     const document = documents.get(decodeURIComponent(match[3]!))
     if (!document) return send(res, 404, { title: 'no such document' })
@@ -221,6 +245,7 @@ export async function startHostileCourt(
       etag: document.etag,
       'repr-digest': digest,
       'accept-ranges': 'bytes',
+      ...(volumeKind === undefined ? {} : { 'volume-kind': volumeKind }),
     }
     const half = bytes.subarray(0, bytes.length / 2)
     const later = (ms: number, fn: () => void) => {
@@ -403,6 +428,14 @@ export async function startHostileCourt(
     documents,
     /** Every document request so far, in order. */
     requests,
+    catalogueRequests,
+    setCatalogueTagging(next: CatalogueTagging) {
+      tagging = next
+    },
+    /** The Volume-Kind the court names on every document answer from now (undefined: none). */
+    setVolumeKind(kind: string | undefined) {
+      volumeKind = kind
+    },
     /** Open TCP connections to the court (the gateway's, pooled or not). */
     openConnections: () => sockets.size,
     /** Connections the redirect target received. */
@@ -423,6 +456,7 @@ export async function startHostileCourt(
     misbehave() {
       probing = false
       requests.length = 0
+      catalogueRequests.length = 0
     },
     beforeNextCatalogue(hook: () => Promise<unknown>) {
       beforeCatalogue = hook
