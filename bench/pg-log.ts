@@ -352,8 +352,9 @@ async function rawInserts(url: string, writers: number, batch: number): Promise<
           }
           const t0 = performance.now()
           await client.query('BEGIN')
-          await client.query(RAW_LEAVES, leaves)
-          await client.query(RAW_NODES, [levels, idxs, hashes])
+          // Named (prepared once per connection), as the log's own insert is.
+          await client.query({ name: 'raw_leaves', text: RAW_LEAVES, values: leaves })
+          await client.query({ name: 'raw_nodes', text: RAW_NODES, values: [levels, idxs, hashes] })
           await client.query('COMMIT')
           const t1 = performance.now()
           if (t1 <= end) {

@@ -137,7 +137,11 @@ export class PostgresLogStore implements LogStore {
         nodes.map((node) => node.hash),
       ]
       if (leaves.every((record) => !record.change)) {
-        await client.query(SQL.insertLeavesAndNodes, [...leafColumns(leaves), ...nodeColumns])
+        await client.query({
+          name: 'cfg_log_insert',
+          text: SQL.insertLeavesAndNodes,
+          values: [...leafColumns(leaves), ...nodeColumns],
+        })
       } else {
         await client.query(SQL.insertLeaves, leafColumns(leaves))
         // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
@@ -261,10 +265,12 @@ export class PostgresLogStore implements LogStore {
 
 async function readNodesOn(client: pg.Pool | pg.PoolClient, positions: NodePosition[]): Promise<Buffer[]> {
   if (positions.length === 0) return []
-  const { rows } = await client.query<{ hash: Buffer | null }>(SQL.readNodes, [
-    positions.map((p) => p.level),
-    positions.map((p) => p.index),
-  ])
+  const { rows } = await client.query<{ hash: Buffer | null }>({
+    // Named: parsed and planned once per connection, not on every proof.
+    name: 'cfg_log_read_nodes',
+    text: SQL.readNodes,
+    values: [positions.map((p) => p.level), positions.map((p) => p.index)],
+  })
   return positions.map(({ level, index }, i) => {
     const hash = rows[i]?.hash
     if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
