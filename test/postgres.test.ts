@@ -4,7 +4,7 @@ import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
-import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
+import type { LeafRecord, Rebase, TreeNode } from '../src/accesslog/store.js'
 import { checkSchemaVersion, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
 import { asRole, testDatabase } from './helpers/postgres.js'
@@ -188,6 +188,68 @@ if (database) {
     t.same(reopened.latestCheckpoint().root, frontier.root(), 'the last checkpoint signs the tree of all 100')
     await reopened.close()
   })
+
+  t.test(
+    'a batch another process overtook is placed on the committed tree under the head lock, not refused',
+    async (t) => {
+      const { url, pool } = await migrated(t)
+      const other = createPool(url, 2)
+      t.teardown(() => other.end())
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+      const options = { origin: 'replicas.test/log', signingKey: privateKey, publicKey, checkpointIntervalMs: 60_000 }
+      const counts = { rebased: 0, refused: 0 }
+      class Counting extends PostgresLogStore {
+        override appendBatch(leaves: LeafRecord[], nodes: TreeNode[], rebase?: Rebase): Promise<void> {
+          const counted: Rebase | undefined =
+            rebase &&
+            ((size, read) => {
+              counts.rebased++
+              return rebase(size, read)
+            })
+          const committed = super.appendBatch(leaves, nodes, counted)
+          committed.catch(() => counts.refused++)
+          return committed
+        }
+      }
+      const ahead = await TransparencyLog.open({ ...options, store: new Counting(pool) })
+      const behind = await TransparencyLog.open({ ...options, store: new Counting(other) })
+      t.teardown(() => Promise.all([ahead.close(), behind.close()]))
+      const event = (who: string, n: number) => ({
+        action: 'grant.create',
+        phase: 'event' as const,
+        decision: 'allow' as const,
+        detail: { who, n },
+      })
+      t.same(await Promise.all([0, 1, 2].map((n) => ahead.append(event('ahead', n)))), [0, 1, 2])
+      // Built on the empty log it last saw: several batches (slices of 128), every one of them overtaken.
+      const indexes = await Promise.all(Array.from({ length: 300 }, (_, n) => behind.append(event('behind', n))))
+      t.same(
+        indexes,
+        Array.from({ length: 300 }, (_, n) => 3 + n),
+        'placed after the committed entries, in order',
+      )
+      t.ok(counts.rebased >= 1, `rebased in the transaction (${counts.rebased} batches)`)
+      t.equal(counts.refused, 0, 'no batch refused, none sequenced twice')
+      t.equal(behind.size(), 303, 'its durable tree includes the entries it was overtaken by')
+      t.equal(await ahead.append(event('ahead', 3)), 303, 'and the first process is placed after those')
+      await ahead.close()
+      await behind.close()
+      const reopened = await TransparencyLog.open({ ...options, store: new PostgresLogStore(pool) })
+      t.teardown(() => reopened.close())
+      const frontier = new Frontier()
+      let previous: string | undefined
+      let chained = true
+      for await (const { leaf } of reopened.leaves(0, 304)) {
+        if (JSON.parse(leaf.toString()).prev !== previous) chained = false
+        const hash = leafHash(leaf)
+        previous = hash.toString('base64')
+        frontier.push(hash)
+      }
+      t.ok(chained, 'each entry names the one before it')
+      t.equal(reopened.size(), 304)
+      t.same(reopened.latestCheckpoint().root, frontier.root(), 'the checkpoints sign the tree of the stored leaves')
+    },
+  )
 
   t.test(
     'a sequencer that appends nothing learns of the others’ appends: its size and checkpoint follow',

@@ -13,6 +13,7 @@ import {
   HeadMoved,
   type LeafRecord,
   type LogStore,
+  type Rebase,
   type StoredCheckpoint,
   type TreeNode,
 } from './store.js'
@@ -105,6 +106,8 @@ interface Prepared {
   frontier: Frontier
   epoch: number
   started: bigint
+  /** Sequenced again on a tree another process had extended (see #rebaser). */
+  rebased?: boolean
 }
 
 /**
@@ -300,7 +303,7 @@ export class TransparencyLog implements AccessLog {
     this.#inFlight++
     let committing: Promise<void>
     try {
-      committing = this.#store.appendBatch(records, nodes)
+      committing = this.#store.appendBatch(records, nodes, this.#rebaser(group))
     } catch (cause) {
       committing = Promise.reject(cause)
     }
@@ -310,11 +313,56 @@ export class TransparencyLog implements AccessLog {
     )
   }
 
+  /**
+   * Sequences `group` again on the committed tree of `size` leaves (another process appended first): each
+   * entry gets its new `prev`, hash and index, and each batch of the group its new frontier, which becomes
+   * the durable tree once the store commits. Called by the store holding the head lock, so the committed
+   * tree cannot move before the batch commits; and at most once per group, before it commits.
+   */
+  #rebaser(group: Prepared[]): Rebase {
+    return async (size, read) => {
+      if (group[0]!.epoch !== this.#epoch) throw new Error('a batch this one was built on was refused')
+      const tree = await withNodes(read, (reader) => loadTree(size, reader))
+      let frontier = tree.frontier
+      let previous = tree.lastLeafHash
+      for (const batch of group) {
+        frontier = frontier.clone()
+        const nodes: TreeNode[] = []
+        const records = batch.items.map((item, i): LeafRecord => {
+          const entry: Entry = previous ? { ...item.entry, prev: previous.toString('base64') } : item.entry
+          const leaf = Buffer.from(canonicalJson(entry), 'utf8')
+          // Only a batch first built at index 0 (no prev then) can grow here, by the prev it now gets.
+          if (leaf.length > MAX_LEAF_BYTES)
+            throw new GatewayError('ACCESS_LOG_UNAVAILABLE', 'access-log entry exceeds 16 KiB')
+          const hash = leafHash(leaf)
+          for (const node of frontier.append(hash)) nodes.push(node)
+          previous = hash
+          return { index: frontier.size - 1, leaf, leafHash: hash, meta: batch.records[i]!.meta, change: item.change }
+        })
+        batch.records = records
+        batch.nodes = nodes
+        batch.frontier = frontier
+        batch.rebased = true
+      }
+      return {
+        leaves: group.length === 1 ? group[0]!.records : group.flatMap((batch) => batch.records),
+        nodes: group.length === 1 ? group[0]!.nodes : group.flatMap((batch) => batch.nodes),
+      }
+    }
+  }
+
   #settled(group: Prepared[], failure: unknown): void {
     this.#inFlight--
     const current = group[0]!.epoch === this.#epoch
     if (failure === undefined && current) {
-      this.#durable = group[group.length - 1]!.frontier
+      const last = group[group.length - 1]!
+      this.#durable = last.frontier
+      // Rebased: the tip (and what is prepared on it) is behind the committed tree. With nothing else
+      // prepared, the tip is the durable tree again; otherwise those batches are rebased in their turn.
+      if (last.rebased && this.#inFlight === 0 && this.#unsent.length === 0) {
+        this.#tip = last.frontier
+        this.#tipLeafHash = last.records[last.records.length - 1]!.leafHash
+      }
       // Send what was prepared meanwhile before waking the callers: the store starts on it at once.
       this.#send()
       const records = group.reduce((sum, batch) => sum + batch.records.length, 0)

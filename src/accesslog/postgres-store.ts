@@ -7,6 +7,7 @@ import {
   HeadMoved,
   type LeafRecord,
   type LogStore,
+  type Rebase,
   type StoredCheckpoint,
   type TreeNode,
 } from './store.js'
@@ -14,7 +15,14 @@ import {
 const SQL = {
   size: 'SELECT size FROM log_head',
   lockHead: 'SELECT size FROM log_head FOR UPDATE',
-  setHead: 'UPDATE log_head SET size = $1',
+  // One round trip (simple protocol, several statements): the transaction starts, takes the head lock and
+  // reads the right edge of the committed tree (the nodes a Frontier of that size loads, and the last leaf),
+  // which a batch another process overtook is rebased on (see #commit).
+  beginLocked: `BEGIN; SELECT size FROM log_head FOR UPDATE;
+    SELECT n.level, n.idx, n.hash FROM log_head h
+      CROSS JOIN LATERAL (SELECT l AS level, (h.size >> l) - 1 AS idx FROM generate_series(0, 62) AS l
+        WHERE (h.size >> l) & 1 = 1 UNION SELECT 0, h.size - 1) p
+      JOIN log_nodes n ON n.level = p.level AND n.idx = p.idx`,
   // One statement a batch whatever its size: the columns go as arrays and unnest back into rows.
   insertLeaves: `INSERT INTO log_entries
     (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
@@ -22,6 +30,12 @@ const SQL = {
       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])`,
   insertNodes:
     'INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])',
+  // Leaves and nodes in one statement (one round trip), for a batch that carries no state change.
+  insertLeavesAndNodes: `WITH leaves AS (INSERT INTO log_entries
+    (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
+    SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]))
+    INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($14::smallint[], $15::bigint[], $16::bytea[])`,
   readNodes: `SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS p(level, idx, ord)
     LEFT JOIN log_nodes n ON n.level = p.level AND n.idx = p.idx ORDER BY p.ord`,
   readLeaf: 'SELECT leaf FROM log_entries WHERE idx = $1',
@@ -49,10 +63,13 @@ const FILTER_COLUMNS: Record<keyof EntryFilter, string> = {
 
 /**
  * The access log in PostgreSQL. A batch is one transaction that first locks the log head (the one-row table
- * `log_head`, FOR UPDATE) and commits only if its first index is the committed size: appends from any number
- * of gateway processes on the database are sequenced one after the other, and one built on a stale view of
- * the log is refused (its sequencer then rebuilds from what is committed). Durability is the server's
- * synchronous commit (the default, `synchronous_commit = on`): COMMIT returns once the WAL is flushed.
+ * `log_head`, FOR UPDATE) and commits only at the committed size: appends from any number of gateway
+ * processes on the database are sequenced one after the other. A batch built before another process
+ * appended (its first index is below the committed size) is rebased by its sequencer inside the transaction,
+ * on the committed tree read in the same round trip as the lock (see Rebase); without a rebase it is refused
+ * with HeadMoved. Durability is the server's synchronous commit (the default, `synchronous_commit = on`):
+ * COMMIT returns once the WAL is flushed. A batch takes three round trips (begin and lock; the inserts;
+ * the head and COMMIT), more when its entries carry state changes.
  *
  * Batches of this process are committed strictly in the order of the calls, one transaction at a time.
  */
@@ -73,7 +90,7 @@ export class PostgresLogStore implements LogStore {
     return rows[0].size
   }
 
-  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+  appendBatch(leaves: LeafRecord[], nodes: TreeNode[], rebase?: Rebase): Promise<void> {
     if (leaves.length === 0) return Promise.resolve()
     if (this.#closed) return Promise.reject(new Error('the log store is closed'))
     // A batch is built on the ones sent before it: once one of them is refused, so is this one. The index
@@ -82,41 +99,66 @@ export class PostgresLogStore implements LogStore {
     const failuresBefore = this.#failures
     const committed = this.#tail.then(() =>
       this.#failures === failuresBefore
-        ? this.#commit(leaves, nodes)
+        ? this.#commit(leaves, nodes, rebase)
         : Promise.reject(new Error('a batch this one was built on was refused')),
     )
     this.#tail = committed.catch(() => {})
     return committed
   }
 
-  async #commit(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+  async #commit(leaves: LeafRecord[], nodes: TreeNode[], rebase: Rebase | undefined): Promise<void> {
     const client = await this.#pool.connect()
     let broken: unknown
     try {
-      await client.query('BEGIN')
-      const { rows } = await client.query<{ size: number }>(SQL.lockHead)
-      const size = rows[0]?.size
-      const first = leaves[0]!.index
-      if (size !== first) throw new HeadMoved(first, size ?? Number.NaN)
-      await client.query(SQL.insertLeaves, leafColumns(leaves))
-      // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
-      for (const record of leaves) {
-        if (!record.change) continue
-        for (const step of postgresSteps(record.change)) {
-          const result = await client.query(step.text, step.values)
-          const held = step.expect === 'found' ? result.rows.length > 0 : result.rowCount === 1
-          if (!held) throw new ChangeConflict(record.index)
+      const [, locked, edge] = (await client.query(SQL.beginLocked)) as unknown as [
+        unknown,
+        pg.QueryResult<{ size: number }>,
+        pg.QueryResult<{ level: number; idx: number; hash: Buffer }>,
+      ]
+      const size = locked.rows[0]?.size
+      if (size === undefined) throw new Error('the log head is missing: is the schema migrated?')
+      if (size !== leaves[0]!.index) {
+        // Another process appended first. Holding the head lock, the batch is placed on what is committed
+        // (read on this connection, inside this transaction), rather than refused and sent again to find
+        // the head moved once more by then.
+        if (!rebase || size < leaves[0]!.index) throw new HeadMoved(leaves[0]!.index, size)
+        const known = new Map(edge.rows.map((row) => [`${row.level}/${row.idx}`, row.hash]))
+        const read = async (positions: NodePosition[]) => {
+          const hashes = positions.map(({ level, index }) => known.get(`${level}/${index}`))
+          return hashes.every((hash) => hash !== undefined) ? hashes : readNodesOn(client, positions)
         }
+        ;({ leaves, nodes } = await rebase(size, read))
+        if (leaves[0]?.index !== size) throw new HeadMoved(leaves[0]?.index ?? Number.NaN, size)
       }
-      if (nodes.length > 0) {
-        await client.query(SQL.insertNodes, [
-          nodes.map((node) => node.level),
-          nodes.map((node) => node.index),
-          nodes.map((node) => node.hash),
-        ])
+      const first = size
+      const nodeColumns = [
+        nodes.map((node) => node.level),
+        nodes.map((node) => node.index),
+        nodes.map((node) => node.hash),
+      ]
+      if (leaves.every((record) => !record.change)) {
+        await client.query({
+          name: 'cfg_log_insert',
+          text: SQL.insertLeavesAndNodes,
+          values: [...leafColumns(leaves), ...nodeColumns],
+        })
+      } else {
+        await client.query(SQL.insertLeaves, leafColumns(leaves))
+        // The state changes the entries record, after the leaves and before the nodes (see LogStore.appendBatch).
+        for (const record of leaves) {
+          if (!record.change) continue
+          for (const step of postgresSteps(record.change)) {
+            const result = await client.query(step.text, step.values)
+            const held = step.expect === 'found' ? result.rows.length > 0 : result.rowCount === 1
+            if (!held) throw new ChangeConflict(record.index)
+          }
+        }
+        if (nodes.length > 0) await client.query(SQL.insertNodes, nodeColumns)
       }
-      await client.query(SQL.setHead, [first + leaves.length])
-      await client.query('COMMIT')
+      // One round trip for both; the size is a whole number computed here, never text from outside.
+      const next = first + leaves.length
+      if (!Number.isSafeInteger(next)) throw new RangeError(`log size out of range: ${next}`)
+      await client.query(`UPDATE log_head SET size = ${next}; COMMIT`)
     } catch (error) {
       // A failed ROLLBACK means the connection is unusable: it is destroyed rather than reused.
       await client.query('ROLLBACK').catch((cause: unknown) => {
@@ -166,17 +208,8 @@ export class PostgresLogStore implements LogStore {
     return rows
   }
 
-  async readNodes(positions: NodePosition[]): Promise<Buffer[]> {
-    if (positions.length === 0) return []
-    const { rows } = await this.#pool.query<{ hash: Buffer | null }>(SQL.readNodes, [
-      positions.map((p) => p.level),
-      positions.map((p) => p.index),
-    ])
-    return positions.map(({ level, index }, i) => {
-      const hash = rows[i]?.hash
-      if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
-      return hash
-    })
+  readNodes(positions: NodePosition[]): Promise<Buffer[]> {
+    return readNodesOn(this.#pool, positions)
   }
 
   async readLeaf(index: number): Promise<Buffer | undefined> {
@@ -228,6 +261,21 @@ export class PostgresLogStore implements LogStore {
     this.#closed = true
     await this.#tail
   }
+}
+
+async function readNodesOn(client: pg.Pool | pg.PoolClient, positions: NodePosition[]): Promise<Buffer[]> {
+  if (positions.length === 0) return []
+  const { rows } = await client.query<{ hash: Buffer | null }>({
+    // Named: parsed and planned once per connection, not on every proof.
+    name: 'cfg_log_read_nodes',
+    text: SQL.readNodes,
+    values: [positions.map((p) => p.level), positions.map((p) => p.index)],
+  })
+  return positions.map(({ level, index }, i) => {
+    const hash = rows[i]?.hash
+    if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
+    return hash
+  })
 }
 
 function leafColumns(leaves: LeafRecord[]): unknown[] {

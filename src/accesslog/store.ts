@@ -1,5 +1,5 @@
 import type { StateChange } from '../storage/state-change.js'
-import type { NodePosition } from './merkle/tree.js'
+import type { NodeBatchReader, NodePosition } from './merkle/tree.js'
 
 /**
  * Storage of the access log: leaves, complete-subtree hashes and signed checkpoints.
@@ -69,6 +69,14 @@ export class HeadMoved extends Error {
   }
 }
 
+/**
+ * Places a batch again at `size`, the committed size, when another process sharing the store appended
+ * after the batch was built: the same entries, re-chained and re-hashed onto the committed tree, whose
+ * nodes `read` fetches. A store shared by several processes calls it inside the appending transaction,
+ * holding the head lock, so that nothing moves between the read and the commit (see appendBatch).
+ */
+export type Rebase = (size: number, read: NodeBatchReader) => Promise<{ leaves: LeafRecord[]; nodes: TreeNode[] }>
+
 export interface LogStore {
   /** Number of leaves committed durably (never counts a batch still in flight). */
   size(): Promise<number>
@@ -90,8 +98,13 @@ export interface LogStore {
    * unknown (e.g. the writer thread died): then nothing of it may be assumed written, and the caller must
    * rebuild its state from what `size()` and `readNodes` report — after a lost writer, `size()` re-reads
    * the committed size, which may include the lost batch.
+   *
+   * A store that other processes append to may, when it finds the committed size past the batch's first
+   * index (they appended first), commit what `rebase` returns instead of refusing the batch with HeadMoved.
+   * The batches sent after it then start below the committed size and are rebased too. A store no other
+   * process writes to ignores `rebase`.
    */
-  appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void>
+  appendBatch(leaves: LeafRecord[], nodes: TreeNode[], rebase?: Rebase): Promise<void>
   /**
    * Resolves when the next batch could be written now (the write lock can be taken, the writer runs),
    * writing nothing; rejects otherwise. For readiness checks: it waits behind batches already sent.
