@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process'
 import { get } from 'node:http'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -24,10 +24,24 @@ export interface StartTimes {
   /** Spawn → first 200 of /readyz, ms, one per round. */
   fresh: number[]
   existing: number[]
+  /** CPU time of the gateway process (all its threads) until it was ready, ms: less moved by a busy machine. */
+  freshCpu: number[]
+  existingCpu: number[]
+}
+
+/** utime + stime of a process from /proc, in ms (Linux's USER_HZ is 100). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 /** One start: resolves with spawn → ready in ms, after the process has been stopped again. */
-async function startOnce(root: string, dir: string, profileDir: string | undefined): Promise<number> {
+async function startOnce(
+  root: string,
+  dir: string,
+  profileDir: string | undefined,
+): Promise<{ ms: number; cpuMs: number }> {
   const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
   const spawnedAt = performance.now()
   const child = spawn(
@@ -64,7 +78,7 @@ async function startOnce(root: string, dir: string, profileDir: string | undefin
     const deadline = performance.now() + 60_000
     for (;;) {
       const status = await statusOf(`${listen}/readyz`)
-      if (status === 200) return performance.now() - spawnedAt
+      if (status === 200) return { ms: performance.now() - spawnedAt, cpuMs: cpuMsOf(child.pid!) }
       if (performance.now() > deadline) throw new Error(`/readyz still ${status} after 60 s`)
       await new Promise((r) => setTimeout(r, 5))
     }
@@ -106,13 +120,17 @@ function writeConfig(root: string, dir: string): void {
 
 /** `runs` rounds of a start on a fresh folder followed by one on the folder it left. */
 export async function measureStart(options: { root: string; runs: number; profileDir?: string }): Promise<StartTimes> {
-  const times: StartTimes = { fresh: [], existing: [] }
+  const times: StartTimes = { fresh: [], existing: [], freshCpu: [], existingCpu: [] }
   for (let round = 0; round < options.runs; round++) {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-start-'))
     try {
       writeConfig(options.root, dir)
-      times.fresh.push(await startOnce(options.root, dir, options.profileDir))
-      times.existing.push(await startOnce(options.root, dir, options.profileDir))
+      const fresh = await startOnce(options.root, dir, options.profileDir)
+      const existing = await startOnce(options.root, dir, options.profileDir)
+      times.fresh.push(fresh.ms)
+      times.freshCpu.push(fresh.cpuMs)
+      times.existing.push(existing.ms)
+      times.existingCpu.push(existing.cpuMs)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -146,7 +164,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       .map((v) => v.toFixed(2))
       .join(' ')
   console.log(`start to /readyz, node on dist/, ${runs} rounds; load average ${load()}`)
-  const results = trees.map((tree) => ({ ...tree, times: { fresh: [], existing: [] } as StartTimes }))
+  const results = trees.map((tree) => ({
+    ...tree,
+    times: { fresh: [], existing: [], freshCpu: [], existingCpu: [] } as StartTimes,
+  }))
   // Rounds alternate between the trees, so that a change in the machine's load falls on both.
   for (let round = 0; round < runs; round++) {
     for (const tree of results) {
@@ -157,13 +178,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       })
       tree.times.fresh.push(...times.fresh)
       tree.times.existing.push(...times.existing)
+      tree.times.freshCpu.push(...times.freshCpu)
+      tree.times.existingCpu.push(...times.existingCpu)
     }
   }
   const show = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ')
   for (const { label, root, times } of results) {
     console.log(`${label} (${root})`)
-    console.log(`  fresh data folder:    median ${median(times.fresh).toFixed(0)} ms (${show(times.fresh)})`)
-    console.log(`  existing data folder: median ${median(times.existing).toFixed(0)} ms (${show(times.existing)})`)
+    console.log(
+      `  fresh data folder:    median ${median(times.fresh).toFixed(0)} ms (${show(times.fresh)}); CPU median ${median(times.freshCpu).toFixed(0)} ms`,
+    )
+    console.log(
+      `  existing data folder: median ${median(times.existing).toFixed(0)} ms (${show(times.existing)}); CPU median ${median(times.existingCpu).toFixed(0)} ms`,
+    )
   }
   console.log(`load average at the end ${load()}`)
 }

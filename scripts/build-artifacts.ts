@@ -10,7 +10,7 @@
  * YAML parsed here, so the specs stay the only source; test/build-artifacts.test.ts checks that dist/prebuilt
  * is what this script makes from them now, and that a built gateway compiles nothing when it starts.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
@@ -104,13 +104,28 @@ export function buildArtifacts(root = PROJECT_ROOT): Map<string, string> {
 
 function main(): void {
   const root = PROJECT_ROOT
-  rmSync(join(root, 'dist', 'prebuilt'), { recursive: true, force: true })
   const files = buildArtifacts(root)
+  // Files are replaced only where they changed, and stale ones removed after: a gateway starting meanwhile (a
+  // test run builds while another runs) never finds the folder empty.
+  const prebuilt = join(root, 'dist', 'prebuilt')
+  let written = 0
   for (const [path, text] of files) {
-    mkdirSync(dirname(join(root, path)), { recursive: true })
-    writeFileSync(join(root, path), text)
+    const target = join(root, path)
+    if (existsSync(target) && readFileSync(target, 'utf8') === text) continue
+    mkdirSync(dirname(target), { recursive: true })
+    writeFileSync(`${target}.tmp`, text)
+    renameSync(`${target}.tmp`, target)
+    written++
   }
-  console.log(`prebuilt: ${files.size} files in dist/prebuilt`)
+  let removed = 0
+  for (const entry of readdirSync(prebuilt, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name)
+    if (entry.isFile() && !files.has(path.slice(root.length + 1))) {
+      rmSync(path)
+      removed++
+    }
+  }
+  console.log(`dist/prebuilt: ${files.size} files, ${written} written, ${removed} stale removed`)
 }
 
 // Imported by the staleness test, run by the build.
