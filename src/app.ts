@@ -16,7 +16,7 @@ import { findUnloggable } from './http/loggable-input.js'
 import { pathMatcher, routeSchema } from './http/openapi.js'
 import problemPlugin, { clientErrorHandler, sendProblem, toGatewayError } from './http/problem-plugin.js'
 import { responseConformance } from './http/response-conformance.js'
-import { specValidatorCompiler } from './http/validator-compiler.js'
+import { schemaController, specValidatorCompiler } from './http/validator-compiler.js'
 import rateLimits from './http/rate-limit.js'
 import { requestIdFrom } from './http/request-id.js'
 import identityPlugin from './identity/authenticate.js'
@@ -83,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Refusals by Node's parser and Fastify's router are problem+json too.
     clientErrorHandler,
     frameworkErrors: (error, request, reply) => sendProblem(request, reply, toGatewayError(error)),
+    schemaController: schemaController(),
   })
   app.setValidatorCompiler(specValidatorCompiler())
   // JSON is the only request body the API takes: any other media type is 415, not a string for validation.

@@ -10,7 +10,6 @@ import { ed25519PublicKey, loadEd25519PrivateKey, verifierKey } from './accesslo
 import { verifyBundle, verifyCheckpointConsistency, verifyExport, verifyReceipt } from './accesslog/verify.js'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm, writeNewKey } from './adapters/signing.js'
 import { ConfigError, loadConfig } from './config/load.js'
-import { healthcheck } from './healthcheck.js'
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './identity/authenticate.js'
 import { loadDevIssuer } from './identity/dev-issuer.js'
 import { type Role, ROLES } from './identity/principal.js'
@@ -266,8 +265,11 @@ export async function runCommand(argv: string[], io: Io = CONSOLE): Promise<numb
       io.out(verifierKey(name, ed25519PublicKey(privateKey)))
       return 0
     }
-    case 'healthcheck':
+    case 'healthcheck': {
+      // Loaded here: its HTTP client is not needed by the other commands.
+      const { healthcheck } = await import('./healthcheck.js')
       return healthcheck(loadConfig(configPath(values.config)), io.err)
+    }
     default:
       throw new UsageError(`unknown command ${command}\n\n${USAGE}`)
   }

@@ -22,10 +22,10 @@ import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
 import { loadSpec } from './http/openapi.js'
+import { runtimeCompilations } from './http/schema-compiler.js'
 import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer.js'
 import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
-import { openPostgresStorage } from './storage/postgres.js'
 import { openSqliteStorage } from './storage/sqlite.js'
 import type { Storage } from './storage/storage.js'
 import { createPublicKey } from 'node:crypto'
@@ -172,6 +172,8 @@ async function openStorage(
   storage: Config['storage'],
 ): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
   if (storage.kind === 'postgres') {
+    // Loaded only here: the driver takes a while to load, and a SQLite gateway never needs it.
+    const { openPostgresStorage } = await import('./storage/postgres.js')
     const postgres = await openPostgresStorage(storage.url)
     return { ...postgres, localReadCounter: async () => postgres.documentReads }
   }
@@ -269,6 +271,12 @@ export async function serve(config: Config): Promise<Gateway> {
   })
   const summary = startupSummary(config, gateway, address)
   gateway.app.log.info(summary, 'court-file-gateway started')
+  // Every schema of a built gateway is prebuilt (dist/prebuilt); compiling some at start means dist/ is older
+  // than the specs or the code it runs: correct, but slower to start.
+  const compiled = runtimeCompilations()
+  if (compiled > 0) {
+    gateway.app.log.warn({ compiled }, 'schemas compiled at start-up: dist/prebuilt is stale (run npm run build)')
+  }
   if (summary.devIssuer) {
     gateway.app.log.warn(
       { devIssuer: DEV_ISSUER },

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose'
+import { calculateJwkThumbprint, createLocalJWKSet, type JWK, jwtVerify, SignJWT } from 'jose'
 import t from 'tap'
-import { REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../src/adapters/signing.js'
+import { jwkThumbprint, REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../src/adapters/signing.js'
 
 const claims = {
   court: '黑01',
@@ -36,4 +36,16 @@ t.test('request tokens are the JWS jose would sign, and verify against the publi
     .setExpirationTime(payload.iat! + REQUEST_TOKEN_TTL_SECONDS)
     .sign(privateKey)
   t.equal(token, fromJose)
+})
+
+t.test('key ids are the RFC 7638 thumbprints jose computes, for both signing algorithms', async (t) => {
+  for (const type of ['ed25519', 'p256'] as const) {
+    for (let i = 0; i < 5; i++) {
+      const { publicKey } =
+        type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      const jwk = publicKey.export({ format: 'jwk' }) as JWK
+      t.equal(jwkThumbprint(jwk), await calculateJwkThumbprint(jwk), `${type} key ${i}`)
+    }
+  }
+  t.throws(() => jwkThumbprint({ kty: 'RSA', n: 'AQAB', e: 'AQAB' }), /no thumbprint for key type RSA/)
 })

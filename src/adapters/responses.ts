@@ -1,8 +1,8 @@
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormats from 'ajv-formats'
+import type { ValidateFunction } from 'ajv'
 import { GatewayError } from '../http/errors.js'
 import { inlineSchema, type OpenApiSpec } from '../http/openapi.js'
 import { type ObservedResponse, responseConformance } from '../http/response-conformance.js'
+import { compileSchema } from '../http/schema-compiler.js'
 import type { Adapter } from './types.js'
 
 export interface AdapterDocument {
@@ -38,12 +38,10 @@ export interface AdapterCase {
  * is a 502 naming the adapter, never a crash or garbage passed on to a prosecutor.
  */
 export function createResponseValidators(adapterSpec: OpenApiSpec) {
-  const ajv = new Ajv({ allErrors: false, strict: false })
-  addFormats.default(ajv)
   const schemas = (adapterSpec.components?.schemas ?? {}) as Record<string, unknown>
   const compile = (name: string): ValidateFunction => {
     if (!schemas[name]) throw new Error(`openapi/adapter.yaml has no schema ${name}`)
-    return ajv.compile(inlineSchema(adapterSpec, schemas[name]) as object)
+    return compileSchema('adapter-body', inlineSchema(adapterSpec, schemas[name]) as object)
   }
   const check =
     <T>(validate: ValidateFunction, what: string) =>

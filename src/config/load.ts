@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { BlockList, isIP } from 'node:net'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { compileSchema } from '../http/schema-compiler.js'
 import { CIVIL_TYPE_CODES, ENFORCEMENT_TYPE_CODES } from '../directory/case-number.js'
 import { configSchema } from './schema.js'
 import type { Config, IssuerConfig } from './types.js'
@@ -10,8 +11,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
-const validate = ajv.compile(configSchema)
+/** The configuration's validator: prebuilt by `npm run build`, else compiled at the first use. */
+export function configValidator() {
+  return compileSchema('config', configSchema)
+}
 
 function describe(error: ErrorObject): string {
   const key = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'
@@ -50,6 +53,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Config {
   const data = structuredClone(raw) as Record<string, unknown>
   applyEnv(data, env)
+  const validate = configValidator()
   if (!validate(data)) {
     // oneOf failures repeat the branch errors; the first specific message is the useful one.
     const messages = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe))]

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { PROJECT_ROOT } from '../paths.js'
+import { compileSchema } from '../http/schema-compiler.js'
 import { isCourtCode, type LegacyCourts } from './case-number.js'
 import type { Court, CourtLevel, DirectoryFile, Org, Organisation, Procuratorate, ProcuratorateLevel } from './types.js'
 
@@ -219,12 +220,14 @@ export const DIRECTORY_SCHEMA = join(PROJECT_ROOT, 'config', 'directory', 'direc
 
 let validator: ValidateFunction | undefined
 
+/** The validator of directory files, by the schema that ships next to them (prebuilt by `npm run build`). */
+export function directoryValidator(): ValidateFunction {
+  return compileSchema('directory', JSON.parse(readFileSync(DIRECTORY_SCHEMA, 'utf8')))
+}
+
 /** The shape of the file, by the JSON Schema that ships next to it; the first error names the entry and key. */
 function validateShape(data: unknown): DirectoryFile {
-  // strictRequired misreads a `required` inside if/then as undefined; every other strict check stays on.
-  validator ??= new Ajv({ allErrors: false, strict: true, strictRequired: false }).compile(
-    JSON.parse(readFileSync(DIRECTORY_SCHEMA, 'utf8')),
-  )
+  validator ??= directoryValidator()
   if (!validator(data)) throw new Error(describe(validator.errors![0]!, data))
   const file = structuredClone(data) as DirectoryFile
   return {

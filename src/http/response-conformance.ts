@@ -1,6 +1,6 @@
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
+import type { ValidateFunction } from 'ajv'
 import { deref, eachOperation, inlineSchema, type OpenApiSpec, pathMatcher } from './openapi.js'
+import { compileSchema, type SchemaKind } from './schema-compiler.js'
 
 /**
  * Checks an answer of the gateway against openapi/gateway.yaml: the status is one the operation lists, the
@@ -52,37 +52,26 @@ const cache = new WeakMap<OpenApiSpec, ResponseConformance>()
 export function responseConformance(spec: OpenApiSpec): ResponseConformance {
   const cached = cache.get(spec)
   if (cached) return cached
-  const ajv = new Ajv2020({ strict: false, allErrors: false })
-  // A header is text: `Content-Length: 12` is the integer its schema declares (OpenAPI's simple style).
-  const headerAjv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: true })
-  addFormats.default(ajv)
-  addFormats.default(headerAjv)
-  // Most responses share a few schemas (Problem above all): each distinct one is compiled once.
-  const compiled = new Map<string, ValidateFunction>()
-  const compile = (instance: Ajv2020, raw: unknown): ValidateFunction => {
-    const schema = inlineSchema(spec, raw)
-    const key = `${instance === headerAjv ? 'header' : 'body'} ${JSON.stringify(schema)}`
-    let validate = compiled.get(key)
-    if (!validate) {
-      validate = instance.compile(schema as object)
-      compiled.set(key, validate)
-    }
-    return validate
-  }
+  // Most responses share a few schemas (Problem above all): compileSchema keeps one validator per schema text.
+  const compile = (kind: SchemaKind, raw: unknown): ValidateFunction =>
+    compileSchema(kind, inlineSchema(spec, raw) as object)
   const compileResponse = (raw: unknown, what: string): CompiledResponse => {
     const response = deref(spec, raw, what)
     const content = new Map<string, ValidateFunction | undefined>()
     for (const [mediaType, rawMedia] of Object.entries((response['content'] ?? {}) as Record<string, unknown>)) {
       const media = deref(spec, rawMedia, `${what} ${mediaType}`)
       const checked = isJson(mediaType) || mediaType.startsWith('text/')
-      content.set(mediaType, checked && media['schema'] !== undefined ? compile(ajv, media['schema']) : undefined)
+      content.set(
+        mediaType,
+        checked && media['schema'] !== undefined ? compile('response-body', media['schema']) : undefined,
+      )
     }
     const headers = new Map<string, CompiledHeader>()
     for (const [name, rawHeader] of Object.entries((response['headers'] ?? {}) as Record<string, unknown>)) {
       const header = deref(spec, rawHeader, `${what} header ${name}`)
       headers.set(name.toLowerCase(), {
         required: header['required'] === true,
-        validate: header['schema'] === undefined ? undefined : compile(headerAjv, header['schema']),
+        validate: header['schema'] === undefined ? undefined : compile('response-header', header['schema']),
       })
     }
     return { content, headers }

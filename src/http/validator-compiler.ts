@@ -1,18 +1,41 @@
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
-import type { FastifySchemaCompiler } from 'fastify'
+import { createRequire } from 'node:module'
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
+import { compileSchema } from './schema-compiler.js'
 
 /**
- * Request validation with one Ajv per kind of input. Query strings, path parameters and headers are text, so
- * `limit=50` is coerced to the integer the spec declares. A JSON body carries its own types: `"days": "30"`
- * or `"volumes": "main"` is a client's mistake to refuse with 400, never to guess at. Unknown fields are
- * refused, not dropped: the spec's `additionalProperties: false` means it.
+ * Request validation with one Ajv set-up per kind of input (src/http/schema-compiler.ts says which and why):
+ * query strings, path parameters and headers are text and coerced to the types the spec declares; a JSON body
+ * carries its own types. Validators come prebuilt from `npm run build` where the schema is the built one.
  */
 export function specValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const common = { removeAdditional: false, allErrors: false, strict: false } as const
-  const text = new Ajv({ ...common, coerceTypes: 'array' })
-  const json = new Ajv({ ...common, coerceTypes: false })
-  addFormats.default(text)
-  addFormats.default(json)
-  return ({ schema, httpPart }) => (httpPart === 'body' ? json : text).compile(schema as object)
+  return ({ schema, httpPart }) =>
+    compileSchema(httpPart === 'body' ? 'request-json' : 'request-text', schema as object)
+}
+
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
+type SerializerFactory = NonNullable<CompilersFactory['buildSerializer']>
+
+/**
+ * Fastify's schema compilers, without loading its defaults at every start (its Ajv compiler and
+ * fast-json-stringify took most of half a second to load): requests are validated by specValidatorCompiler,
+ * and Fastify's own serializer compiler is loaded the first time a route declares a response schema (none of
+ * the API's routes does; their answers are checked against the spec in the tests and behind
+ * `server.validateResponses`).
+ */
+export function schemaController(): NonNullable<FastifyServerOptions['schemaController']> {
+  const buildSerializer: SerializerFactory = (externalSchemas, options) => {
+    let compiler: ReturnType<SerializerFactory> | undefined
+    return (route) => {
+      // Fastify's own dependency, so resolved from Fastify: the version it was released with.
+      const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'))
+      compiler ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)()(
+        externalSchemas,
+        options,
+      )
+      return compiler(route)
+    }
+  }
+  // Fastify types the factory by its Ajv compiler's signature; any schema compiler is what it calls.
+  const buildValidator = (() => specValidatorCompiler()) as unknown as CompilersFactory['buildValidator']
+  return { compilersFactory: { buildValidator, buildSerializer } }
 }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config/types.js'
 
 export type RedisConfig = NonNullable<Config['redis']>
@@ -22,7 +23,9 @@ export class LimitsUnavailableError extends Error {
  *   limits come back by themselves when Redis does.
  */
 export function connectRedis(config: RedisConfig): Redis {
-  const client = new Redis(config.url, {
+  // Required here, not imported: the client takes a while to load, and most gateways have no Redis.
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
+  const client = new RedisClient(config.url, {
     enableOfflineQueue: false,
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
