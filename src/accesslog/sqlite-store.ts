@@ -113,9 +113,6 @@ export class SqliteLogStore implements LogStore {
       }
       for (const node of nodes) this.#statements.insertNode.run(node.level, node.index, node.hash)
     })
-    // Started now rather than at the first append: the thread loads its driver and opens the file while the
-    // rest of the gateway starts (on another core), instead of on the way to the first readiness probe.
-    if (this.#threaded) this.#writer = new WorkerWriter({ path: db.name })
   }
 
   #changeStatement(sql: string): Statement {

@@ -33,12 +33,25 @@ export interface ChildOptions {
   cwd?: string
 }
 
+/**
+ * Children still running when this test process ends (tap ends a file that overruns its timeout before its
+ * teardowns run) are killed with it: a gateway left behind would hold ports and a database for the rest of
+ * the suite and load the machine.
+ */
+const living = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of living) child.kill('SIGKILL')
+})
+
 function spawnBuilt(script: string, args: string[], options: ChildOptions): ChildProcess {
-  return spawn(process.execPath, ['--enable-source-maps', built(script), ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', built(script), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  living.add(child)
+  child.once('exit', () => living.delete(child))
+  return child
 }
 
 /** Runs a built script to its end, e.g. `runBuilt('src/cli.js', ['keygen', '--out', file])`. */
