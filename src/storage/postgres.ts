@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { PostgresLogStore } from '../accesslog/postgres-store.js'
+import { newInstanceId, PostgresLogStore } from '../accesslog/postgres-store.js'
 import { PostgresAdapterStore } from '../adapters/postgres-store.js'
 import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
 import { PostgresGrantStore } from '../grants/postgres-store.js'
@@ -125,7 +125,7 @@ export async function openPostgresStorage(
     await pool.end()
     throw error
   }
-  const log = new PostgresLogStore(pool)
+  const log = new PostgresLogStore(pool, newInstanceId())
   return {
     log,
     grants: new PostgresGrantStore(pool),
