@@ -4,7 +4,7 @@ import { PostgresAdapterStore } from '../adapters/postgres-store.js'
 import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
 import { PostgresGrantStore } from '../grants/postgres-store.js'
 import { type Migration, POSTGRES_MIGRATIONS } from './postgres-migrations.js'
-import type { Storage } from './storage.js'
+import { markStorageFailure, type Storage } from './storage.js'
 
 const INT8_OID = 20
 
@@ -26,6 +26,20 @@ export function createPool(url: string, max = 10): pg.Pool {
   // An idle connection that the server drops (a restart, a failover) emits 'error' on the pool: without a
   // listener that would end the process. The next query gets a new connection or fails with its own error.
   pool.on('error', () => {})
+  // A connection checked out of the pool has no listener of the pool's: one the server drops while it is out
+  // (between two statements of a transaction) would emit an unhandled 'error' and end the process. Its next
+  // statement fails instead, and the holder releases it broken.
+  pool.on('connect', (client) => client.on('error', () => {}))
+  // Whatever the pool fails with is the database's failure, answered 503 (see markStorageFailure). (The pool's
+  // own query() takes its connection through connect() with a callback: that form is passed through as it is.)
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>
+  pool.query = ((...args: unknown[]) =>
+    query(...args).catch((error: unknown) => Promise.reject(markStorageFailure(error)))) as typeof pool.query
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined
+  pool.connect = ((...args: unknown[]) =>
+    args.length > 0
+      ? connect(...args)
+      : connect()!.catch((error: unknown) => Promise.reject(markStorageFailure(error)))) as typeof pool.connect
   return pool
 }
 
