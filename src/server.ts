@@ -64,9 +64,9 @@ export async function createGateway(
   // First, so that a bad directory file stops the start before any file or database is opened.
   const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
-  const storage = await openStorage(config.storage)
-  const metrics = createMetrics()
   const now = options.now ?? (() => new Date())
+  const storage = await openStorage(config.storage, now)
+  const metrics = createMetrics()
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
   const log = await TransparencyLog.open({
     store: storage.log,
@@ -181,9 +181,10 @@ type LocalReadCounter = DocumentReadCounter & { close(): void | Promise<void> }
 /** The stores the configuration names: the SQLite file (the default) or a PostgreSQL database. */
 async function openStorage(
   storage: Config['storage'],
+  now: () => Date,
 ): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
   if (storage.kind === 'postgres') {
-    const postgres = await openPostgresStorage(storage.url)
+    const postgres = await openPostgresStorage(storage.url, now)
     return { ...postgres, localReadCounter: async () => postgres.documentReads }
   }
   const sqlite = openSqliteStorage(storage.path)

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { newInstanceId, PostgresLogStore } from '../accesslog/postgres-store.js'
 import { PostgresAdapterStore } from '../adapters/postgres-store.js'
 import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
+import { cstDay, cstDayStart, readerKey } from '../files/quota.js'
 import { PostgresGrantStore } from '../grants/postgres-store.js'
 import { type Migration, POSTGRES_MIGRATIONS } from './postgres-migrations.js'
 import { markStorageFailure, type Storage } from './storage.js'
@@ -124,22 +125,34 @@ function latestVersion(migrations: readonly Migration[]): number {
 
 /**
  * The stores on a PostgreSQL database, after checking its schema version (the process must not start on a
- * database it does not know; `court-file-gateway migrate` brings it up to date).
+ * database it does not know; `court-file-gateway migrate` brings it up to date). `now` is the gateway's clock,
+ * for the day whose quota counts are rebuilt from the log.
  */
 export async function openPostgresStorage(
   url: string,
+  now: () => Date = () => new Date(),
 ): Promise<Storage & { readonly documentReads: PostgresDocumentReadCounter }> {
   const pool = createPool(url)
+  const log = new PostgresLogStore(pool, newInstanceId())
   let documentReads: PostgresDocumentReadCounter
   try {
     await checkSchemaVersion(pool)
+    // As on SQLite (see BatchedDocumentReadCounter): the counts written last may have been lost with a process,
+    // the day's allowed read intents in the log were not, and each of them is a read that may have been served.
+    const logged = await log.allowedIntentsSince('document.read', cstDayStart(now()).toISOString())
     // From yesterday: a day in China Standard Time starts before the same day in UTC.
-    documentReads = await PostgresDocumentReadCounter.open(pool, utcDay(Date.now() - 86_400_000))
+    documentReads = await PostgresDocumentReadCounter.open(
+      pool,
+      utcDay(now().getTime() - 86_400_000),
+      logged.map((intent) => ({
+        reader: readerKey(intent.org ?? '', intent.actor ?? ''),
+        day: cstDay(new Date(intent.time)),
+      })),
+    )
   } catch (error) {
     await pool.end()
     throw error
   }
-  const log = new PostgresLogStore(pool, newInstanceId())
   return {
     log,
     grants: new PostgresGrantStore(pool),
