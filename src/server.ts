@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
-import { type AccessLog, closeInterruptedIntents, TransparencyLog } from './accesslog/access-log.js'
+import { type AccessLog, TransparencyLog } from './accesslog/access-log.js'
+import { IntentLeases } from './accesslog/intent-leases.js'
 import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
@@ -52,8 +53,9 @@ export interface Gateway {
 
 /**
  * Builds every service from the configuration and the app on top. Start-up order matters for crash
- * safety: the log is opened (and checked against its last signed checkpoint) and intents left open by a
- * crash are closed as `interrupted` before any request is taken.
+ * safety: the log is opened (and checked against its last signed checkpoint), this process takes its lease on
+ * the intents it will append, and intents left open by ended processes are closed as `interrupted` before
+ * any request is taken (see IntentLeases: never those of a live peer).
  */
 export async function createGateway(
   config: Config,
@@ -65,9 +67,9 @@ export async function createGateway(
   // First, so that a bad directory file stops the start before any file or database is opened.
   const directory = loadDirectory(config.directory)
   const dev = config.dev?.issuer === true
-  const storage = await openStorage(config.storage)
-  const metrics = createMetrics()
   const now = options.now ?? (() => new Date())
+  const storage = await openStorage(config.storage, now)
+  const metrics = createMetrics()
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
   const log = await TransparencyLog.open({
     store: storage.log,
@@ -81,7 +83,21 @@ export async function createGateway(
       metrics.logAppendSeconds.observe(seconds)
     },
   })
-  await closeInterruptedIntents(log, await storage.log.openIntents())
+  const leases = new IntentLeases({
+    log,
+    store: storage.log,
+    ttlMs: config.accessLog.leaseTtlMs,
+    now,
+    onError: (error) => process.emitWarning(`access log: intent lease renewal or sweep failed: ${String(error)}`),
+  })
+  try {
+    await leases.start()
+  } catch (error) {
+    // Nothing is served unless the intents left open are closed: stop here, leaving no connection behind.
+    await log.close().catch(() => {})
+    await storage.close().catch(() => {})
+    throw error
+  }
 
   const { signingKeyFile, signingAlgorithm, nextSigningKeyFile } = config.adapters
   const signer = await RequestSigner.create(
@@ -151,8 +167,11 @@ export async function createGateway(
       await app.close()
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
+      await leases.stop()
       await digests.close()
       await log.close()
+      // Every read of this process has its outcome now: nothing it leaves open needs to wait for the lease.
+      await leases.release().catch((error: unknown) => app.log.warn({ err: error }, 'cannot release the intent lease'))
       await health.stop()
       await adapterClient.close()
       await readCounter.close()
@@ -170,11 +189,12 @@ type LocalReadCounter = DocumentReadCounter & { close(): void | Promise<void> }
 /** The stores the configuration names: the SQLite file (the default) or a PostgreSQL database. */
 async function openStorage(
   storage: Config['storage'],
+  now: () => Date,
 ): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
   if (storage.kind === 'postgres') {
     // Loaded only here: the driver takes a while to load, and a SQLite gateway never needs it.
     const { openPostgresStorage } = await import('./storage/postgres.js')
-    const postgres = await openPostgresStorage(storage.url)
+    const postgres = await openPostgresStorage(storage.url, now)
     return { ...postgres, localReadCounter: async () => postgres.documentReads }
   }
   const sqlite = openSqliteStorage(storage.path)

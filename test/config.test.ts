@@ -22,6 +22,12 @@ t.test('the shipped configurations are valid', async (t) => {
   const production = loadConfig(join(PROJECT_ROOT, 'config', 'production.example.json'), {})
   t.notOk(production.dev?.issuer, 'never a dev issuer in the production example')
   t.equal(production.adapters.allowHttp, false)
+  const replicas = loadConfig(join(PROJECT_ROOT, 'config', 'production-replicas.example.json'), {})
+  t.notOk(replicas.dev?.issuer, 'never a dev issuer in the multi-replica example')
+  t.equal(replicas.storage.kind, 'postgres', 'replicas share one PostgreSQL database')
+  t.match(replicas.redis, { url: /^rediss:\/\//, onUnavailable: 'refuse' }, 'and one Redis for the limits')
+  t.ok(replicas.server.trustProxy.length > 0, 'behind the load balancer, whose addresses it trusts')
+  t.equal(replicas.server.tls, undefined, 'which terminates TLS')
 })
 
 t.test('defaults fill what the file leaves out', async (t) => {

@@ -31,25 +31,100 @@ if (database) {
     t.teardown(() => pool.end())
     await t.rejects(checkSchemaVersion(pool), {
       name: 'SchemaVersionError',
-      message: /schema version 0 is older than this gateway's \(2\): run `court-file-gateway migrate --config FILE`/,
+      message: /schema version 0 is older than this gateway's \(3\): run `court-file-gateway migrate --config FILE`/,
     })
-    t.same(await migratePostgres(pool), [1, 2], 'the first run applies every migration')
+    t.same(await migratePostgres(pool), [1, 2, 3], 'the first run applies every migration')
     t.same(await migratePostgres(pool), [], 'the second applies none')
     await checkSchemaVersion(pool)
     const { rows } = await pool.query('SELECT version, name FROM cfg_schema_migrations ORDER BY version')
     t.same(rows, [
       { version: 1, name: 'initial' },
       { version: 2, name: 'gateway role' },
+      { version: 3, name: 'intent leases' },
     ])
 
-    const newer = [...POSTGRES_MIGRATIONS, { version: 3, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
-    t.same(await migratePostgres(pool, newer), [3], 'a newer gateway migrates further')
+    const newer = [...POSTGRES_MIGRATIONS, { version: 4, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
+    t.same(await migratePostgres(pool, newer), [4], 'a newer gateway migrates further')
     await t.rejects(checkSchemaVersion(pool), {
       name: 'SchemaVersionError',
-      message: /schema version 3 is newer than this gateway's \(2\)/,
+      message: /schema version 4 is newer than this gateway's \(3\)/,
     })
-    await t.rejects(migratePostgres(pool), { message: /schema version 3 is newer/ }, 'an older migrate refuses')
+    await t.rejects(migratePostgres(pool), { message: /schema version 4 is newer/ }, 'an older migrate refuses')
   })
+
+  t.test('migration 3 records the intents already open as no live process’s own', async (t) => {
+    const url = await database.freshSchema()
+    const pool = createPool(url, 2)
+    t.teardown(() => pool.end())
+    t.same(await migratePostgres(pool, POSTGRES_MIGRATIONS.slice(0, 2)), [1, 2])
+    // Written as a gateway of schema 2 did: an intent closed by its outcome, and one a crash left open.
+    for (const [idx, phase, ref] of [
+      [0, 'intent', null],
+      [1, 'outcome', 0],
+      [2, 'intent', null],
+    ] as const) {
+      await pool.query(
+        `INSERT INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase, intent_ref)
+          VALUES ($1, '\\x00', '\\x00', '2026-01-01T00:00:00.000Z', 'document.read', 'allow', $2, $3)`,
+        [idx, phase, ref],
+      )
+    }
+    t.same(await migratePostgres(pool), [3])
+    const store = new PostgresLogStore(pool, 'after-upgrade')
+    t.same(await store.orphanedIntents(new Date()), [{ index: 2 }], 'the open one is any process’s to close')
+  })
+
+  t.test(
+    'intent leases: a peer’s open intents are orphaned only once its lease expired; one outcome each',
+    async (t) => {
+      const { url, pool } = await migrated(t)
+      const other = createPool(url, 2)
+      t.teardown(() => other.end())
+      const a = new PostgresLogStore(pool, 'a')
+      const b = new PostgresLogStore(other, 'b')
+      const t0 = new Date('2026-03-01T00:00:00.000Z')
+      const at = (ms: number) => new Date(t0.getTime() + ms)
+      await a.renewLease(t0, 1000)
+      await b.renewLease(t0, 1000)
+      const frontier = new Frontier()
+      const first = batchAt(frontier, 0, 2, 'b', ['intent', 'intent'])
+      await b.appendBatch(first.leaves, first.nodes)
+      t.same(await a.orphanedIntents(at(999)), [], 'a live peer’s reads in flight are not a’s to close')
+      t.same(await b.orphanedIntents(at(5000)), [], 'nor are a process’s own ever its to close')
+
+      const closing = batchAt(frontier, 2, 1, 'b', ['outcome'], [0])
+      await b.appendBatch(closing.leaves, closing.nodes)
+      t.same(
+        await a.orphanedIntents(at(1000)),
+        [{ index: 1, instance: 'b' }],
+        'once b’s lease expired, its open intent',
+      )
+
+      // a closes it as interrupted, then b, stalled past its lease, logs its own outcome: refused, not a second one.
+      const interrupted = batchAt(frontier, 3, 1, 'a', ['outcome'], [1])
+      await a.appendBatch(interrupted.leaves, interrupted.nodes)
+      const late = batchAt(frontier.clone(), 4, 1, 'b', ['outcome'], [1])
+      await t.rejects(b.appendBatch(late.leaves, late.nodes), { name: 'ChangeConflict', index: 4 })
+      t.equal(await b.size(), 4, 'the late outcome is not written')
+      t.same(await a.orphanedIntents(at(1000)), [], 'nothing left to close')
+
+      // Expired leases with nothing open are forgotten by the next renewal; a released one at once.
+      await a.renewLease(at(2000), 1000)
+      const leases = async () =>
+        (await pool.query<{ instance: string }>('SELECT instance FROM gateway_instances ORDER BY instance')).rows.map(
+          (row) => row.instance,
+        )
+      t.same(await leases(), ['a'], 'b’s expired lease is forgotten once nothing of b is open')
+      const third = batchAt(frontier, 4, 1, 'a', ['intent'])
+      await a.appendBatch(third.leaves, third.nodes)
+      const twice = batchAt(frontier.clone(), 5, 2, 'a', ['outcome', 'outcome'], [4, 4])
+      await t.rejects(a.appendBatch(twice.leaves, twice.nodes), { name: 'ChangeConflict', index: 6 }, 'two in a batch')
+      t.same(await a.openIntents(), [4], 'neither is written')
+      t.same(await b.orphanedIntents(at(2500)), [], 'a’s lease holds')
+      await a.releaseLease()
+      t.same(await b.orphanedIntents(at(2500)), [{ index: 4, instance: 'a' }], 'released: at once b’s to close')
+    },
+  )
 
   t.test('the log tables are append-only, whatever the statement', async (t) => {
     const { pool } = await migrated(t)
@@ -145,6 +220,13 @@ if (database) {
       { code: '42501' },
       'nor drop a trigger',
     )
+    // What it needs of the lease tables: to hold a lease, open and close intents, and find orphaned ones.
+    await store.renewLease(new Date(), 60_000)
+    const frontier = await frontierAt(store, 2)
+    const read = batchAt(frontier, 2, 2, 'role', ['intent', 'outcome'], [undefined, 2])
+    await store.appendBatch(read.leaves, read.nodes)
+    t.same(await store.orphanedIntents(new Date()), [], 'intents opened and closed')
+    await store.releaseLease()
   })
 
   t.test('two sequencers on one database: every append lands once, in one tree that verifies', async (t) => {
@@ -365,6 +447,8 @@ function batchAt(
   first: number,
   count: number,
   tag = '',
+  phases: string[] = [],
+  intents: Array<number | undefined> = [],
 ): { leaves: LeafRecord[]; nodes: TreeNode[] } {
   const leaves: LeafRecord[] = []
   const nodes: TreeNode[] = []
@@ -375,7 +459,13 @@ function batchAt(
       index,
       leaf,
       leafHash: hash,
-      meta: { time: new Date(0).toISOString(), action: 'test', decision: 'allow', phase: 'event' },
+      meta: {
+        time: new Date(0).toISOString(),
+        action: 'test',
+        decision: 'allow',
+        phase: phases[index - first] ?? 'event',
+        intent: intents[index - first],
+      },
     })
     nodes.push(...frontier.append(hash))
   }

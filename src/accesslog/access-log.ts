@@ -606,24 +606,3 @@ function metaOf(entry: Entry): LeafRecord['meta'] {
     intent: entry.intent,
   }
 }
-
-/**
- * Closes every intent that a crash left open with an `interrupted` outcome, so an auditor can tell a read
- * that never finished from one still in flight. Run once at start, before serving.
- */
-export async function closeInterruptedIntents(log: AccessLog, openIntents: number[]): Promise<number> {
-  const outcomes = openIntents.map(async (index) => {
-    const intent = (await log.get(index))?.entry
-    return log.append({
-      action: intent?.action ?? 'unknown',
-      ...(intent?.actor ? { actor: intent.actor } : {}),
-      ...(intent?.resource ? { resource: intent.resource } : {}),
-      phase: 'outcome',
-      decision: intent?.decision ?? 'allow',
-      intent: index,
-      outcome: { result: 'interrupted' },
-    })
-  })
-  await Promise.all(outcomes)
-  return outcomes.length
-}

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import type pg from 'pg'
 import { postgresSteps } from '../storage/postgres-changes.js'
 import { ChangeConflict } from '../storage/state-change.js'
@@ -6,8 +8,10 @@ import {
   type EntryFilter,
   HeadMoved,
   type LeafRecord,
+  type LoggedIntent,
   type LogStore,
   type Rebase,
+  type OrphanedIntent,
   type StoredCheckpoint,
   type TreeNode,
 } from './store.js'
@@ -45,6 +49,18 @@ const SQL = {
   // DO NOTHING never fires the append-only UPDATE trigger: a checkpoint of a size already stored is skipped.
   putCheckpoint: 'INSERT INTO log_checkpoints (size, root, text) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING',
   latestCheckpoint: 'SELECT size, root, text FROM log_checkpoints ORDER BY size DESC LIMIT 1',
+  openIntent: 'INSERT INTO open_intents (idx, instance) SELECT unnest($1::bigint[]), $2::text',
+  closeIntents: 'DELETE FROM open_intents WHERE idx = ANY($1::bigint[]) RETURNING idx',
+  renewLease: `INSERT INTO gateway_instances (instance, started_at, renewed_at, expires_at) VALUES ($1, $2, $2, $3)
+    ON CONFLICT (instance) DO UPDATE SET renewed_at = EXCLUDED.renewed_at, expires_at = EXCLUDED.expires_at`,
+  forgetExpired: `DELETE FROM gateway_instances g WHERE g.expires_at <= $1 AND g.instance <> $2
+    AND NOT EXISTS (SELECT 1 FROM open_intents o WHERE o.instance = g.instance)`,
+  releaseLease: 'DELETE FROM gateway_instances WHERE instance = $1',
+  orphanedIntents: `SELECT o.idx AS "index", o.instance FROM open_intents o
+    LEFT JOIN gateway_instances g ON g.instance = o.instance
+    WHERE o.instance <> $2 AND (g.instance IS NULL OR g.expires_at <= $1) ORDER BY o.idx`,
+  allowedIntentsSince: `SELECT org, actor, time FROM log_entries
+    WHERE phase = 'intent' AND action = $1 AND decision = 'allow' AND time >= $2 ORDER BY idx DESC`,
 } as const
 
 const READ_PAGE = 1000
@@ -80,8 +96,12 @@ export class PostgresLogStore implements LogStore {
   /** Commits refused so far: a batch queued before a refusal is refused too (see appendBatch). */
   #failures = 0
 
-  constructor(pool: pg.Pool) {
+  readonly instance: string
+
+  /** `instance` names this process among those sharing the database (see LogStore.instance). */
+  constructor(pool: pg.Pool, instance: string = newInstanceId()) {
     this.#pool = pool
+    this.instance = instance
   }
 
   async size(): Promise<number> {
@@ -155,6 +175,8 @@ export class PostgresLogStore implements LogStore {
         }
         if (nodes.length > 0) await client.query(SQL.insertNodes, nodeColumns)
       }
+      // Which process owns each intent now in the log, and which intents the outcomes close (intent leases).
+      await this.#trackIntents(client, leaves)
       // One round trip for both; the size is a whole number computed here, never text from outside.
       const next = first + leaves.length
       if (!Number.isSafeInteger(next)) throw new RangeError(`log size out of range: ${next}`)
@@ -169,6 +191,44 @@ export class PostgresLogStore implements LogStore {
     } finally {
       client.release(broken instanceof Error ? broken : undefined)
     }
+  }
+
+  /**
+   * Records the batch's intents as this process's open ones and closes those its outcomes refer to. An
+   * outcome of an intent that is not open (closed already, by this process or by a peer that found its lease
+   * expired) is a ChangeConflict: an intent never gets two outcomes.
+   */
+  async #trackIntents(client: pg.PoolClient, leaves: LeafRecord[]): Promise<void> {
+    const intents = leaves.filter((record) => record.meta.phase === 'intent').map((record) => record.index)
+    if (intents.length > 0) await client.query(SQL.openIntent, [intents, this.instance])
+    const outcomes = leaves.filter((record) => record.meta.phase === 'outcome' && record.meta.intent !== undefined)
+    if (outcomes.length === 0) return
+    const { rows } = await client.query<{ idx: number }>(SQL.closeIntents, [outcomes.map((r) => r.meta.intent)])
+    const closed = new Set(rows.map((row) => row.idx))
+    for (const record of outcomes) {
+      // Deleting the row once lets only the first of two outcomes of one intent in a batch through.
+      if (!closed.delete(record.meta.intent!)) {
+        throw new ChangeConflict(record.index, `the intent at ${record.meta.intent} already has an outcome`)
+      }
+    }
+  }
+
+  async renewLease(now: Date, ttlMs: number): Promise<void> {
+    await this.#pool.query(SQL.renewLease, [this.instance, now, new Date(now.getTime() + ttlMs)])
+    await this.#pool.query(SQL.forgetExpired, [now, this.instance])
+  }
+
+  async releaseLease(): Promise<void> {
+    await this.#pool.query(SQL.releaseLease, [this.instance])
+  }
+
+  async orphanedIntents(now: Date): Promise<OrphanedIntent[]> {
+    const { rows } = await this.#pool.query<{ index: number; instance: string }>(SQL.orphanedIntents, [
+      now,
+      this.instance,
+    ])
+    // The empty instance stands for intents appended before processes held leases (migration 3).
+    return rows.map(({ index, instance }) => (instance ? { index, instance } : { index }))
   }
 
   /**
@@ -196,15 +256,8 @@ export class PostgresLogStore implements LogStore {
    * The people (org and sub) of the allowed intents of `action` logged at or after `since` (an ISO time),
    * newest first: what a restarted quota counter starts from.
    */
-  async allowedIntentsSince(
-    action: string,
-    since: string,
-  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
-    const { rows } = await this.#pool.query<{ org: string | null; actor: string | null; time: string }>(
-      `SELECT org, actor, time FROM log_entries
-        WHERE phase = 'intent' AND action = $1 AND decision = 'allow' AND time >= $2 ORDER BY idx DESC`,
-      [action, since],
-    )
+  async allowedIntentsSince(action: string, since: string): Promise<LoggedIntent[]> {
+    const { rows } = await this.#pool.query<LoggedIntent>(SQL.allowedIntentsSince, [action, since])
     return rows
   }
 
@@ -295,4 +348,12 @@ function leafColumns(leaves: LeafRecord[]): unknown[] {
     column((r) => r.meta.phase),
     column((r) => r.meta.intent ?? null),
   ]
+}
+
+/**
+ * A name for one opening of the store by one process: the host and process id say to an operator where it
+ * ran, the random part keeps a restarted process (or one on a host sharing a name) from passing for another.
+ */
+export function newInstanceId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
 }

@@ -4,7 +4,16 @@ import type { SqliteDatabase } from '../storage/sqlite.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
 import type { NodePosition } from './merkle/tree.js'
-import type { EntryFilter, LeafRecord, LogStore, StoredCheckpoint, TreeNode } from './store.js'
+import { randomBytes } from 'node:crypto'
+import type {
+  EntryFilter,
+  LeafRecord,
+  LoggedIntent,
+  LogStore,
+  OrphanedIntent,
+  StoredCheckpoint,
+  TreeNode,
+} from './store.js'
 
 const SQL = {
   size: 'SELECT COALESCE(MAX(idx) + 1, 0) AS size FROM log_entries',
@@ -61,6 +70,11 @@ export class SqliteLogStore implements LogStore {
   #writer: WorkerWriter | undefined
   #closed = false
   #size: number
+  readonly instance = randomBytes(4).toString('hex')
+  /** The committed size when this store was opened: every intent from there on is this process's own. */
+  readonly #openedAt: number
+  /** The intents earlier openings left open, once looked up, until they are closed. */
+  #orphans: number[] | undefined
 
   constructor(db: SqliteDatabase, options: SqliteLogStoreOptions = {}) {
     this.#db = db
@@ -80,6 +94,7 @@ export class SqliteLogStore implements LogStore {
       size: db.prepare(SQL.size).pluck(),
     }
     this.#size = this.#statements.size.get() as number
+    this.#openedAt = this.#size
     this.#appendBatch = db.transaction((leaves: LeafRecord[], nodes: TreeNode[]) => {
       for (const record of leaves) {
         const { meta } = record
@@ -234,11 +249,7 @@ export class SqliteLogStore implements LogStore {
    * than `clockSlackMs` (times come from the wall clock and may step back a little between entries), so the
    * cost is that of the recent entries, not of the whole log.
    */
-  async allowedIntentsSince(
-    action: string,
-    since: string,
-    clockSlackMs = 10 * 60_000,
-  ): Promise<Array<{ org: string | null; actor: string | null; time: string }>> {
+  async allowedIntentsSince(action: string, since: string, clockSlackMs = 10 * 60_000): Promise<LoggedIntent[]> {
     const stopBefore = new Date(Date.parse(since) - clockSlackMs).toISOString()
     const rows: Array<{ org: string | null; actor: string | null; time: string }> = []
     const recentIntents = this.#db.prepare(
@@ -262,6 +273,26 @@ export class SqliteLogStore implements LogStore {
   async openIntents(): Promise<number[]> {
     return (this.#db.prepare(SQL.openIntents).all() as Array<{ index: number }>).map((row) => row.index)
   }
+
+  /**
+   * One process owns a SQLite log (docs/architecture.md#components): an intent appended before this store was
+   * opened belongs to an earlier, ended process; every later one is this process's own. Looked up in the
+   * whole log once, then only the ones still open are checked again.
+   */
+  async orphanedIntents(): Promise<OrphanedIntent[]> {
+    if (this.#orphans === undefined) {
+      this.#orphans = (await this.openIntents()).filter((index) => index < this.#openedAt)
+    } else if (this.#orphans.length > 0) {
+      const closed = this.#db.prepare('SELECT 1 FROM log_entries WHERE intent_ref = ? LIMIT 1').pluck()
+      this.#orphans = this.#orphans.filter((index) => closed.get(index) === undefined)
+    }
+    return this.#orphans.map((index) => ({ index }))
+  }
+
+  /** A single process holds the file: there is no peer to tell it lives. */
+  async renewLease(): Promise<void> {}
+
+  async releaseLease(): Promise<void> {}
 
   async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
     const { size, root, text } = checkpoint

@@ -77,6 +77,18 @@ export class HeadMoved extends Error {
  */
 export type Rebase = (size: number, read: NodeBatchReader) => Promise<{ leaves: LeafRecord[]; nodes: TreeNode[] }>
 
+/** An intent left open by a process that can no longer close it. */
+export interface OrphanedIntent {
+  index: number
+  instance?: string | undefined
+}
+
+export interface LoggedIntent {
+  org: string | null
+  actor: string | null
+  time: string
+}
+
 export interface LogStore {
   /** Number of leaves committed durably (never counts a batch still in flight). */
   size(): Promise<number>
@@ -123,6 +135,30 @@ export interface LogStore {
   query(filter: EntryFilter, after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>>
   /** Indexes of intents that no outcome refers to (left open by a crash or a failed append). */
   openIntents(): Promise<number[]>
+  /**
+   * This process's name among the processes sharing the store, unique to this opening of it: every intent it
+   * appends is recorded as its own until an outcome closes it (see `orphanedIntents`).
+   */
+  readonly instance: string
+  /**
+   * Holds or extends this process's lease until `now + ttlMs` (by the caller's clock), and forgets the
+   * expired leases of processes that left no intent open. A process whose lease has expired is presumed
+   * dead: its peers close its intents (see `orphanedIntents`).
+   */
+  renewLease(now: Date, ttlMs: number): Promise<void>
+  /** Gives up the lease: what this process leaves open is at once another process's to close. */
+  releaseLease(): Promise<void>
+  /**
+   * The open intents no live process will close: those of processes whose lease has expired at `now` (or
+   * that never held one, such as an earlier opening of a single-process store), never this process's own.
+   * Each with the instance that appended it, when the store knows it.
+   */
+  orphanedIntents(now: Date): Promise<OrphanedIntent[]>
+  /**
+   * The people (org and sub) and times of the allowed intents of `action` logged at or after `since` (an ISO
+   * time), newest first: what a restarted quota counter starts from.
+   */
+  allowedIntentsSince(action: string, since: string): Promise<LoggedIntent[]>
   /** Stores a signed checkpoint durably; a second one of the same size is ignored. */
   putCheckpoint(checkpoint: StoredCheckpoint): Promise<void>
   /** The largest stored checkpoint, or undefined before the first. */

@@ -27,9 +27,12 @@ export class HealthMonitor {
 
   start(intervalMs: number): void {
     this.#timer = setInterval(() => {
-      this.#running ??= this.checkAll().finally(() => {
-        this.#running = undefined
-      })
+      // A round whose adapters cannot be listed (the database down) is skipped: the next one tries again.
+      this.#running ??= this.checkAll()
+        .catch(() => {})
+        .finally(() => {
+          this.#running = undefined
+        })
     }, intervalMs)
     this.#timer.unref()
   }

@@ -158,6 +158,7 @@ export const configSchema = {
         origin: { type: 'string', minLength: 1, pattern: '^[^\\s+]+$' },
         signingKeyFile: { type: 'string', minLength: 1 },
         checkpointIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000, default: 1000 },
+        leaseTtlMs: { type: 'integer', minimum: 300, maximum: 3600000, default: 15000 },
       },
     },
     adapters: {

@@ -75,7 +75,16 @@ export interface Config {
     grantDays: number
     maxGrantDays: number
   }
-  accessLog: { origin: string; signingKeyFile: string; checkpointIntervalMs: number }
+  accessLog: {
+    origin: string
+    signingKeyFile: string
+    checkpointIntervalMs: number
+    /**
+     * How long this process's lease on its open intents lasts without renewal (renewed every third of it);
+     * once it has expired, peers close those intents as interrupted (src/accesslog/intent-leases.ts).
+     */
+    leaseTtlMs: number
+  }
   adapters: {
     allowHttp: boolean
     /**

@@ -9,9 +9,8 @@ const FLUSH_INTERVAL_MS = 1_000
  * costs no round trip, written to the table in one statement a second (an upsert that never lowers a
  * count). It starts from the counts stored for the current days.
  *
- * Limits: a crash loses the counts of at most the last interval (main's SQLite counter rebuilds them from
- * the day's logged intents: PostgresLogStore.allowedIntentsSince serves the same), and each process counts on
- * its own, so N replicas allow up to N times the limit until counts are shared (Redis); the stored count is
+ * Limits: a crash loses the counts of at most the last interval, which the next start rebuilds from the
+ * day's allowed read intents in the log (as the SQLite counter does), and each process counts on its own, so N replicas allow up to N times the limit until counts are shared (Redis); the stored count is
  * the largest any process wrote.
  */
 export class PostgresDocumentReadCounter implements DocumentReadCounter {
@@ -21,14 +20,33 @@ export class PostgresDocumentReadCounter implements DocumentReadCounter {
   readonly #timer: NodeJS.Timeout
   #flushing: Promise<void> = Promise.resolve()
 
-  /** Loads the counts of `fromDay` (a CST day, `YYYY-MM-DD`) and later. */
-  static async open(pool: pg.Pool, fromDay: string): Promise<PostgresDocumentReadCounter> {
+  /**
+   * Loads the counts of `fromDay` (a CST day, `YYYY-MM-DD`) and later, each raised to at least the reads
+   * `logged` for it (one element per allowed read intent in the log: see openPostgresStorage); a count raised
+   * so is written with the next flush.
+   */
+  static async open(
+    pool: pg.Pool,
+    fromDay: string,
+    logged: Iterable<{ reader: string; day: string }> = [],
+  ): Promise<PostgresDocumentReadCounter> {
     const { rows } = await pool.query<{ reader: string; day: string; count: number }>(
       'SELECT reader, day, count FROM document_reads WHERE day >= $1',
       [fromDay],
     )
     const counter = new PostgresDocumentReadCounter(pool)
     for (const row of rows) counter.#counts.set(keyOf(row.reader, row.day), row.count)
+    const inLog = new Map<string, number>()
+    for (const { reader, day } of logged) {
+      if (day < fromDay) continue
+      const key = keyOf(reader, day)
+      inLog.set(key, (inLog.get(key) ?? 0) + 1)
+    }
+    for (const [key, count] of inLog) {
+      if (count <= (counter.#counts.get(key) ?? 0)) continue
+      counter.#counts.set(key, count)
+      counter.#dirty.add(key)
+    }
     return counter
   }
 

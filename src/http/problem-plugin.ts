@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERRORS, type ErrorCode, GatewayError, isGatewayError, toProblem } from './errors.js'
+import { isStorageFailure } from '../storage/storage.js'
 
 /**
  * The longest request target served (8 KiB, as common proxies); longer ones are 414. Node's parser counts the
@@ -35,8 +36,8 @@ export function toGatewayError(error: unknown): GatewayError {
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new GatewayError('UNSUPPORTED_MEDIA_TYPE', fastifyError.message ?? 'unsupported media type')
   }
-  // The database is busy, full or failing: a temporary 503, whose details stay in the server log.
-  if (error instanceof Error && error.name === 'SqliteError') {
+  // The database is busy, full, failing or unreachable: a temporary 503, whose details stay in the server log.
+  if (isStorageFailure(error)) {
     return new GatewayError('STORAGE_UNAVAILABLE', 'the gateway cannot use its storage right now', { cause: error })
   }
   const status = fastifyError.statusCode

@@ -154,4 +154,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     GRANT SELECT, INSERT, UPDATE ON grants, adapters, document_reads TO cfg_gateway;
     `,
   },
+  {
+    version: 3,
+    name: 'intent leases',
+    // Several processes append to one log, so an intent without an outcome may be a read still in flight on a
+    // live peer: only its own process, or a peer once that process's lease has expired, may close it. Neither
+    // table is part of the log (nothing of them is signed), so both may be updated and deleted from.
+    sql: `
+    -- One row per running gateway process, renewed while it lives; expired rows are presumed dead processes.
+    -- Times are the processes' own clocks: the lease's length must exceed the skew between their hosts.
+    CREATE TABLE gateway_instances (
+      instance TEXT PRIMARY KEY,
+      started_at TIMESTAMPTZ NOT NULL,
+      renewed_at TIMESTAMPTZ NOT NULL,
+      expires_at TIMESTAMPTZ NOT NULL
+    );
+
+    -- Every intent without an outcome and the process that appended it: inserted in the intent's
+    -- transaction, deleted in its outcome's. An outcome whose row is gone is refused, so an intent is closed
+    -- once, whether by its process or by a peer that found that process's lease expired.
+    CREATE TABLE open_intents (
+      idx BIGINT PRIMARY KEY,
+      instance TEXT NOT NULL
+    );
+    CREATE INDEX open_intents_instance ON open_intents (instance);
+
+    -- Intents already open were appended by processes that held no lease (the empty instance): the first
+    -- gateway to start on this schema closes them as interrupted.
+    INSERT INTO open_intents (idx, instance)
+      SELECT e.idx, '' FROM log_entries e WHERE e.phase = 'intent'
+        AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx);
+
+    GRANT SELECT, INSERT, UPDATE, DELETE ON gateway_instances, open_intents TO cfg_gateway;
+    `,
+  },
 ]

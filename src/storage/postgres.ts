@@ -1,10 +1,11 @@
 import pg from 'pg'
-import { PostgresLogStore } from '../accesslog/postgres-store.js'
+import { newInstanceId, PostgresLogStore } from '../accesslog/postgres-store.js'
 import { PostgresAdapterStore } from '../adapters/postgres-store.js'
 import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
+import { cstDay, cstDayStart, readerKey } from '../files/quota.js'
 import { PostgresGrantStore } from '../grants/postgres-store.js'
 import { type Migration, POSTGRES_MIGRATIONS } from './postgres-migrations.js'
-import type { Storage } from './storage.js'
+import { markStorageFailure, type Storage } from './storage.js'
 
 const INT8_OID = 20
 
@@ -26,6 +27,20 @@ export function createPool(url: string, max = 10): pg.Pool {
   // An idle connection that the server drops (a restart, a failover) emits 'error' on the pool: without a
   // listener that would end the process. The next query gets a new connection or fails with its own error.
   pool.on('error', () => {})
+  // A connection checked out of the pool has no listener of the pool's: one the server drops while it is out
+  // (between two statements of a transaction) would emit an unhandled 'error' and end the process. Its next
+  // statement fails instead, and the holder releases it broken.
+  pool.on('connect', (client) => client.on('error', () => {}))
+  // Whatever the pool fails with is the database's failure, answered 503 (see markStorageFailure). (The pool's
+  // own query() takes its connection through connect() with a callback: that form is passed through as it is.)
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>
+  pool.query = ((...args: unknown[]) =>
+    query(...args).catch((error: unknown) => Promise.reject(markStorageFailure(error)))) as typeof pool.query
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined
+  pool.connect = ((...args: unknown[]) =>
+    args.length > 0
+      ? connect(...args)
+      : connect()!.catch((error: unknown) => Promise.reject(markStorageFailure(error)))) as typeof pool.connect
   return pool
 }
 
@@ -110,22 +125,34 @@ function latestVersion(migrations: readonly Migration[]): number {
 
 /**
  * The stores on a PostgreSQL database, after checking its schema version (the process must not start on a
- * database it does not know; `court-file-gateway migrate` brings it up to date).
+ * database it does not know; `court-file-gateway migrate` brings it up to date). `now` is the gateway's clock,
+ * for the day whose quota counts are rebuilt from the log.
  */
 export async function openPostgresStorage(
   url: string,
+  now: () => Date = () => new Date(),
 ): Promise<Storage & { readonly documentReads: PostgresDocumentReadCounter }> {
   const pool = createPool(url)
+  const log = new PostgresLogStore(pool, newInstanceId())
   let documentReads: PostgresDocumentReadCounter
   try {
     await checkSchemaVersion(pool)
+    // As on SQLite (see BatchedDocumentReadCounter): the counts written last may have been lost with a process,
+    // the day's allowed read intents in the log were not, and each of them is a read that may have been served.
+    const logged = await log.allowedIntentsSince('document.read', cstDayStart(now()).toISOString())
     // From yesterday: a day in China Standard Time starts before the same day in UTC.
-    documentReads = await PostgresDocumentReadCounter.open(pool, utcDay(Date.now() - 86_400_000))
+    documentReads = await PostgresDocumentReadCounter.open(
+      pool,
+      utcDay(now().getTime() - 86_400_000),
+      logged.map((intent) => ({
+        reader: readerKey(intent.org ?? '', intent.actor ?? ''),
+        day: cstDay(new Date(intent.time)),
+      })),
+    )
   } catch (error) {
     await pool.end()
     throw error
   }
-  const log = new PostgresLogStore(pool)
   return {
     log,
     grants: new PostgresGrantStore(pool),

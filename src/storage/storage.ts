@@ -14,3 +14,20 @@ export interface Storage {
   /** Stops the log's write path (after the batches already sent) and closes the connections. */
   close(): Promise<void>
 }
+
+const STORAGE_FAILURE = Symbol('storage failure')
+
+/**
+ * Marks `error` as a failure of the storage itself (the database unreachable, restarting, refusing), as opposed
+ * to a bug: the HTTP layer answers it with a temporary 503 instead of a 500. The error itself is kept, with its
+ * driver's code.
+ */
+export function markStorageFailure(error: unknown): unknown {
+  if (error !== null && typeof error === 'object') (error as Record<symbol, unknown>)[STORAGE_FAILURE] = true
+  return error
+}
+
+/** Whether `error` came from the storage (see markStorageFailure; SQLite's own errors always do). */
+export function isStorageFailure(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'SqliteError' || STORAGE_FAILURE in error)
+}

@@ -82,6 +82,57 @@ export function storeContract(t: Tap, open: () => Promise<Storage>): void {
     t.same(await log.openIntents(), [3], 'the intent no outcome refers to')
   })
 
+  t.test(
+    'the allowed intents of an action since a time, newest first: what a quota counter restarts from',
+    async (t) => {
+      const { log } = await fresh(t)
+      const tree = new Builder()
+      const batch = tree.batch([
+        { action: 'document.read', phase: 'intent', actor: 'a' },
+        { action: 'document.read', phase: 'intent', actor: 'b', decision: 'deny' },
+        { action: 'grant.create', phase: 'intent', actor: 'c' },
+        { action: 'document.read', phase: 'event', actor: 'd' },
+        { action: 'document.read', phase: 'outcome', actor: 'a', intent: 0 },
+        { action: 'document.read', phase: 'intent', actor: 'e' },
+      ])
+      await log.appendBatch(batch.leaves, batch.nodes)
+      const at = (index: number) => batch.leaves[index]!.meta.time
+      t.same(
+        await log.allowedIntentsSince('document.read', at(0)),
+        [
+          { org: '230100', actor: 'e', time: at(5) },
+          { org: '230100', actor: 'a', time: at(0) },
+        ],
+        'allowed intents of the action only',
+      )
+      t.same(
+        await log.allowedIntentsSince('document.read', at(1)),
+        [{ org: '230100', actor: 'e', time: at(5) }],
+        'none before the time',
+      )
+      t.same(await log.allowedIntentsSince('document.read', '2027-01-01T00:00:00.000Z'), [], 'none after the last')
+    },
+  )
+
+  t.test("a process's own open intents are never orphaned, whatever the clock says", async (t) => {
+    const { log } = await fresh(t)
+    t.type(log.instance, 'string')
+    t.ok(log.instance.length > 0, 'the store names its process')
+    await log.renewLease(new Date('2026-01-01T00:00:00.000Z'), 1000)
+    const tree = new Builder()
+    const batch = tree.batch([
+      { action: 'document.read', phase: 'intent', actor: 'a' },
+      { action: 'document.read', phase: 'intent', actor: 'b' },
+      { action: 'document.read', phase: 'outcome', actor: 'a', intent: 0 },
+    ])
+    await log.appendBatch(batch.leaves, batch.nodes)
+    const later = new Date('2030-01-01T00:00:00.000Z')
+    t.same(await log.openIntents(), [1], 'one intent is open')
+    t.same(await log.orphanedIntents(later), [], 'but it is this process’s own, long after its lease expired')
+    await log.releaseLease()
+    t.same(await log.orphanedIntents(later), [], 'and after the lease is given up')
+  })
+
   t.test('a batch that does not start at the committed size is refused, nothing written', async (t) => {
     const { log } = await fresh(t)
     const tree = new Builder()
@@ -123,6 +174,11 @@ export function storeContract(t: Tap, open: () => Promise<Storage>): void {
       readLeaves: (from, to) => store.readLeaves(from, to),
       query: (filter, after, limit) => store.query(filter, after, limit),
       openIntents: () => store.openIntents(),
+      instance: store.instance,
+      renewLease: (now, ttlMs) => store.renewLease(now, ttlMs),
+      releaseLease: () => store.releaseLease(),
+      orphanedIntents: (now) => store.orphanedIntents(now),
+      allowedIntentsSince: (action, since) => store.allowedIntentsSince(action, since),
       putCheckpoint: (checkpoint) => store.putCheckpoint(checkpoint),
       latestCheckpoint: () => store.latestCheckpoint(),
       close: () => store.close(),
