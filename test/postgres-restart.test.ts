@@ -147,7 +147,7 @@ t.test('PostgreSQL stops under load and starts again: fail closed, then resume, 
   await server.stop('immediate')
   phase = 'down'
   await waitFor(() => (answers.filter((a) => a.phase === 'down').length >= DURING_OUTAGE ? true : undefined), {
-    deadlineMs: 60_000,
+    deadlineMs: 120_000,
     what: `${DURING_OUTAGE} answers while the server is down`,
   })
   if (gateway.child.exitCode !== null) {
@@ -167,12 +167,12 @@ t.test('PostgreSQL stops under load and starts again: fail closed, then resume, 
       const answer = await send('probe', 'GET', `/v1/grants?limit=1`)
       return answer.status === 200 ? true : undefined
     },
-    { deadlineMs: 60_000, what: 'the gateway serving again' },
+    { deadlineMs: 120_000, what: 'the gateway serving again' },
   )
   phase = 'after'
   const resumed = answers.length
   await waitFor(() => (answers.slice(resumed).filter((a) => a.status === 200).length >= 20 ? true : undefined), {
-    deadlineMs: 60_000,
+    deadlineMs: 120_000,
     what: 'reads served after the restart',
   })
   stopping = true

@@ -19,7 +19,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Waits until the gateway at `url` answers `/readyz` with 200; fails at once if its process ended. */
-export async function waitReady(url: string, running: Running, deadlineMs = 60_000): Promise<void> {
+export async function waitReady(url: string, running: Running, deadlineMs = 120_000): Promise<void> {
   await waitFor(
     async () => {
       if (running.child.exitCode !== null) throw new Error(`the gateway exited: ${running.output()}`)
