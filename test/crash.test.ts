@@ -13,6 +13,7 @@ import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { type Running, startBuilt } from './helpers/children.js'
+import { waitReady } from './helpers/gateway-process.js'
 import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter } from './helpers/harness.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -44,22 +45,6 @@ async function freePort(): Promise<number> {
 /** The gateway as a child process, as it runs in production: `court-file-gateway serve --config FILE`. */
 function startChild(t: Tap, configFile: string): Running {
   return startBuilt(t, 'src/cli.js', ['serve', '--config', configFile], { env: { LOG_LEVEL: 'warn' } })
-}
-
-async function waitReady(url: string, running: Running): Promise<void> {
-  await waitFor(
-    async () => {
-      if (running.child.exitCode !== null) throw new Error(`the gateway exited: ${running.output()}`)
-      try {
-        const response = await request(`${url}/readyz`)
-        await response.body.dump()
-        return response.statusCode === 200 ? true : undefined
-      } catch {
-        return undefined // not listening yet
-      }
-    },
-    { deadlineMs: 120_000, what: 'a ready gateway' },
-  )
 }
 
 t.test(
