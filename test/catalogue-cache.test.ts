@@ -134,16 +134,8 @@ t.test('within its lifetime a document read makes one court request; afterwards 
 })
 
 t.test('a kept catalogue never widens a read: a document moved to the sub-volume is refused', async (t) => {
-  const clock = testClock()
-  const h = await startGateway(t, {}, undefined, { now: clock.now })
-  const court = await startHostileCourt(t, (await h.call('GET', '/.well-known/jwks.json')).json)
-  await registerAdapter(h, court.url)
-  court.misbehave()
+  const { h, clock, court, grant, read } = await hostileCourtWithGrant(t)
   court.setCatalogueTagging('etag')
-  court.setVolumeKind('main')
-  const grant = await openGrant(h)
-  const prosecutor = tokenOf(h, 'prosecutor')
-  const read = () => h.call('GET', `/v1/grants/${grant.id}/documents/honest`, { token: prosecutor })
 
   t.equal((await read()).status, 200)
   t.equal((await read()).status, 200)
@@ -190,15 +182,7 @@ t.test('a kept catalogue never widens a read: a document moved to the sub-volume
 })
 
 t.test('a court without ETag works, by lifetime; hostile tagging is refused and logged', async (t) => {
-  const clock = testClock()
-  const h = await startGateway(t, {}, undefined, { now: clock.now })
-  const court = await startHostileCourt(t, (await h.call('GET', '/.well-known/jwks.json')).json)
-  await registerAdapter(h, court.url)
-  court.misbehave()
-  court.setVolumeKind('main')
-  const grant = await openGrant(h)
-  const prosecutor = tokenOf(h, 'prosecutor')
-  const read = () => h.call('GET', `/v1/grants/${grant.id}/documents/honest`, { token: prosecutor })
+  const { h, clock, court, grant, read } = await hostileCourtWithGrant(t)
 
   t.equal((await read()).status, 200)
   t.equal((await read()).status, 200)
@@ -306,3 +290,20 @@ t.test('the cache keeps the most recently used entries and knows its lifetime fr
   cache.dropAdapter('a')
   t.equal(cache.size, 0)
 })
+
+/**
+ * A gateway on a test clock, a hostile court that misbehaves on request and names the main volume, a grant
+ * on its case, and a read of its document `honest` by the prosecutor.
+ */
+async function hostileCourtWithGrant(t: Test) {
+  const clock = testClock()
+  const h = await startGateway(t, {}, undefined, { now: clock.now })
+  const court = await startHostileCourt(t, (await h.call('GET', '/.well-known/jwks.json')).json)
+  await registerAdapter(h, court.url)
+  court.misbehave()
+  court.setVolumeKind('main')
+  const grant = await openGrant(h)
+  const prosecutor = tokenOf(h, 'prosecutor')
+  const read = () => h.call('GET', `/v1/grants/${grant.id}/documents/honest`, { token: prosecutor })
+  return { h, clock, court, grant, read }
+}

@@ -1,6 +1,4 @@
-import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
@@ -13,7 +11,7 @@ import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { type Running, startBuilt } from './helpers/children.js'
-import { waitReady } from './helpers/gateway-process.js'
+import { freePort, waitReady } from './helpers/gateway-process.js'
 import { type Harness, httpCaller, PEOPLE, type Person, registerAdapter, startAdapter } from './helpers/harness.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -31,16 +29,6 @@ const DOCUMENTS = [
 const READS = 300
 /** Killed once clients have this many intent indexes: most reads are then between intent and outcome. */
 const KILL_AFTER = 60
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** The gateway as a child process, as it runs in production: `court-file-gateway serve --config FILE`. */
 function startChild(t: Tap, configFile: string): Running {

@@ -1,4 +1,3 @@
-import pg from 'pg'
 import t from 'tap'
 import { request } from 'undici'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
@@ -6,11 +5,10 @@ import { shippedCasesDir } from '../examples/court-adapter/paths.js'
 import type { Entry } from '../src/accesslog/entry.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { GATEWAY_ISSUER } from '../src/server.js'
-import { createPool, migratePostgres } from '../src/storage/postgres.js'
 import type { Running } from './helpers/children.js'
-import { freePort, serveGateway, waitReady, writeGatewayConfig } from './helpers/gateway-process.js'
+import { replicaConfigs, serveGateway, waitReady } from './helpers/gateway-process.js'
 import { type Harness, httpCaller, MAIN_GRANT, PEOPLE, registerAdapter } from './helpers/harness.js'
-import { testDatabase } from './helpers/postgres.js'
+import { migratedClient, testDatabase } from './helpers/postgres.js'
 import { waitFor } from './helpers/wait.js'
 import { join } from 'node:path'
 
@@ -29,29 +27,14 @@ const database = await testDatabase(t)
 if (database) {
   t.test('a restarting replica leaves a live peer’s read alone; a killed one’s is closed by a peer', async (t) => {
     const dir = t.testdir()
-    const pool = createPool(database.url, 1)
-    await migratePostgres(pool)
-    await pool.end()
-    const db = new pg.Client({ connectionString: database.url })
-    await db.connect()
-    t.teardown(() => db.end())
-
-    const urls: string[] = []
-    const configs: string[] = []
-    for (const name of ['a', 'b']) {
-      const port = await freePort()
-      urls.push(`http://127.0.0.1:${port}`)
-      configs.push(
-        writeGatewayConfig(dir, name, {
-          port,
-          databaseUrl: database.url,
-          origin: 'intent-leases.test/log',
-          accessLog: { leaseTtlMs: LEASE_MS },
-          // Far beyond the time a read is held at the court here: only the test ends it.
-          adapters: { timeoutMs: 120_000 },
-        }),
-      )
-    }
+    const db = await migratedClient(t, database.url)
+    const { urls, configs } = await replicaConfigs(dir, ['a', 'b'], {
+      databaseUrl: database.url,
+      origin: 'intent-leases.test/log',
+      accessLog: { leaseTtlMs: LEASE_MS },
+      // Far beyond the time a read is held at the court here: only the test ends it.
+      adapters: { timeoutMs: 120_000 },
+    })
     const [urlA, urlB] = urls as [string, string]
     const a = serveGateway(t, configs[0]!)
     await waitReady(urlA, a)

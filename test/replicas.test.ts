@@ -1,5 +1,4 @@
 import { join } from 'node:path'
-import pg from 'pg'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { openCheckpoint } from '../src/accesslog/checkpoint.js'
@@ -8,9 +7,8 @@ import { verifyConsistency } from '../src/accesslog/merkle/tree.js'
 import { parseVerifierKey } from '../src/accesslog/note.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
-import { createPool, migratePostgres } from '../src/storage/postgres.js'
 import type { Running } from './helpers/children.js'
-import { freePort, serveGateway, waitReady, writeGatewayConfig } from './helpers/gateway-process.js'
+import { replicaConfigs, serveGateway, waitReady } from './helpers/gateway-process.js'
 import {
   type Harness,
   httpCaller,
@@ -20,7 +18,7 @@ import {
   registerAdapter,
   startAdapter,
 } from './helpers/harness.js'
-import { testDatabase } from './helpers/postgres.js'
+import { migratedClient, testDatabase } from './helpers/postgres.js'
 import { waitFor } from './helpers/wait.js'
 
 /**
@@ -53,28 +51,14 @@ interface Seen {
 if (database) {
   t.test('three replicas, one SIGKILLed mid-load, write one consistent log', async (t) => {
     const dir = t.testdir()
-    const pool = createPool(database.url, 1)
-    await migratePostgres(pool)
-    await pool.end()
-    const db = new pg.Client({ connectionString: database.url })
-    await db.connect()
-    t.teardown(() => db.end())
-
+    const db = await migratedClient(t, database.url)
     // One set of keys for all replicas: they sign checkpoints of one log and requests to one court.
-    const configs: string[] = []
-    const urls: string[] = []
-    for (let i = 0; i < REPLICAS; i++) {
-      const port = await freePort()
-      urls.push(`http://127.0.0.1:${port}`)
-      configs.push(
-        writeGatewayConfig(dir, `replica-${i}`, {
-          port,
-          databaseUrl: database.url,
-          origin: ORIGIN,
-          accessLog: { leaseTtlMs: LEASE_MS },
-        }),
-      )
-    }
+    const names = Array.from({ length: REPLICAS }, (_, i) => `replica-${i}`)
+    const { urls, configs } = await replicaConfigs(dir, names, {
+      databaseUrl: database.url,
+      origin: ORIGIN,
+      accessLog: { leaseTtlMs: LEASE_MS },
+    })
     const start = (i: number) => serveGateway(t, configs[i]!)
     // The first creates the keys; the others then read them.
     const running: Running[] = [start(0)]

@@ -79,6 +79,25 @@ export function writeGatewayConfig(
   return file
 }
 
+/**
+ * Config files of one gateway process per name, each on a free port of its own, all on one database with
+ * one set of keys (see writeGatewayConfig); with the URL each will listen on.
+ */
+export async function replicaConfigs(
+  dir: string,
+  names: string[],
+  options: Omit<Parameters<typeof writeGatewayConfig>[2], 'port'>,
+): Promise<{ urls: string[]; configs: string[] }> {
+  const urls: string[] = []
+  const configs: string[] = []
+  for (const name of names) {
+    const port = await freePort()
+    urls.push(`http://127.0.0.1:${port}`)
+    configs.push(writeGatewayConfig(dir, name, { ...options, port }))
+  }
+  return { urls, configs }
+}
+
 /** `court-file-gateway serve --config FILE` as a child process, killed at teardown. */
 export function serveGateway(t: { teardown(fn: () => unknown): void }, configFile: string): Running {
   return startBuilt(t, 'src/cli.js', ['serve', '--config', configFile], { env: { LOG_LEVEL: 'warn' } })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'tap'
+import { createPool, migratePostgres } from '../../src/storage/postgres.js'
 
 /** Where the PostgreSQL tests run: this machine's server unless CFG_TEST_POSTGRES_URL points elsewhere. */
 export const POSTGRES_URL = process.env.CFG_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -64,4 +65,15 @@ function redacted(url: string): string {
   const parsed = new URL(url)
   if (parsed.password) parsed.password = '***'
   return parsed.toString()
+}
+
+/** Migrates the database at `url` and opens a client on it for the test's own queries, closed at teardown. */
+export async function migratedClient(t: Test, url: string): Promise<pg.Client> {
+  const pool = createPool(url, 1)
+  await migratePostgres(pool)
+  await pool.end()
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
 }
