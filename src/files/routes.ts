@@ -440,8 +440,9 @@ export async function fileRoutes(
   }
 
   /**
-   * Streams without buffering; headers go out at once (with Access-Log-Index), even when the body is held
-   * back for its digest check. The outcome is appended once the transfer ends, and tracked in `inflight` so
+   * Streams without buffering; headers go out at once (with Access-Log-Index: with the first bytes, or at
+   * the next turn of the event loop when none follow at once), even when the body is held back for its
+   * digest check. The outcome is appended once the transfer ends, and tracked in `inflight` so
    * shutdown waits for it. A transfer that did not complete is cut for the client (the connection is
    * destroyed short of its Content-Length), never ended cleanly.
    */
@@ -459,7 +460,6 @@ export async function fileRoutes(
     const raw = reply.raw
     const status = reply.statusCode
     raw.writeHead(status, reply.getHeaders() as Record<string, string>)
-    raw.flushHeaders()
     // The cause is recorded (first one wins) before the streams are torn down.
     const onFailure = (error: unknown) => transfer.settle({ kind: 'failed', error })
     const done = forwardChecked(body, raw, { ...check, onFailure })
