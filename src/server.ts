@@ -152,6 +152,7 @@ export async function createGateway(
       policy: { policy: config.policy, directory },
       grants: state.grants,
       adapters: state.adapters,
+      stateChanges: state,
       log,
       adapterClient,
       health,

@@ -3,19 +3,12 @@ import { createConnection, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
-import { Agent } from 'undici'
+import { Agent, request } from 'undici'
 import { loadDevIssuer } from '../src/identity/dev-issuer.js'
 import { createPool, migratePostgres } from '../src/storage/postgres.js'
 import { freePort, serveGateway, waitReady, writeGatewayConfig } from './helpers/gateway-process.js'
-import {
-  type Harness,
-  httpCaller,
-  MAIN_GRANT,
-  PEOPLE,
-  type Person,
-  registerAdapter,
-  startAdapter,
-} from './helpers/harness.js'
+import { type Harness, httpCaller, MAIN_GRANT, PEOPLE, type Person, registerAdapter } from './helpers/harness.js'
+import { startHostileCourt } from './helpers/hostile-court.js'
 import { testDatabase } from './helpers/postgres.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -26,7 +19,7 @@ import { waitFor } from './helpers/wait.js'
  * the database through a proxy that silently stalls its listening connection, and must still refuse a revoked
  * grant once its bound has passed since A acknowledged the revocation, while serving everything else.
  */
-const DOCUMENT = 'main-01-appeal'
+const DOCUMENT = 'honest'
 const ORIGIN = 'replica-changes.test/log'
 const BOUND_MS = 500
 /** B's bound: far longer than any wait of this test, so that only a notification can make B see a change. */
@@ -104,7 +97,13 @@ if (database) {
 
       const replicas = [
         { name: 'a', databaseUrl: database.url, storage: {} },
-        { name: 'b', databaseUrl: database.url, storage: { stateStalenessMs: LONG_BOUND_MS } },
+        {
+          name: 'b',
+          databaseUrl: database.url,
+          storage: { stateStalenessMs: LONG_BOUND_MS },
+          // A transfer's deadline far away: a read cut below is cut by the revocation.
+          adapters: { timeoutMs: 120_000 },
+        },
         { name: 'c', databaseUrl: proxy.url, storage: { stateStalenessMs: BOUND_MS } },
       ]
       const urls: string[] = []
@@ -138,7 +137,8 @@ if (database) {
           issuer.mint({ sub, org, roles, audience: 'court-file-gateway' }),
         call: a,
       } as unknown as Harness
-      const court = await startAdapter(t, urls[0]!)
+      // Every replica signs court requests with the same key, which A publishes.
+      const court = await startHostileCourt(t, (await a('GET', '/.well-known/jwks.json')).json)
       const adapterId = await registerAdapter(h, court.url)
 
       const prosecutor = token('prosecutor')
@@ -180,7 +180,7 @@ if (database) {
 
       await t.test('a revocation on A: refused on A at once, on B once notified', async (t) => {
         const done = await a('POST', `/v1/grants/${revoked}/revoke`, { token: prosecutor, body: {} })
-        t.equal(done.status, 200, done.text)
+        t.equal(done.status, 200, 'A acknowledges the revocation')
         t.equal(await read(a, revoked), 'GRANT_NOT_ACTIVE', 'A refuses the next read')
         await heardOnB(revoked, 'GRANT_NOT_ACTIVE')
         t.pass('B refuses it, within seconds of a 60 s bound: it was notified')
@@ -189,13 +189,13 @@ if (database) {
 
       await t.test('a suspension, a re-activation and an update of the adapter on A reach B', async (t) => {
         const suspended = await a('POST', `/v1/adapters/${adapterId}/suspend`, { token: operator, body: {} })
-        t.equal(suspended.status, 200, suspended.text)
+        t.equal(suspended.status, 200, 'A suspends the adapter')
         t.equal(await read(a, kept), 'ADAPTER_UNAVAILABLE', 'A refuses at once')
         await heardOnB(kept, 'ADAPTER_UNAVAILABLE')
         t.pass('B refuses reads through the suspended adapter')
 
         const activated = await a('POST', `/v1/adapters/${adapterId}/activate`, { token: operator, body: {} })
-        t.equal(activated.status, 200, activated.text)
+        t.equal(activated.status, 200, 'A activates it again')
         t.equal(await read(a, kept), 'read', 'A serves again at once')
         await heardOnB(kept, 'read')
         t.pass('B serves again')
@@ -205,15 +205,55 @@ if (database) {
           token: issuer.mint({ sub: admin.sub, org: admin.org, roles: admin.roles, audience: 'court-file-gateway' }),
           body: { description: 'moved' },
         })
-        t.equal(updated.status, 200, updated.text)
+        t.equal(updated.status, 200, 'A updates it')
         t.equal(updated.json.status, 'pending', 'an updated adapter waits for its checks again')
         t.equal(await read(a, kept), 'ADAPTER_UNAVAILABLE', 'A refuses at once')
         await heardOnB(kept, 'ADAPTER_UNAVAILABLE')
         t.pass('B refuses reads through the updated, pending adapter')
 
         const again = await a('POST', `/v1/adapters/${adapterId}/activate`, { token: operator, body: {} })
-        t.equal(again.status, 200, again.text)
+        t.equal(again.status, 200, 'A activates it once more')
         await heardOnB(kept, 'read')
+      })
+
+      await t.test('a read streaming on B through a grant revoked on A is cut once B is notified', async (t) => {
+        // From here on the court lists its slow document (and no longer passes an activation's checks).
+        court.misbehave()
+        const grant = await open('S-streaming')
+        const streaming = await request(`${urls[1]}/v1/grants/${grant}/documents/slow`, {
+          headers: { authorization: `Bearer ${prosecutor}` },
+          dispatcher: agent,
+        })
+        t.equal(streaming.statusCode, 200, 'the transfer started on B')
+        const received = (async () => {
+          let bytes = 0
+          try {
+            for await (const chunk of streaming.body) bytes += (chunk as Buffer).length
+            return { bytes, clean: true }
+          } catch {
+            return { bytes, clean: false }
+          }
+        })()
+        await waitFor(() => (court.requests.some((r) => r.id === 'slow' && r.sent > 0) ? true : undefined), {
+          deadlineMs: HEARD_WITHIN_MS,
+          what: 'the slow document streaming',
+        })
+        const done = await a('POST', `/v1/grants/${grant}/revoke`, { token: prosecutor, body: {} })
+        t.equal(done.status, 200, 'A acknowledges the revocation')
+        const got = await received
+        t.notOk(got.clean, `B's client sees the transfer cut (${got.bytes} bytes), not ended as if complete`)
+        const intent = Number(streaming.headers['access-log-index'])
+        const outcome = await waitFor(
+          async () => {
+            const page = await a('GET', `/v1/audit/entries?grant=${grant}&limit=1000`, { token: token('auditor') })
+            return (page.json.items as Array<{ entry: { phase: string; intent?: number } }>).find(
+              (item) => item.entry.phase === 'outcome' && item.entry.intent === intent,
+            )?.entry as { outcome: { result: string }; reason: string } | undefined
+          },
+          { deadlineMs: HEARD_WITHIN_MS, what: "the outcome of B's read" },
+        )
+        t.equal(outcome.outcome.result, 'revoked', 'logged by B as stopped by the revocation')
+        t.equal(outcome.reason, 'GRANT_NOT_ACTIVE')
       })
 
       await t.test('C, its notifications stalled, refuses a revoked grant once its bound has passed', async (t) => {
@@ -221,7 +261,7 @@ if (database) {
         t.equal(await read(c, grant), 'read', 'C reads, and keeps the grant')
         t.ok(proxy.stall() >= 1, "C's listening connection is stalled")
         const done = await a('POST', `/v1/grants/${grant}/revoke`, { token: prosecutor, body: {} })
-        t.equal(done.status, 200, done.text)
+        t.equal(done.status, 200, 'A acknowledges the revocation')
         // The bound counts from A's acknowledgement: past it, C may not serve the grant, told or not.
         await new Promise((resolve) => setTimeout(resolve, BOUND_MS))
         t.equal(await read(c, grant), 'GRANT_NOT_ACTIVE', `C refuses it ${BOUND_MS} ms after the acknowledgement`)

@@ -3,8 +3,7 @@ import type { AdapterStore } from '../src/adapters/store.js'
 import type { Adapter } from '../src/adapters/types.js'
 import type { GrantStore } from '../src/grants/store.js'
 import type { Grant } from '../src/grants/types.js'
-import { type ChangeFeed, StateCache } from '../src/storage/state-cache.js'
-import type { StateKey } from '../src/storage/state-change.js'
+import { type ChangeFeed, type ChangeListener, type RemoteChange, StateCache } from '../src/storage/state-cache.js'
 
 /**
  * The in-memory grants and adapter registry of the read path (src/storage/state-cache.ts), against stores
@@ -196,7 +195,7 @@ t.test('with a feed: nothing served from memory unless it is fresh; its reports 
   s.grants.set('g1', grant('g1'))
   s.adapters.set('a1', adapter('a1'))
   let fresh = false
-  let listener: { drop(key: StateKey): void; dropAll(): void } | undefined
+  let listener: ChangeListener | undefined
   const feed: ChangeFeed = {
     fresh: () => fresh,
     attach: (cache) => {
@@ -204,6 +203,8 @@ t.test('with a feed: nothing served from memory unless it is fresh; its reports 
     },
   }
   const cache = new StateCache(s.stores, { feed })
+  const told: RemoteChange[] = []
+  cache.onRemoteChange((change) => told.push(change))
   await cache.grants.get('g1')
   await cache.grants.get('g1')
   await cache.adapters.list()
@@ -220,15 +221,16 @@ t.test('with a feed: nothing served from memory unless it is fresh; its reports 
 
   // Another replica revoked g1: its notification drops it here.
   s.grants.set('g1', grant('g1', 'revoked'))
-  listener!.drop('grant:g1')
+  listener!.changed('grant:g1')
   t.equal((await cache.grants.get('g1'))?.status, 'revoked')
   s.adapters.set('a1', adapter('a1', 'suspended'))
-  listener!.drop('adapter:a1')
+  listener!.changed('adapter:a1')
   t.equal((await cache.adapters.get('a1'))?.status, 'suspended')
 
   // A new listening connection: whatever was missed meanwhile, memory starts again.
-  listener!.dropAll()
+  listener!.missed()
   t.same(cache.size(), { grants: 0, registry: false })
+  t.same(told, ['grant:g1', 'adapter:a1', 'all'], 'and what runs on those records in this process is told')
 
   // Fresh again later (the feed lost and regained its proof): a store read that began while stale is not kept.
   fresh = false

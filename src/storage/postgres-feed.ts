@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { STATE_CHANNEL } from './postgres-changes.js'
-import type { ChangeFeed } from './state-cache.js'
+import type { ChangeFeed, ChangeListener } from './state-cache.js'
 import type { StateKey } from './state-change.js'
 
 export interface PostgresChangeFeedOptions {
@@ -44,7 +44,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   readonly #onError: ((error: unknown) => void) | undefined
   /** Tells this process's pings from those of the other replicas, which share the channel. */
   readonly #instance = randomBytes(6).toString('hex')
-  #cache: { drop(key: StateKey): void; dropAll(): void } | undefined
+  #listener: ChangeListener | undefined
   #client: pg.Client | undefined
   #connecting = false
   #lastAttempt = Number.NEGATIVE_INFINITY
@@ -65,8 +65,8 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.#onError = options.onError
   }
 
-  attach(cache: { drop(key: StateKey): void; dropAll(): void }): void {
-    this.#cache = cache
+  attach(listener: ChangeListener): void {
+    this.#listener = listener
   }
 
   fresh(): boolean {
@@ -127,7 +127,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.#client = client
     this.#lastEcho = performance.now()
     // Changes committed while nothing listened were never announced here: what memory holds may predate them.
-    this.#cache?.dropAll()
+    this.#listener?.missed()
     this.#ping(client)
   }
 
@@ -151,8 +151,8 @@ export class PostgresChangeFeed implements ChangeFeed {
       return
     }
     // Also from a connection being replaced: a change it reports is a change all the same.
-    if (payload.startsWith('grant:') || payload.startsWith('adapter:')) this.#cache?.drop(payload as StateKey)
-    else this.#cache?.dropAll()
+    if (payload.startsWith('grant:') || payload.startsWith('adapter:')) this.#listener?.changed(payload as StateKey)
+    else this.#listener?.missed()
   }
 
   #lose(client: pg.Client, error: unknown): void {

@@ -11,9 +11,19 @@ import { keyOf, type StateChange, type StateKey } from './state-change.js'
  */
 export interface ChangeFeed {
   fresh(): boolean
-  /** Tells `cache` of every record another process may have changed, and when anything may have been missed. */
-  attach(cache: { drop(key: StateKey): void; dropAll(): void }): void
+  /** Tells `listener` of every record another process may have changed, and when anything may have been missed. */
+  attach(listener: ChangeListener): void
 }
+
+export interface ChangeListener {
+  /** Another process (or this one: notifications come back to their sender) may have changed `key`. */
+  changed(key: StateKey): void
+  /** Changes may have been missed (a new listening connection): anything may have changed. */
+  missed(): void
+}
+
+/** A record another process may have changed, or `all` when changes may have been missed. */
+export type RemoteChange = StateKey | 'all'
 
 export interface StateCacheOptions {
   /** Grants kept at most (least recently read dropped first); the adapter registry is kept whole. */
@@ -52,12 +62,22 @@ export class StateCache {
   #registryLoad: Promise<Registry> | undefined
   /** Bumped on every drop: a load that began before the current value must not be kept. */
   #generation = 0
+  readonly #remoteListeners: Array<(change: RemoteChange) => void> = []
 
   constructor(stores: { grants: GrantStore; adapters: AdapterStore }, options: StateCacheOptions = {}) {
     this.#stores = stores
     this.#maxGrants = options.maxGrants ?? DEFAULT_MAX_GRANTS
     this.#feed = options.feed
-    this.#feed?.attach(this)
+    this.#feed?.attach({
+      changed: (key) => {
+        this.drop(key)
+        this.#tellRemote(key)
+      },
+      missed: () => {
+        this.dropAll()
+        this.#tellRemote('all')
+      },
+    })
     this.grants = {
       get: (id) => this.#grant(id),
       list: (filter: GrantFilter, limit: number) => stores.grants.list(filter, limit),
@@ -93,6 +113,18 @@ export class StateCache {
     this.#grants.clear()
     this.#registry = undefined
     this.#registryLoad = undefined
+  }
+
+  /**
+   * Calls `listener` after the feed has reported a change of another process (and dropped it here), so that
+   * what runs on the record in this process, such as a transfer through a grant revoked elsewhere, can stop.
+   */
+  onRemoteChange(listener: (change: RemoteChange) => void): void {
+    this.#remoteListeners.push(listener)
+  }
+
+  #tellRemote(change: RemoteChange): void {
+    for (const listener of this.#remoteListeners) listener(change)
   }
 
   /** How many grants are kept, and whether the registry is (for tests and metrics). */
