@@ -5,7 +5,7 @@ import { mapError, statusError } from '../adapters/client.js'
 import { resolveAdapter } from '../adapters/resolve.js'
 import type { AdapterDocument, AdapterVolume, AdapterVolumes, ResponseValidators } from '../adapters/responses.js'
 import type { RequestClaims } from '../adapters/signing.js'
-import type { Adapter } from '../adapters/types.js'
+import type { Adapter, Store } from '../adapters/types.js'
 import { parseCaseNumber, storeForTypeCode } from '../directory/case-number.js'
 import { adapterUnavailable, grantResource, sameCaseNumber } from '../grants/routes.js'
 import type { Grant } from '../grants/types.js'
@@ -25,6 +25,9 @@ import type { QuotaCheck } from './quota.js'
 import { servedMediaType } from './media-types.js'
 import { type ByteRange, contentRange, parseRange, rangeLength } from './range.js'
 import type { ActiveTransfers, DocumentTransfer, TransferEnd } from './transfers.js'
+
+/** Case numbers whose store is kept (then all are forgotten at once): far more than are read in a day. */
+const MAX_KEPT_CASES = 10_000
 
 /** A case catalogue as a read sees it: kept from an earlier read, or sent (or confirmed) for this one. */
 interface CatalogueView {
@@ -60,6 +63,19 @@ export async function fileRoutes(
   const legacyCourts = services.directory.legacyCourts()
   const client: AdapterClient = services.adapterClient
 
+  /**
+   * The file store (trial or execution) of a grant's case, from its case type, worked out once per case:
+   * parsing the case number again on every read was 2 % of a read's CPU. A grant's case number never changes.
+   */
+  const storesOfCases = new Map<string, Store | undefined>()
+  function storeOfCase(caseNo: string): Store | undefined {
+    if (storesOfCases.has(caseNo)) return storesOfCases.get(caseNo)
+    const store = storeForTypeCode(parseCaseNumber(caseNo, { legacyCourts }).typeCode)
+    if (storesOfCases.size >= MAX_KEPT_CASES) storesOfCases.clear()
+    storesOfCases.set(caseNo, store)
+    return store
+  }
+
   async function begin(
     request: FastifyRequest,
     action: Action,
@@ -79,7 +95,7 @@ export async function fileRoutes(
     // decide() allows no read without a grant.
     const grant = found!
     const resource = { ...grantResource(grant), ...(document ? { document } : {}) }
-    const store = storeForTypeCode(parseCaseNumber(grant.caseNo, { legacyCourts }).typeCode)
+    const store = storeOfCase(grant.caseNo)
     const adapter = store ? await resolveAdapter(services, grant.court, store) : undefined
     if (!adapter) return denyWith(log, request, { action, resource }, adapterUnavailable(grant.court, store))
     await beforeIntent?.({ ...resource, adapter: adapter.id })
