@@ -228,7 +228,15 @@ export class AdapterClient {
     const base = new URL(adapter.baseUrl)
     const requestHeaders: Record<string, string> = { ...headers, accept: headers.accept ?? 'application/json' }
     if (auth && 'authorization' in auth) requestHeaders.authorization = auth.authorization
-    else if (auth) requestHeaders.authorization = `Bearer ${this.#options.signer.sign(auth)}`
+    else if (auth) {
+      try {
+        requestHeaders.authorization = `Bearer ${await this.#options.signer.signAsync(auth)}`
+      } catch (error) {
+        // The gateway's own failure, before anything reached the court: the breaker only frees its probe.
+        breaker?.release()
+        throw error
+      }
+    }
     const started = process.hrtime.bigint()
     const observe = (outcome: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
