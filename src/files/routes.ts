@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AdapterClient, AdapterResponse } from '../adapters/client.js'
-import { mapError, statusError } from '../adapters/client.js'
+import { mapError, releaseEmpty, statusError } from '../adapters/client.js'
 import { resolveAdapter } from '../adapters/resolve.js'
 import type { AdapterDocument, AdapterVolume, AdapterVolumes, ResponseValidators } from '../adapters/responses.js'
 import type { RequestClaims } from '../adapters/signing.js'
@@ -388,7 +388,7 @@ export async function fileRoutes(
     const etag = upstream.headers.etag
     if (typeof etag === 'string' && ENTITY_TAG.test(etag)) reply.header('etag', etag)
     if (upstream.status === 304) {
-      upstream.body.destroy()
+      releaseEmpty(upstream.body)
       transfer.settle({ kind: 'completed' })
       await finish(request, reply, context, action, transfer, { status: 304, bytes: 0 }, view.key)
       return reply.code(304).send()
