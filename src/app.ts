@@ -22,6 +22,7 @@ import { requestIdFrom } from './http/request-id.js'
 import identityPlugin from './identity/authenticate.js'
 import type { DevIssuer } from './identity/dev-issuer.js'
 import type { Services } from './services.js'
+import type { RemoteChange } from './storage/state-cache.js'
 
 export interface AppOptions {
   services: Services & { validators: ResponseValidators }
@@ -61,6 +62,30 @@ function checkResponses(app: FastifyInstance, spec: Services['spec']): void {
     if (violations.length > 0) request.log.error({ violations }, 'answer departs from openapi/gateway.yaml')
     return payload
   })
+}
+
+/**
+ * Stops the transfers in flight here through a grant another replica revoked, or from an adapter it took out
+ * of service, once the change is reported (`all`: every grant and adapter with a transfer is read again). The
+ * record is read from the store after the report, so it shows the change.
+ */
+async function stopEndedElsewhere(
+  services: Pick<Services, 'grants' | 'adapters'>,
+  transfers: ActiveTransfers,
+  change: RemoteChange,
+): Promise<void> {
+  const grants = change === 'all' ? transfers.grants() : change.startsWith('grant:') ? [change.slice(6)] : []
+  const adapters = change === 'all' ? transfers.adapters() : change.startsWith('adapter:') ? [change.slice(8)] : []
+  for (const id of grants) {
+    if (!transfers.grants().includes(id)) continue
+    const grant = await services.grants.get(id)
+    if (grant === undefined || grant.status === 'revoked') transfers.revoke(id)
+  }
+  for (const id of adapters) {
+    if (!transfers.adapters().includes(id)) continue
+    const adapter = await services.adapters.get(id)
+    if (adapter?.status !== 'active') transfers.outOfService(id)
+  }
 }
 
 /** The largest JSON body the API accepts; every request body of the spec is far smaller. */
@@ -159,6 +184,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const catalogues = new CatalogueCache({
     ...services.config.adapters.catalogueCache,
     now: () => services.now().getTime(),
+  })
+  services.stateChanges?.onRemoteChange((change) => {
+    void stopEndedElsewhere(services, transfers, change).catch((error: unknown) =>
+      app.log.warn({ err: error }, 'cannot check the transfers of a change made by another replica'),
+    )
   })
   const shared = { ...services, inflight, transfers, catalogues, ready: () => !closing }
   await app.register(async (scope) => {

@@ -28,6 +28,7 @@ import { DEV_ISSUER, type DevIssuer, loadDevIssuer } from './identity/dev-issuer
 import { connectRedis, logRedisState, waitForRedis } from './limits/redis.js'
 import { ADAPTER_SPEC, GATEWAY_SPEC, PROJECT_ROOT } from './paths.js'
 import { openSqliteStorage } from './storage/sqlite.js'
+import { StateCache } from './storage/state-cache.js'
 import type { Storage } from './storage/storage.js'
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -69,6 +70,13 @@ export async function createGateway(
   const dev = config.dev?.issuer === true
   const now = options.now ?? (() => new Date())
   const storage = await openStorage(config.storage, now)
+  // Grants and the adapter registry in memory for the read path; every change drops what it touches (see
+  // StateCache), and on PostgreSQL the other replicas' changes arrive through the feed.
+  const feed =
+    config.storage.kind === 'postgres'
+      ? await startFeed(config.storage.url, config.storage.stateStalenessMs ?? DEFAULT_STALENESS_MS)
+      : undefined
+  const state = new StateCache(storage, feed ? { feed } : {})
   const metrics = createMetrics()
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
   const log = await TransparencyLog.open({
@@ -82,6 +90,7 @@ export async function createGateway(
       metrics.logBatchSize.observe(size)
       metrics.logAppendSeconds.observe(seconds)
     },
+    onChangeSettled: (change) => state.settled(change),
   })
   const leases = new IntentLeases({
     log,
@@ -95,6 +104,7 @@ export async function createGateway(
   } catch (error) {
     // Nothing is served unless the intents left open are closed: stop here, leaving no connection behind.
     await log.close().catch(() => {})
+    await feed?.close()
     await storage.close().catch(() => {})
     throw error
   }
@@ -118,7 +128,7 @@ export async function createGateway(
     metrics,
     now: () => now().getTime(),
   })
-  const health = new HealthMonitor(adapterClient, storage.adapters)
+  const health = new HealthMonitor(adapterClient, state.adapters)
   health.start(config.adapters.healthIntervalMs)
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
@@ -140,8 +150,9 @@ export async function createGateway(
       config,
       directory,
       policy: { policy: config.policy, directory },
-      grants: storage.grants,
-      adapters: storage.adapters,
+      grants: state.grants,
+      adapters: state.adapters,
+      stateChanges: state,
       log,
       adapterClient,
       health,
@@ -176,11 +187,29 @@ export async function createGateway(
       await adapterClient.close()
       await readCounter.close()
       redis?.disconnect()
+      await feed?.close()
       await storage.close()
     })()
     return closed
   }
   return { app, log, devIssuer, metrics: metricsApp, health, digests, close } satisfies Gateway
+}
+
+/** See PostgresChangeFeed: how long another replica's change to a grant or adapter may go unseen here. */
+const DEFAULT_STALENESS_MS = 1000
+
+/** The other replicas' changes on PostgreSQL (loaded only here, like the driver). */
+async function startFeed(url: string, stalenessMs: number) {
+  const { PostgresChangeFeed } = await import('./storage/postgres-feed.js')
+  const feed = new PostgresChangeFeed(url, {
+    stalenessMs,
+    onError: (error) =>
+      process.emitWarning(
+        `state feed: listening for other replicas' changes failed, reading from the database: ${String(error)}`,
+      ),
+  })
+  feed.start()
+  return feed
 }
 
 /** The quota counter of this process over its own database, for when no Redis shares the counts. */

@@ -12,6 +12,7 @@ import type { GrantStore } from './grants/store.js'
 import type { OpenApiSpec } from './http/openapi.js'
 import type { Metrics } from './http/metrics.js'
 import type { PolicyContext } from './policy/decide.js'
+import type { StateCache } from './storage/state-cache.js'
 
 /** Everything the route plugins use, built once by the server and handed to buildApp. */
 export interface Services {
@@ -32,5 +33,7 @@ export interface Services {
   digests?: DigestPool
   /** The client of the shared limits, when `redis` is configured; the limits are then counted there. */
   redis?: Redis
+  /** Changes other replicas made to grants and adapters, as the feed reports them (PostgreSQL). */
+  stateChanges?: Pick<StateCache, 'onRemoteChange'>
   now: () => Date
 }

@@ -70,6 +70,56 @@ t.test('the digest guard fails a body as soon as it is longer than expected', as
   t.equal(Buffer.concat(received).length, 0)
 })
 
+t.test(
+  'the head goes out with the body in one write when the body follows at once, alone at once otherwise',
+  async (t) => {
+    const body = Buffer.alloc(20_000, 7)
+    const { createHash } = await import('node:crypto')
+    const sha256 = createHash('sha256').update(body).digest('hex')
+    let writes = 0
+    let release: (() => void) | undefined
+    const server = createServer((req, res) => {
+      // Every write that reaches the socket (a write or a gathered writev): Node's internal funnel for both.
+      const socket = res.socket as unknown as { _writeGeneric: (...args: unknown[]) => unknown }
+      const writeGeneric = socket._writeGeneric.bind(socket)
+      socket._writeGeneric = (...args: unknown[]) => {
+        writes++
+        return writeGeneric(...args)
+      }
+      res.writeHead(200, { 'content-length': String(body.length), 'access-log-index': '7' })
+      const slow = req.url === '/slow'
+      const source = slow
+        ? new Readable({
+            read() {},
+          })
+        : Readable.from([body.subarray(0, 16_384), body.subarray(16_384)], { objectMode: false })
+      if (slow) {
+        source.push(body.subarray(0, 100))
+        release = () => {
+          source.push(body.subarray(100))
+          source.push(null)
+        }
+      }
+      void forwardChecked(source, res, { bytes: body.length, sha256, hasher: new InlineHasher(), onFailure: () => {} })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const { port } = server.address() as { port: number }
+
+    const quick = await request(`http://127.0.0.1:${port}/quick`)
+    t.same(Buffer.from(await quick.body.arrayBuffer()), body)
+    t.equal(writes, 1, `head and body in a single write (${writes})`)
+
+    writes = 0
+    const slow = await request(`http://127.0.0.1:${port}/slow`)
+    t.equal(slow.statusCode, 200, 'the head arrives while the court has sent a hundred bytes')
+    t.equal(slow.headers['access-log-index'], '7')
+    t.equal(writes, 1, 'the head alone, nothing of the body yet')
+    release!()
+    t.same(Buffer.from(await slow.body.arrayBuffer()), body)
+  },
+)
+
 t.test('a transfer ends once, by its first cause; revocation stops the transfers of that grant only', async (t) => {
   const transfers = new ActiveTransfers()
   const a = transfers.start('grant-a', 'adapter-1', 60_000)

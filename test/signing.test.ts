@@ -38,6 +38,29 @@ t.test('request tokens are the JWS jose would sign, and verify against the publi
   t.equal(token, fromJose)
 })
 
+t.test('tokens signed on the thread pool are the same tokens, for both signing algorithms', async (t) => {
+  for (const type of ['ed25519', 'p256'] as const) {
+    const { privateKey } =
+      type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const signer = await RequestSigner.create('court-file-gateway', privateKey)
+    const token = await signer.signAsync(claims)
+    const { payload } = await jwtVerify(token, createLocalJWKSet(signer.jwks()), {
+      issuer: 'court-file-gateway',
+      audience: '黑01',
+      algorithms: [signer.algorithm],
+    })
+    t.match(payload, { sub: 'zhang.wei', org: '230100', grant: 'g-1', purpose: claims.purpose, log: 42 }, type)
+    t.equal(payload.exp! - payload.iat!, REQUEST_TOKEN_TTL_SECONDS)
+    // Header and payload are those of the synchronous signer (the same second); Ed25519 signatures are equal too.
+    const sync = signer.sign(claims)
+    const [header, body] = token.split('.')
+    if (sync.split('.')[1] === body) {
+      t.equal(sync.split('.')[0], header)
+      if (type === 'ed25519') t.equal(sync, token, 'byte for byte')
+    }
+  }
+})
+
 t.test('key ids are the RFC 7638 thumbprints jose computes, for both signing algorithms', async (t) => {
   for (const type of ['ed25519', 'p256'] as const) {
     for (let i = 0; i < 5; i++) {

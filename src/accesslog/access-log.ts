@@ -65,6 +65,12 @@ export interface TransparencyLogOptions {
   now?: () => Date
   /** Observes each committed batch (size and fsync'd commit time), for metrics. */
   onBatch?: (size: number, seconds: number) => void
+  /**
+   * Called for each state change once the store has answered for the entry carrying it — committed, refused,
+   * or lost with an unknown outcome — and before the change's caller hears of it: what may have changed is
+   * dropped from memory (StateCache) before anyone is told it has.
+   */
+  onChangeSettled?: (change: StateChange) => void
 }
 
 interface Pending {
@@ -140,6 +146,7 @@ export class TransparencyLog implements AccessLog {
   readonly #verifierKey: string
   readonly #now: () => Date
   readonly #onBatch: ((size: number, seconds: number) => void) | undefined
+  readonly #onChangeSettled: ((change: StateChange) => void) | undefined
   /** The tree of durable entries. */
   #durable: Frontier
   /** The tree including every prepared batch (durable or not), and the hash of its last leaf. */
@@ -198,6 +205,7 @@ export class TransparencyLog implements AccessLog {
     this.#verifierKey = verifierKey(options.origin, options.publicKey)
     this.#now = options.now ?? (() => new Date())
     this.#onBatch = options.onBatch
+    this.#onChangeSettled = options.onChangeSettled
     this.#durable = tree.frontier
     this.#tip = tree.frontier
     this.#tipLeafHash = tree.lastLeafHash
@@ -353,6 +361,12 @@ export class TransparencyLog implements AccessLog {
 
   #settled(group: Prepared[], failure: unknown): void {
     this.#inFlight--
+    // Whatever the answer, a change it carried may now be in force (or, lost, may be): memory forgets it first.
+    if (this.#onChangeSettled) {
+      for (const batch of group) {
+        for (const record of batch.records) if (record.change) this.#onChangeSettled(record.change)
+      }
+    }
     const current = group[0]!.epoch === this.#epoch
     if (failure === undefined && current) {
       const last = group[group.length - 1]!

@@ -127,8 +127,10 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   }
   const databaseUrl = env.GATEWAY_DATABASE_URL
   if (databaseUrl) {
+    // The file's other PostgreSQL setting still applies to the database the environment names.
+    const staleness = (data.storage as { stateStalenessMs?: unknown } | undefined)?.stateStalenessMs
     data.storage = databaseUrl.startsWith('postgres')
-      ? { kind: 'postgres', url: databaseUrl }
+      ? { kind: 'postgres', url: databaseUrl, ...(staleness === undefined ? {} : { stateStalenessMs: staleness }) }
       : { kind: 'sqlite', path: databaseUrl.replace(/^sqlite:(\/\/)?/, '') }
   }
   // Only the address: the other Redis settings of the file still apply.

@@ -64,7 +64,11 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['kind', 'url'],
-          properties: { kind: { const: 'postgres' }, url: { type: 'string', pattern: '^postgres(ql)?://' } },
+          properties: {
+            kind: { const: 'postgres' },
+            url: { type: 'string', pattern: '^postgres(ql)?://' },
+            stateStalenessMs: { type: 'integer', minimum: 50, maximum: 60000 },
+          },
         },
       ],
     },

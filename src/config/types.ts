@@ -51,7 +51,17 @@ export interface Config {
   }
   /** A separate listener for `GET /metrics`; absent, metrics are not served. */
   metrics?: { host: string; port: number }
-  storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
+  storage:
+    | { kind: 'sqlite'; path: string }
+    | {
+        kind: 'postgres'
+        url: string
+        /**
+         * How long a grant or adapter change made by another replica may go unseen by this one (default
+         * 1000): see PostgresChangeFeed and docs/operators.md#postgresql.
+         */
+        stateStalenessMs?: number
+      }
   /**
    * Shared limits (docs/operators.md#shared-limits-redis): when set, request limits, the pre-auth address limit
    * and the daily document quotas are counted in this Redis, so every replica enforces one limit.

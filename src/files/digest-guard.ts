@@ -18,6 +18,9 @@ export interface GuardOptions {
   onFailure: (error: unknown) => void
 }
 
+/** Documents (or ranges) shorter than this have what is released in one turn written to the socket at once. */
+const GATHER_BELOW_BYTES = 1024 * 1024
+
 /**
  * Forwards document bytes from the court's body to the client, hashing each chunk once as it is released
  * and holding back the last chunk until the whole body has been checked: when the digest or the length is
@@ -29,6 +32,12 @@ export interface GuardOptions {
  * is behind, so at most a chunk or two per read is in the gateway whatever the two rates are (undici then
  * stops reading the court's socket). Resolves, never rejects, once the transfer has ended: with what the
  * client was sent, and the failure if there was one.
+ *
+ * The response's head (written with writeHead, not yet sent) goes out with the first bytes, in the same
+ * write, when they follow within this turn of the event loop — a small document is one write to the socket
+ * instead of three: head, first chunk, held chunk — and on its own at the next turn otherwise, so a client
+ * waiting on a slow court sees the status and Access-Log-Index at once. A transfer cut before any byte was
+ * released still sends it first.
  */
 export function forwardChecked(
   body: Readable,
@@ -49,12 +58,45 @@ export function forwardChecked(
     settle = resolve
   })
 
+  let headOut = false
+  const sendHead = () => {
+    if (headOut) return
+    headOut = true
+    clearImmediate(early)
+    if (!out.destroyed) out.flushHeaders()
+  }
+  const early = setImmediate(sendHead)
+  /** The head goes with the bytes about to be written. */
+  const headWithBytes = () => {
+    if (headOut) return
+    headOut = true
+    clearImmediate(early)
+  }
+  // What is released in one turn of the event loop (the head, chunks, the held chunk and the end) is
+  // gathered into one write to the socket at the next: for a small document, a write per chunk costs more than
+  // copying; a large one is written a chunk at a time, as the socket takes it.
+  const gathering = expectedBytes < GATHER_BELOW_BYTES
+  let corked = false
+  const uncork = () => {
+    if (!corked) return
+    corked = false
+    out.uncork()
+  }
+  const gather = () => {
+    if (corked || !gathering) return
+    corked = true
+    out.cork()
+    setImmediate(uncork)
+  }
+
   const resume = () => {
     if (!ended && !waitingForClient && !waitingForHasher) body.resume()
   }
   const release = (chunk: Buffer) => {
     if (!hasher.update(chunk)) waitingForHasher = true
     sent += chunk.length
+    headWithBytes()
+    gather()
     if (!out.write(chunk)) waitingForClient = true
     if (waitingForClient || waitingForHasher) body.pause()
   }
@@ -82,6 +124,8 @@ export function forwardChecked(
           fail(new IntegrityError('SHA-256 of the document differs from the court catalogue'))
           return
         }
+        headWithBytes()
+        gather()
         if (held) {
           heldReleased = true
           sent += held.length
@@ -110,6 +154,10 @@ export function forwardChecked(
     options.onFailure(error)
     detach()
     body.destroy()
+    // The client sees the status and Access-Log-Index (and what was released), then a body cut short of its
+    // Content-Length.
+    uncork()
+    sendHead()
     if (!out.destroyed) out.destroy()
     void report(error)
   }

@@ -82,8 +82,8 @@ export class DocumentTransfer {
 
 /**
  * The document transfers in flight, by grant and by adapter, so that a grant's revocation and an adapter's
- * leaving service reach the reads already streaming through them (in this process: each replica stops its
- * own). In memory only: a transfer does not outlive the process, and a restart closes its intent as
+ * leaving service reach the reads already streaming through them: on the replica that made the change once
+ * it is durable, on the others once PostgreSQL has notified them (see stopEndedElsewhere). In memory only: a transfer does not outlive the process, and a restart closes its intent as
  * `interrupted`.
  */
 export class ActiveTransfers {
@@ -108,6 +108,16 @@ export class ActiveTransfers {
   /** Stops every transfer from `adapter`; called once a change that takes it out of service is durable. */
   outOfService(adapter: string): number {
     return stopAll(this.#byAdapter.get(adapter), 'out-of-service')
+  }
+
+  /** The grants with transfers in flight. */
+  grants(): string[] {
+    return [...this.#byGrant.keys()]
+  }
+
+  /** The adapters with transfers in flight. */
+  adapters(): string[] {
+    return [...this.#byAdapter.keys()]
   }
 
   size(): number {

@@ -19,8 +19,15 @@ export interface TokenVerifierOptions {
 type Claims = Readonly<Record<string, unknown>>
 
 interface CachedToken {
+  /** The token's header and payload as decoded: the same text decodes to the same, so a hit decodes nothing. */
+  decoded: Decoded
   key: KeyObject
   claims: Claims
+}
+
+interface Decoded {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
 }
 
 const DEFAULT_MAX_CACHED_TOKENS = 10_000
@@ -30,7 +37,7 @@ const DEFAULT_MAX_CACHED_TOKENS = 10_000
  * trusted key, built once: a verifier built per request imports the public key again every time.
  *
  * A token whose signature verified is remembered (by its full text, not a hash of it) until it expires, so a
- * client's next requests skip the signature check. A cache hit still goes through `keyFor`, so a withdrawn
+ * client's next requests skip decoding it and checking its signature. A cache hit still goes through `keyFor`, so a withdrawn
  * key or an issuer no longer trusted refuses the token at once, and `exp`/`nbf` are checked against the clock
  * of each call. Errors are fast-jwt `TokenError`s (or whatever `keyFor` throws).
  */
@@ -53,18 +60,15 @@ export class TokenVerifier {
 
   /** The verified claims of `token` at `now` (milliseconds since the epoch). */
   async verify(token: string, now: number): Promise<Claims> {
-    const { header, payload } = this.#decode(token) as {
-      header: Record<string, unknown>
-      payload: Record<string, unknown>
-    }
-    const key = await this.#options.keyFor(header, payload)
     const cached = this.#cache.get(token)
+    const decoded = cached?.decoded ?? (this.#decode(token) as Decoded)
+    const key = await this.#options.keyFor(decoded.header, decoded.payload)
     let claims: Claims
     if (cached !== undefined && cached.key === key) {
       claims = cached.claims
     } else {
       claims = Object.freeze(this.#verifierFor(key)(token))
-      this.#remember(token, { key, claims })
+      this.#remember(token, { decoded, key, claims })
     }
     try {
       this.#checkTimes(claims, now)

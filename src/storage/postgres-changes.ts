@@ -1,4 +1,4 @@
-import type { StateChange } from './state-change.js'
+import { keyOf, type StateChange } from './state-change.js'
 
 /**
  * One statement of a state change in PostgreSQL, run inside the log's append transaction (see
@@ -12,6 +12,13 @@ export interface PostgresStep {
   values: Array<string | number>
   expect: 'changed' | 'found'
 }
+
+/**
+ * The channel on which every change names the record it changed (`grant:<id>`, `adapter:<id>`): PostgreSQL
+ * delivers the notification to every listening replica once, and only once, the change's transaction has
+ * committed (see PostgresChangeFeed, which drops the record from the replica's memory).
+ */
+export const STATE_CHANNEL = 'cfg_state_changes'
 
 // Documents are compared as stored (TEXT, not JSONB, which would normalise them): JSON.stringify of a record
 // parsed from its stored text gives the text back, so `doc = $n` is a compare-and-swap on the whole record.
@@ -27,10 +34,18 @@ const SQL = {
     SELECT $1::text, $2::text, $3::text, $4::text, $5::text WHERE NOT EXISTS (SELECT 1 FROM adapters WHERE id = $1)`,
   replaceAdapter: 'UPDATE adapters SET court = $2, status = $3, doc = $4 WHERE id = $1 AND doc = $5',
   adapterUnchanged: 'SELECT 1 FROM adapters WHERE id = $1 AND doc = $2',
+  notify: `SELECT pg_notify('${STATE_CHANNEL}', $1)`,
 } as const
 
-/** The statements that apply `change` and check its condition, in order. */
+/**
+ * The statements that apply `change` and check its condition, in order, then announce it to the other
+ * replicas (delivered at commit, never for a change rolled back).
+ */
 export function postgresSteps(change: StateChange): PostgresStep[] {
+  return [...changeSteps(change), { text: SQL.notify, values: [keyOf(change)], expect: 'found' }]
+}
+
+function changeSteps(change: StateChange): PostgresStep[] {
   switch (change.kind) {
     case 'grant.open': {
       const { grant } = change

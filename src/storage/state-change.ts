@@ -31,6 +31,21 @@ export type StateChange =
    */
   | { kind: 'adapter.replace'; adapter: Adapter; expected: Adapter; unchanged?: Adapter[] }
 
+/** A record a change may touch: `grant:<id>` or `adapter:<id>` (the text PostgreSQL notifications carry). */
+export type StateKey = `grant:${string}` | `adapter:${string}`
+
+/** The key of the record `change` changes. */
+export function keyOf(change: StateChange): StateKey {
+  switch (change.kind) {
+    case 'grant.open':
+    case 'grant.replace':
+      return `grant:${change.grant.id}`
+    case 'adapter.register':
+    case 'adapter.replace':
+      return `adapter:${change.adapter.id}`
+  }
+}
+
 /**
  * The condition of the change recorded by the entry at `index` did not hold: nothing of that entry or its
  * change was written. (Entries of other requests committed with it are not affected.)

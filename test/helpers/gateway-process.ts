@@ -38,7 +38,7 @@ export async function waitReady(url: string, running: Running, deadlineMs = 120_
 /**
  * Writes the configuration of a gateway process on the PostgreSQL database `databaseUrl`, with its keys in
  * `dir` (shared by every process given the same `dir`: they sign one log and requests to one court), the
- * development issuer on and limits out of the way; `accessLog` and `adapters` settings are merged in.
+ * development issuer on and limits out of the way; `accessLog`, `adapters` and `storage` settings are merged in.
  */
 export function writeGatewayConfig(
   dir: string,
@@ -49,6 +49,8 @@ export function writeGatewayConfig(
     origin: string
     accessLog?: Record<string, unknown>
     adapters?: Record<string, unknown>
+    /** PostgreSQL settings besides the URL (e.g. `stateStalenessMs`). */
+    storage?: Record<string, unknown>
   },
 ): string {
   const file = join(dir, `${name}.json`)
@@ -56,7 +58,7 @@ export function writeGatewayConfig(
     file,
     JSON.stringify({
       server: { host: '127.0.0.1', port: options.port },
-      storage: { kind: 'postgres', url: options.databaseUrl },
+      storage: { kind: 'postgres', url: options.databaseUrl, ...options.storage },
       identity: { audience: 'court-file-gateway', issuers: [] },
       directory: join(PROJECT_ROOT, 'config', 'directory', 'heilongjiang.json'),
       accessLog: {
