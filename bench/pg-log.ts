@@ -24,7 +24,8 @@ import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { Frontier, type NodePosition, verifyInclusion } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
 import { HeadMoved, type LeafRecord, type Rebase, type TreeNode } from '../src/accesslog/store.js'
-import { createPool, migratePostgres } from '../src/storage/postgres.js'
+import { SequencedLog } from '../src/accesslog/sequencer.js'
+import { connectClient, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { metaOf, reading, syntheticLeaf } from './log-entries.js'
 
 const { values } = parseArgs({
@@ -39,11 +40,14 @@ const { values } = parseArgs({
       type: 'string',
       default: process.env.CFG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     },
+    // Every replica appends on its own under the head lock, without a sequencer (as before issue 11's step 2).
+    direct: { type: 'boolean', default: false },
     // Internal: run as one replica of the multi-process run.
     child: { type: 'string' },
   },
 })
 const QUICK = values.quick
+const DIRECT = values.direct
 const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 8))
 const APPENDERS = Number(values.appenders)
 const REPLICAS = values.replicas
@@ -161,7 +165,7 @@ async function replica(url: string, appenders: number, offset: number, start: nu
   let batches = 0
   let entries = 0
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
-  const log = await TransparencyLog.open({
+  const transparency = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -172,6 +176,20 @@ async function replica(url: string, appenders: number, offset: number, start: nu
       entries += size
     },
   })
+  // As the gateway runs on PostgreSQL: one process sequences, the others forward to it (see sequencer.ts);
+  // with --direct, every process appends on its own under the head lock.
+  const log = DIRECT
+    ? transparency
+    : await SequencedLog.start({
+        log: transparency,
+        store,
+        pool,
+        connect: () => connectClient(url),
+        listen: { host: '127.0.0.1', port: 0 },
+        inDoubtAfterMs: 15_000,
+        now: () => new Date(),
+        onWarning: say,
+      })
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, start - Date.now())))
   const latencies: number[] = []
   let count = 0
@@ -211,8 +229,8 @@ async function childMain(spec: string): Promise<void> {
   process.send!({ ready: true })
   const [message] = (await once(process, 'message')) as [{ start: number; end: number }]
   const result = await replica(url, appenders, offset, message.start, message.end)
-  process.send!({ result })
-  process.disconnect()
+  // Disconnected only once the result is handed over: a large one is still being written otherwise.
+  process.send!({ result }, () => process.disconnect())
 }
 
 interface AppendRun {
@@ -241,10 +259,14 @@ async function appendRun(url: string, replicas: number): Promise<AppendRun> {
     results = [await replica(url, APPENDERS, 0, start, start + window)]
   } else {
     const children: ChildProcess[] = split.map((appenders, r) =>
-      fork(import.meta.filename, ['--child', JSON.stringify({ url, appenders, offset: r * 1_000_000 })], {
-        execArgv: process.execArgv,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      }),
+      fork(
+        import.meta.filename,
+        ['--child', JSON.stringify({ url, appenders, offset: r * 1_000_000 }), ...(DIRECT ? ['--direct'] : [])],
+        {
+          execArgv: process.execArgv,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      ),
     )
     const answers = children.map(
       (child) =>
@@ -500,7 +522,7 @@ async function main(): Promise<void> {
     `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM; load average ${load()}`,
   )
   console.log(
-    `PostgreSQL ${server.version} at ${new URL(values.url).host} (synchronous_commit=${server.synchronousCommit}, fsync=${server.fsync}, shared_buffers=${server.sharedBuffers}); ${SECONDS} s per append run, ${APPENDERS} appenders in all`,
+    `PostgreSQL ${server.version} at ${new URL(values.url).host} (synchronous_commit=${server.synchronousCommit}, fsync=${server.fsync}, shared_buffers=${server.sharedBuffers}); ${SECONDS} s per append run, ${APPENDERS} appenders in all, ${DIRECT ? 'every replica appending on its own (--direct)' : 'one sequencer, the other replicas forwarding'}`,
   )
   const summary: string[][] = []
   const appendRows: string[][] = []
