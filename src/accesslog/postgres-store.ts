@@ -208,10 +208,15 @@ export class PostgresLogStore implements LogStore {
           first,
           // The leaf this batch is chained to, when it was sent just before (see #lastSent).
           previous?.index === first - 1 ? previous.leafHash : null,
-          ...leafColumns(leaves),
+          // Bytes as one binary parameter each (the driver sends a Buffer as it is; arrays of bytea would go
+          // as hex text, escaped element by element: a fifth of the sequencer's time per append).
+          Buffer.concat(leaves.map((record) => record.leaf)),
+          leafEnds(leaves),
+          Buffer.concat(leaves.map((record) => record.leafHash)),
+          ...leafColumns(leaves).slice(3),
           nodes.map((node) => node.level),
           nodes.map((node) => node.index),
-          nodes.map((node) => node.hash),
+          Buffer.concat(nodes.map((node) => node.hash)),
           intents.map((record) => record.index),
           intents.map((record) => record.instance ?? this.instance),
           outcomes.map((record) => record.meta.intent),
@@ -462,6 +467,17 @@ async function readNodesOn(client: pg.Pool | pg.PoolClient, positions: NodePosit
     if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
     return hash
   })
+}
+
+/** Where each leaf ends in the leaves laid end to end. */
+function leafEnds(leaves: LeafRecord[]): number[] {
+  const ends: number[] = []
+  let end = 0
+  for (const record of leaves) {
+    end += record.leaf.length
+    ends.push(end)
+  }
+  return ends
 }
 
 function leafColumns(leaves: LeafRecord[]): unknown[] {

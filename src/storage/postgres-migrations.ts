@@ -199,9 +199,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     sql: `
     CREATE FUNCTION log_append(
       first BIGINT, prev BYTEA,
-      idxs BIGINT[], leaves BYTEA[], leaf_hashes BYTEA[], times TEXT[], actors TEXT[], orgs TEXT[], courts TEXT[],
-      case_nos TEXT[], grant_ids TEXT[], actions TEXT[], decisions TEXT[], phases TEXT[], intent_refs BIGINT[],
-      node_levels SMALLINT[], node_idxs BIGINT[], node_hashes BYTEA[],
+      -- The leaves end to end, where each ends, and their hashes end to end (32 bytes each): bytes sent as
+      -- they are, not as hex text in arrays.
+      leaf_bytes BYTEA, leaf_ends INTEGER[], leaf_hashes BYTEA,
+      times TEXT[], actors TEXT[], orgs TEXT[], courts TEXT[], case_nos TEXT[], grant_ids TEXT[], actions TEXT[],
+      decisions TEXT[], phases TEXT[], intent_refs BIGINT[],
+      node_levels SMALLINT[], node_idxs BIGINT[], node_hashes BYTEA,
       opened BIGINT[], opened_by TEXT[], closed BIGINT[], closed_at BIGINT[]
     ) RETURNS VOID LANGUAGE plpgsql AS $$
     DECLARE
@@ -213,12 +216,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       space BIGINT := hashtext(current_schema())::BIGINT << 32;
     BEGIN
       -- Held to the end of this transaction: the batch that starts where this one ends waits for it below.
-      PERFORM pg_advisory_xact_lock(space | ((first + cardinality(idxs)) & 4294967295));
+      PERFORM pg_advisory_xact_lock(space | ((first + cardinality(leaf_ends)) & 4294967295));
       INSERT INTO log_entries
         (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
-        SELECT * FROM unnest(idxs, leaves, leaf_hashes, times, actors, orgs, courts, case_nos, grant_ids, actions,
-          decisions, phases, intent_refs);
-      INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest(node_levels, node_idxs, node_hashes);
+        SELECT first + o.n - 1,
+          substring(leaf_bytes FROM coalesce(leaf_ends[o.n - 1], 0) + 1 FOR r.e - coalesce(leaf_ends[o.n - 1], 0)),
+          substring(leaf_hashes FROM (o.n - 1) * 32 + 1 FOR 32),
+          r.time, r.actor, r.org, r.court, r.case_no, r.grant_id, r.action, r.decision, r.phase, r.intent_ref
+        FROM unnest(leaf_ends, times, actors, orgs, courts, case_nos, grant_ids, actions, decisions, phases,
+          intent_refs) WITH ORDINALITY
+          AS r(e, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref, ord)
+        CROSS JOIN LATERAL (SELECT r.ord::INTEGER AS n) AS o;
+      INSERT INTO log_nodes (level, idx, hash)
+        SELECT x.level, x.idx, substring(node_hashes FROM (x.n::INTEGER - 1) * 32 + 1 FOR 32)
+        FROM unnest(node_levels, node_idxs) WITH ORDINALITY AS x(level, idx, n);
       -- Intent leases: the intents now open and the process that owns each, and the intents the outcomes
       -- close. An outcome whose intent is not open (closed already, or twice in this batch) refuses the batch,
       -- naming the first such outcome: an intent never gets two outcomes.
@@ -241,7 +252,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       LOOP
         PERFORM pg_advisory_lock_shared(space | (first & 4294967295));
         PERFORM pg_advisory_unlock_shared(space | (first & 4294967295));
-        UPDATE log_head SET size = first + cardinality(idxs) WHERE size = first;
+        UPDATE log_head SET size = first + cardinality(leaf_ends) WHERE size = first;
         EXIT WHEN FOUND;
         SELECT size INTO head FROM log_head;
         tries := tries + 1;
