@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import net from 'node:net'
+import { hostname } from 'node:os'
 import type pg from 'pg'
 import { GatewayError } from '../http/errors.js'
 import { ChangeConflict, type StateChange } from '../storage/state-change.js'
@@ -41,7 +42,10 @@ export interface SequencerOptions {
   connect: () => Promise<pg.Client>
   /** Where this process listens while it leads (port 0: any free port). */
   listen: { host: string; port: number }
-  /** The address followers connect to (host:port); by default the listening address. */
+  /**
+   * The address followers connect to (host:port); by default the listening address, or this host's name
+   * when it listens on every address (0.0.0.0, ::), as in containers that reach each other by name.
+   */
   advertise?: string | undefined
   /** How often a process without a leader tries to lead, and a follower checks where the leader is. */
   pollMs?: number
@@ -207,7 +211,7 @@ export class SequencedLog implements AccessLog {
   /** Holding the lock: listens, and names this process as the leader with a new secret. */
   async #lead(lock: pg.Client): Promise<void> {
     this.#server ??= await LeaderServer.start(this.#log, this.#options.listen)
-    const address = this.#options.advertise ?? this.#server.address
+    const address = this.#options.advertise ?? this.#server.address(hostname())
     const secret = randomBytes(32).toString('base64')
     this.#server.secret = secret
     await lock.query(
@@ -426,8 +430,10 @@ class LeaderServer {
     return leader
   }
 
-  get address(): string {
+  /** Where peers reach it: the address it listens on, or `host` when it listens on every address. */
+  address(host: string): string {
     const address = this.#server.address() as net.AddressInfo
+    if (address.address === '0.0.0.0' || address.address === '::') return `${host}:${address.port}`
     return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`
   }
 
