@@ -60,6 +60,8 @@ export interface SequencerOptions {
 /** The session advisory lock of the leader: (this key, the schema's hash), so two schemas have two leaders. */
 const SEQUENCER_LOCK = 0x63666702
 const HANDSHAKE_MS = 2000
+/** Longer than any message (an entry is at most 16 KiB, a state change a few records): a peer sending more is cut off. */
+const MAX_LINE = 4 * 1024 * 1024
 
 /** A request forwarded to the leader, one JSON line. */
 interface Forwarded {
@@ -190,7 +192,8 @@ export class SequencedLog implements AccessLog {
     if (!row || row.instance === this.#store.instance) return
     const link = this.#link
     if (link && !link.closed && link.instance === row.instance && link.address === row.address) return
-    link?.close()
+    // What was sent through the old link is still answered (or times out): only new entries go elsewhere.
+    link?.retire()
     this.#link = undefined
     const next = new LeaderLink(
       row.instance,
@@ -370,6 +373,10 @@ class Lines {
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
       this.#buffer += chunk
+      if (this.#buffer.length > MAX_LINE && !this.#buffer.includes('\n')) {
+        socket.destroy(new Error('a line longer than any message'))
+        return
+      }
       for (let end = this.#buffer.indexOf('\n'); end >= 0; end = this.#buffer.indexOf('\n')) {
         const line = this.#buffer.slice(0, end)
         this.#buffer = this.#buffer.slice(end + 1)
@@ -463,6 +470,10 @@ class LeaderServer {
         return
       }
       const { id, entry, change } = message as unknown as Forwarded
+      if (typeof id !== 'number' || entry === null || typeof entry !== 'object') {
+        socket.destroy(new Error('a message that is not a forwarded entry'))
+        return
+      }
       if (!this.accepting) {
         lines.send({ id, moved: true } satisfies Answer)
         return
