@@ -135,8 +135,18 @@ if (database) {
       `nothing of it is in the log (${size} entries)`,
     )
 
-    // The leader stops: the follower appends at once (on its own), then takes the lead.
-    await a.sequenced.close()
+    // The leader stops while the follower's entries are in flight: each is answered, or sent back to be
+    // appended elsewhere; none is refused. Then the follower appends at once (on its own), and takes the lead.
+    const inFlight = Array.from({ length: 50 }, (_, n) => b.sequenced.append(read(400 + n)))
+    const closing = a.sequenced.close()
+    const late = Array.from({ length: 50 }, (_, n) => b.sequenced.append(read(500 + n)))
+    const settled = await Promise.allSettled([...inFlight, ...late])
+    await closing
+    t.same(
+      settled.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : [])),
+      [],
+      'a leader that stops answers or redirects every entry sent to it',
+    )
     const after = await b.sequenced.append(read(200))
     t.ok(after >= size, 'the follower appends while the lead is free')
     await waitFor(() => (b.sequenced.leading ? true : undefined), { deadlineMs: 10_000, what: 'b leading' })

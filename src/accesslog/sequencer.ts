@@ -237,7 +237,7 @@ export class SequencedLog implements AccessLog {
     this.#lock = undefined
     this.#leading = false
     this.#store.sequencing = false
-    if (this.#server) this.#server.accepting = false
+    this.#server?.stepDown()
     void lock?.end().catch(() => {})
   }
 
@@ -413,7 +413,7 @@ class Lines {
 class LeaderServer {
   readonly #server: net.Server
   readonly #log: TransparencyLog
-  readonly #connections = new Set<{ socket: net.Socket; taken: Set<Promise<unknown>> }>()
+  readonly #connections = new Set<{ socket: net.Socket; lines?: Lines; taken: Set<Promise<unknown>> }>()
   secret = ''
   /** False while this process does not lead: new entries are answered `moved`. */
   accepting = false
@@ -445,7 +445,10 @@ class LeaderServer {
   }
 
   #accept(socket: net.Socket): void {
-    const connection = { socket, taken: new Set<Promise<unknown>>() }
+    const connection: { socket: net.Socket; lines?: Lines; taken: Set<Promise<unknown>> } = {
+      socket,
+      taken: new Set<Promise<unknown>>(),
+    }
     this.#connections.add(connection)
     socket.on('close', () => this.#connections.delete(connection))
     socket.on('error', () => {})
@@ -463,7 +466,9 @@ class LeaderServer {
         ) {
           follower = message.instance
           clearTimeout(handshake)
+          connection.lines = lines
           lines.send({ ready: true })
+          if (!this.accepting) lines.send({ bye: true })
         } else {
           socket.destroy()
         }
@@ -492,14 +497,32 @@ class LeaderServer {
     })
   }
 
-  /** Answers `moved` from now on, waits for the entries taken to be answered, then closes every connection. */
-  async close(): Promise<void> {
+  /** Takes no more entries: answers `moved` to what still comes, and tells every follower to go elsewhere. */
+  stepDown(): void {
     this.accepting = false
+    for (const { lines } of this.#connections) lines?.send({ bye: true })
+  }
+
+  /**
+   * Answers `moved` from now on and says `bye`: each follower sends nothing more, and closes its connection
+   * once it has heard back about everything it sent (the entries taken are answered as they commit). What a
+   * follower has not closed after `graceMs` is cut (its unanswered entries are then in doubt).
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.#server.close()
-    await Promise.all([...this.#connections].flatMap((connection) => [...connection.taken]))
-    // Let the last answers go out (written at the next turn) before the sockets end.
-    await new Promise((resolve) => setImmediate(resolve))
-    for (const { socket } of this.#connections) socket.end()
+    this.stepDown()
+    const closed = [...this.#connections].map(({ socket }) =>
+      socket.destroyed ? undefined : new Promise((resolve) => socket.once('close', resolve)),
+    )
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(closed),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, graceMs)
+      }),
+    ])
+    clearTimeout(timer)
+    for (const { socket } of this.#connections) socket.destroy()
   }
 }
 
@@ -551,7 +574,7 @@ class LeaderLink {
       )
       socket.on('connect', () => this.#lines!.send({ nonce }))
       this.#lines = new Lines(socket, (message) => {
-        if (!this.ready) {
+        if (!this.#opened) {
           if ('ready' in message) {
             clearTimeout(timeout)
             this.#opened = true
@@ -569,7 +592,8 @@ class LeaderLink {
           }
           return
         }
-        this.#answer(message as unknown as Answer)
+        if ('bye' in message) this.retire()
+        else this.#answer(message as unknown as Answer)
       })
     })
   }
