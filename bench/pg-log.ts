@@ -220,6 +220,11 @@ async function replica(url: string, appenders: number, offset: number, start: nu
     }),
   )
   const cpu = process.cpuUsage(cpuBefore)
+  const leading = log instanceof SequencedLog && log.leading
+  say(
+    `  replica ${offset / 1_000_000}${leading ? ' (sequencer)' : ''}: ${fmt(count)} appends, CPU ${fmt((cpu.user + cpu.system) / 1000)} ms` +
+      (entries > 0 ? `, ${fmt((cpu.user + cpu.system) / entries, 1)} µs per entry sequenced (${fmt(entries)})` : ''),
+  )
   await log.close()
   await pool.end()
   return {

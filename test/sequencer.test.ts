@@ -124,7 +124,7 @@ if (database) {
     intruder.setEncoding('utf8')
     intruder.on('data', (chunk: string) => said.push(chunk))
     await new Promise((resolve) => intruder.once('connect', resolve))
-    intruder.write(`${JSON.stringify({ nonce: 'x' })}\n`)
+    intruder.write(`${JSON.stringify({ nonce: 'x', protocol: 1 })}\n`)
     intruder.write(`${JSON.stringify({ proof: 'forged', instance: 'intruder' })}\n`)
     intruder.write(`${JSON.stringify({ id: 1, entry: read(999) })}\n`)
     await new Promise((resolve) => intruder.once('close', resolve))

@@ -60,6 +60,8 @@ export interface SequencerOptions {
 /** The session advisory lock of the leader: (this key, the schema's hash), so two schemas have two leaders. */
 const SEQUENCER_LOCK = 0x63666702
 const HANDSHAKE_MS = 2000
+/** The version of the messages below: a leader refuses a follower of another one, which then appends on its own. */
+const PROTOCOL = 1
 /** Longer than any message (an entry is at most 16 KiB, a state change a few records): a peer sending more is cut off. */
 const MAX_LINE = 4 * 1024 * 1024
 
@@ -458,7 +460,7 @@ class LeaderServer {
     const lines = new Lines(socket, (message) => {
       if (follower === undefined) {
         // 1. the follower's nonce, answered with this leader's proof and its own nonce; 2. the follower's proof.
-        if (typeof message.nonce === 'string' && !('proof' in message)) {
+        if (typeof message.nonce === 'string' && !('proof' in message) && message.protocol === PROTOCOL) {
           lines.send({ nonce, proof: proof(this.secret, 'leader', message.nonce) })
         } else if (
           sameProof(message.proof, proof(this.secret, 'follower', nonce)) &&
@@ -572,7 +574,7 @@ class LeaderLink {
       socket.on('close', () =>
         this.#opened ? this.#lost(new Error('the leader closed the connection')) : fail(new Error('closed')),
       )
-      socket.on('connect', () => this.#lines!.send({ nonce }))
+      socket.on('connect', () => this.#lines!.send({ nonce, protocol: PROTOCOL }))
       this.#lines = new Lines(socket, (message) => {
         if (!this.#opened) {
           if ('ready' in message) {
