@@ -161,6 +161,83 @@ if (database) {
   })
 }
 
+if (database) {
+  t.test('a process appending on its own while the sequencer pipelines: no deadlock, one tree', async (t) => {
+    const url = await database.freshSchema()
+    const setup = createPool(url, 1)
+    await migratePostgres(setup)
+    await setup.end()
+    // As during a failover, or with a leader a process cannot reach: one store pipelines (it sequences), the
+    // other takes the head lock first, and their batches are refused and sequenced again as they cross.
+    const opened: Array<() => Promise<void>> = []
+    const open = async (sequencing: boolean) => {
+      const storage = await openPostgresStorage(url)
+      storage.log.sequencing = sequencing
+      const log = await TransparencyLog.open({
+        store: storage.log,
+        origin: 'sequencer.test/log',
+        signingKey: privateKey,
+        publicKey,
+        checkpointIntervalMs: 100,
+      })
+      opened.push(async () => {
+        await log.close()
+        await storage.close()
+      })
+      return log
+    }
+    const deadlocks = () =>
+      openPool(url, async (pool) =>
+        Number(
+          (
+            await pool.query<{ deadlocks: string }>(
+              'SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()',
+            )
+          ).rows[0]!.deadlocks,
+        ),
+      )
+    const deadlocksBefore = await deadlocks()
+    const leader = await open(true)
+    const other = await open(false)
+    const work = (log: TransparencyLog, from: number) =>
+      Promise.allSettled(
+        Array.from({ length: 32 }, async (_, w) => {
+          const indexes: number[] = []
+          for (let i = 0; i < 20; i++) indexes.push(await log.append(read(from + w * 100 + i)))
+          return indexes
+        }),
+      )
+    const [a, b] = await Promise.all([work(leader, 0), work(other, 10_000)])
+    // Their connections end here: each backend reports its counts (deadlocks among them) as it exits.
+    for (const close of opened) await close()
+    await waitFor(async () => ((await deadlocks()) > deadlocksBefore ? true : undefined), {
+      deadlineMs: 1500,
+      what: 'a deadlock counted',
+    }).catch(() => {})
+    t.equal((await deadlocks()) - deadlocksBefore, 0, 'no deadlock between a pipelined batch and a locking one')
+    const refused = [...a, ...b].flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []))
+    t.same(refused, [], 'every append of both succeeds (a deadlock between them would refuse a batch)')
+    const indexes = [...a, ...b].flatMap((result) => (result.status === 'fulfilled' ? result.value : []))
+    t.same(
+      indexes.sort((x, y) => x - y),
+      Array.from({ length: 1280 }, (_, i) => i),
+      'each has its own index, without a gap',
+    )
+    // One tree: a log opened afresh on the store reproduces the root of the last checkpoint either signed.
+    const storage = await openPostgresStorage(url)
+    t.teardown(() => storage.close())
+    const reopened = await TransparencyLog.open({
+      store: storage.log,
+      origin: 'sequencer.test/log',
+      signingKey: privateKey,
+      publicKey,
+      checkpointIntervalMs: 100,
+    })
+    t.equal(reopened.size(), 1280, 'the stored tree reproduces the last signed checkpoint')
+    await reopened.close()
+  })
+}
+
 async function openPool<T>(url: string, use: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const pool = createPool(url, 1)
   try {

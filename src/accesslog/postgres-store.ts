@@ -21,10 +21,12 @@ import {
 const SQL = {
   size: 'SELECT size FROM log_head',
   lockHead: 'SELECT size FROM log_head FOR UPDATE',
-  // One round trip (simple protocol, several statements): the transaction starts, takes the head lock and
-  // reads the right edge of the committed tree (the nodes a Frontier of that size loads, and the last leaf),
-  // which a batch another process overtook is rebased on (see #commit).
-  beginLocked: `BEGIN; SELECT size FROM log_head FOR UPDATE;
+  // One round trip (simple protocol, several statements): the transaction starts, waits for the pipelined
+  // batches in flight (the lock each holds shared: 0x63666703, see log_append), takes the head lock and reads
+  // the right edge of the committed tree (the nodes a Frontier of that size loads, and the last leaf), which a
+  // batch another process overtook is rebased on (see #commit).
+  beginLocked: `BEGIN; SELECT pg_advisory_xact_lock(1667655427, hashtext(current_schema()));
+    SELECT size FROM log_head FOR UPDATE;
     SELECT n.level, n.idx, n.hash FROM log_head h
       CROSS JOIN LATERAL (SELECT l AS level, (h.size >> l) - 1 AS idx FROM generate_series(0, 62) AS l
         WHERE (h.size >> l) & 1 = 1 UNION SELECT 0, h.size - 1) p
@@ -239,7 +241,8 @@ export class PostgresLogStore implements LogStore {
     const client = await this.#pool.connect()
     let broken: unknown
     try {
-      const [, locked, edge] = (await client.query(SQL.beginLocked)) as unknown as [
+      const [, , locked, edge] = (await client.query(SQL.beginLocked)) as unknown as [
+        unknown,
         unknown,
         pg.QueryResult<{ size: number }>,
         pg.QueryResult<{ level: number; idx: number; hash: Buffer }>,

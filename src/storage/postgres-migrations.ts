@@ -215,6 +215,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       -- Advisory locks of this schema's log, one per index at which a batch ends (the next one starts).
       space BIGINT := hashtext(current_schema())::BIGINT << 32;
     BEGIN
+      -- Shared by the pipelined batches in flight: a batch that takes the head lock first (one with state
+      -- changes, or from a process that does not sequence) takes this one alone before it, so that it never
+      -- waits for rows a pipelined batch inserted while that batch waits for the head (a deadlock).
+      PERFORM pg_advisory_xact_lock_shared(1667655427, hashtext(current_schema()));
       -- Held to the end of this transaction: the batch that starts where this one ends waits for it below.
       PERFORM pg_advisory_xact_lock(space | ((first + cardinality(leaf_ends)) & 4294967295));
       INSERT INTO log_entries
