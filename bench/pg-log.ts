@@ -3,15 +3,17 @@
  * appending to one log, against raw batched inserts of the same rows into the same database in the same run,
  * and inclusion-proof latency in a tree of a million entries.
  *
- *   npm run bench:pg -- [--quick] [--seconds 8] [--appenders 256] [--replicas 1,3] [--size 1000000]
- *                       [--proofs 5000] [--url postgres://postgres@127.0.0.1:5432/postgres]
+ *   npm run bench:pg -- [--quick] [--seconds 8] [--rounds 5] [--appenders 256] [--replicas 1,3] [--direct]
+ *                       [--size 1000000] [--proofs 5000] [--url postgres://postgres@127.0.0.1:5432/postgres]
  *
- * `--quick`: 3 s runs, a tree of 100,000 entries, 2,000 proofs. `--size 0` or `--seconds 0` skips a part.
+ * `--quick`: 3 s runs, 3 rounds, a tree of 100,000 entries, 2,000 proofs. `--size 0` or `--seconds 0` skips a
+ * part. Each configuration runs `--rounds` times, the log and the baseline alternating; the summary takes the
+ * medians. `--direct`: every replica appends on its own under the head lock (no sequencer), to compare.
  * Every part runs on its own throw-away database (cfg_bench_<random>, created on the server of `--url` or
  * CFG_BENCH_POSTGRES_URL, migrated like the gateway's, dropped at the end).
  *
- * The 3-replica run forks this script as child processes (`--child`), each with its own pool and
- * TransparencyLog on the same database, as three gateway replicas are.
+ * The 3-replica run forks this script as child processes (`--child`), each with its own pool, TransparencyLog
+ * and SequencedLog on the same database, as three gateway replicas are: one leads, the others forward to it.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import crypto from 'node:crypto'
@@ -24,7 +26,8 @@ import { leafHash } from '../src/accesslog/merkle/hash.js'
 import { Frontier, type NodePosition, verifyInclusion } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
 import { HeadMoved, type LeafRecord, type Rebase, type TreeNode } from '../src/accesslog/store.js'
-import { createPool, migratePostgres } from '../src/storage/postgres.js'
+import { SequencedLog } from '../src/accesslog/sequencer.js'
+import { connectClient, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { metaOf, reading, syntheticLeaf } from './log-entries.js'
 
 const { values } = parseArgs({
@@ -33,25 +36,32 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     appenders: { type: 'string', default: '256' },
     replicas: { type: 'string', default: '1,3' },
+    // Each configuration this many times, the log and the baseline alternating; the summary takes medians.
+    rounds: { type: 'string' },
     size: { type: 'string' },
     proofs: { type: 'string' },
     url: {
       type: 'string',
       default: process.env.CFG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     },
+    // Every replica appends on its own under the head lock, without a sequencer (as before issue 11's step 2).
+    direct: { type: 'boolean', default: false },
     // Internal: run as one replica of the multi-process run.
     child: { type: 'string' },
   },
 })
 const QUICK = values.quick
+const DIRECT = values.direct
 const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 8))
 const APPENDERS = Number(values.appenders)
 const REPLICAS = values.replicas
   .split(',')
   .filter((s) => s !== '')
   .map((s) => Number(s))
+const ROUNDS = Number(values.rounds ?? (QUICK ? 3 : 5))
 const SIZE = Number(values.size ?? (QUICK ? 100_000 : 1_000_000))
 const PROOFS = Number(values.proofs ?? (QUICK ? 2000 : 5000))
+if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be at least 1: ${values.rounds}`)
 for (const n of [SECONDS, APPENDERS, SIZE, PROOFS, ...REPLICAS]) {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a whole number: ${n}`)
 }
@@ -62,6 +72,11 @@ const CHECKPOINT_MS = 1000
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const load = () => fmt(os.loadavg()[0]!, 2)
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 }
@@ -161,7 +176,7 @@ async function replica(url: string, appenders: number, offset: number, start: nu
   let batches = 0
   let entries = 0
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
-  const log = await TransparencyLog.open({
+  const transparency = await TransparencyLog.open({
     store,
     origin: ORIGIN,
     signingKey: privateKey,
@@ -172,6 +187,20 @@ async function replica(url: string, appenders: number, offset: number, start: nu
       entries += size
     },
   })
+  // As the gateway runs on PostgreSQL: one process sequences, the others forward to it (see sequencer.ts);
+  // with --direct, every process appends on its own under the head lock.
+  const log = DIRECT
+    ? transparency
+    : await SequencedLog.start({
+        log: transparency,
+        store,
+        pool,
+        connect: () => connectClient(url),
+        listen: { host: '127.0.0.1', port: 0 },
+        inDoubtAfterMs: 15_000,
+        now: () => new Date(),
+        onWarning: say,
+      })
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, start - Date.now())))
   const latencies: number[] = []
   let count = 0
@@ -191,6 +220,11 @@ async function replica(url: string, appenders: number, offset: number, start: nu
     }),
   )
   const cpu = process.cpuUsage(cpuBefore)
+  const leading = log instanceof SequencedLog && log.leading
+  say(
+    `  replica ${offset / 1_000_000}${leading ? ' (sequencer)' : ''}: ${fmt(count)} appends, CPU ${fmt((cpu.user + cpu.system) / 1000)} ms` +
+      (entries > 0 ? `, ${fmt((cpu.user + cpu.system) / entries, 1)} µs per entry sequenced (${fmt(entries)})` : ''),
+  )
   await log.close()
   await pool.end()
   return {
@@ -211,8 +245,8 @@ async function childMain(spec: string): Promise<void> {
   process.send!({ ready: true })
   const [message] = (await once(process, 'message')) as [{ start: number; end: number }]
   const result = await replica(url, appenders, offset, message.start, message.end)
-  process.send!({ result })
-  process.disconnect()
+  // Disconnected only once the result is handed over: a large one is still being written otherwise.
+  process.send!({ result }, () => process.disconnect())
 }
 
 interface AppendRun {
@@ -241,10 +275,14 @@ async function appendRun(url: string, replicas: number): Promise<AppendRun> {
     results = [await replica(url, APPENDERS, 0, start, start + window)]
   } else {
     const children: ChildProcess[] = split.map((appenders, r) =>
-      fork(import.meta.filename, ['--child', JSON.stringify({ url, appenders, offset: r * 1_000_000 })], {
-        execArgv: process.execArgv,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      }),
+      fork(
+        import.meta.filename,
+        ['--child', JSON.stringify({ url, appenders, offset: r * 1_000_000 }), ...(DIRECT ? ['--direct'] : [])],
+        {
+          execArgv: process.execArgv,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      ),
     )
     const answers = children.map(
       (child) =>
@@ -493,6 +531,7 @@ async function main(): Promise<void> {
       synchronousCommit: await setting('synchronous_commit'),
       fsync: await setting('fsync'),
       sharedBuffers: await setting('shared_buffers'),
+      commitDelay: await setting('commit_delay'),
     }
   })
   console.log(`court-file-gateway PostgreSQL access-log benchmark — ${new Date().toISOString()}`)
@@ -500,46 +539,67 @@ async function main(): Promise<void> {
     `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM; load average ${load()}`,
   )
   console.log(
-    `PostgreSQL ${server.version} at ${new URL(values.url).host} (synchronous_commit=${server.synchronousCommit}, fsync=${server.fsync}, shared_buffers=${server.sharedBuffers}); ${SECONDS} s per append run, ${APPENDERS} appenders in all`,
+    `PostgreSQL ${server.version} at ${new URL(values.url).host} (synchronous_commit=${server.synchronousCommit}, fsync=${server.fsync}, commit_delay=${server.commitDelay}, shared_buffers=${server.sharedBuffers}); ${SECONDS} s per append run, ${APPENDERS} appenders in all, ${DIRECT ? 'every replica appending on its own (--direct)' : 'one sequencer, the other replicas forwarding'}`,
   )
   const summary: string[][] = []
   const appendRows: string[][] = []
   if (SECONDS > 0) {
     for (const replicas of REPLICAS) {
-      // A fresh database for each configuration: the log and the baseline start from the same empty tables.
-      const url = await freshDatabase()
-      say(`appends with ${replicas} replica(s), ${APPENDERS} appenders… (load ${load()})`)
-      const run = await appendRun(url, replicas)
-      say(`  ${fmt(run.perSecond)}/s, mean batch ${fmt(run.meanBatch, 1)} (load ${run.load})`)
-      const batch = Math.max(1, Math.round(run.meanBatch))
-      say(`raw batched inserts, ${replicas} writer(s), ${batch} rows a batch… (load ${load()})`)
-      const raw = await rawInserts(url, replicas, batch)
-      say(`  ${fmt(raw.perSecond)}/s (load ${raw.load})`)
-      appendRows.push([
-        String(replicas),
-        fmt(run.perSecond),
-        fmt(run.meanBatch, 1),
-        `${fmt(run.p50, 2)} / ${fmt(run.p99, 2)}`,
-        `${fmt(run.batches)} / ${fmt(run.rebased)} / ${run.headMoved + run.refused}`,
-        fmt(run.cpuPerAppend, 1),
-        run.load,
-        fmt(raw.perSecond),
-        `${fmt(raw.p50, 2)} / ${fmt(raw.p99, 2)}`,
-        raw.load,
-        fmt(run.perSecond / raw.perSecond, 2),
-      ])
+      const rates: number[] = []
+      const raws: number[] = []
+      const ratios: number[] = []
+      // Rounds alternate the log and the baseline, each on a fresh database, so that a change in the
+      // machine's load (other processes) moves both alike; the medians are what the summary reports.
+      for (let round = 1; round <= ROUNDS; round++) {
+        const url = await freshDatabase()
+        const label = ROUNDS > 1 ? `${replicas} (round ${round})` : String(replicas)
+        say(`appends with ${replicas} replica(s), ${APPENDERS} appenders, round ${round}… (load ${load()})`)
+        const run = await appendRun(url, replicas)
+        say(`  ${fmt(run.perSecond)}/s, mean batch ${fmt(run.meanBatch, 1)} (load ${run.load})`)
+        const batch = Math.max(1, Math.round(run.meanBatch))
+        say(`raw batched inserts, ${replicas} writer(s), ${batch} rows a batch… (load ${load()})`)
+        const raw = await rawInserts(url, replicas, batch)
+        say(`  ${fmt(raw.perSecond)}/s (load ${raw.load})`)
+        rates.push(run.perSecond)
+        raws.push(raw.perSecond)
+        ratios.push(run.perSecond / raw.perSecond)
+        appendRows.push([
+          label,
+          fmt(run.perSecond),
+          fmt(run.meanBatch, 1),
+          `${fmt(run.p50, 2)} / ${fmt(run.p99, 2)}`,
+          `${fmt(run.batches)} / ${fmt(run.rebased)} / ${run.headMoved + run.refused}`,
+          fmt(run.cpuPerAppend, 1),
+          run.load,
+          fmt(raw.perSecond),
+          `${fmt(raw.p50, 2)} / ${fmt(raw.p99, 2)}`,
+          raw.load,
+          fmt(run.perSecond / raw.perSecond, 2),
+        ])
+      }
+      if (ROUNDS > 1) {
+        appendRows.push([
+          `${replicas} (median)`,
+          fmt(median(rates)),
+          '',
+          '',
+          '',
+          '',
+          '',
+          fmt(median(raws)),
+          '',
+          '',
+          fmt(median(ratios), 2),
+        ])
+      }
+      const what = ROUNDS > 1 ? ` (median of ${ROUNDS})` : ''
       summary.push([
-        `appends/s, ${replicas} replica(s)`,
-        fmt(run.perSecond),
+        `appends/s, ${replicas} replica(s)${what}`,
+        fmt(median(rates)),
         replicas >= 3 ? '≥ 10,000' : '—',
-        run.load,
+        load(),
       ])
-      summary.push([
-        `÷ raw batched inserts, ${replicas} replica(s)`,
-        fmt(run.perSecond / raw.perSecond, 2),
-        '≥ 0.5',
-        raw.load,
-      ])
+      summary.push([`÷ raw batched inserts, ${replicas} replica(s)${what}`, fmt(median(ratios), 2), '≥ 0.5', load()])
     }
     table(
       `Durable appends per second on PostgreSQL (${APPENDERS} appenders in all, each awaiting its append; ${SECONDS} s)`,

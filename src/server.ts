@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { type AccessLog, TransparencyLog } from './accesslog/access-log.js'
 import { IntentLeases } from './accesslog/intent-leases.js'
+import type { SequencerSettings } from './storage/postgres.js'
 import { AddressPolicy, type Resolver } from './adapters/addresses.js'
 import { AdapterClient } from './adapters/client.js'
 import { HealthMonitor } from './adapters/health.js'
@@ -79,7 +80,7 @@ export async function createGateway(
   const state = new StateCache(storage, feed ? { feed } : {})
   const metrics = createMetrics()
   const logKey = loadOrCreateKey(config.accessLog.signingKeyFile, dev)
-  const log = await TransparencyLog.open({
+  const transparency = await TransparencyLog.open({
     store: storage.log,
     origin: config.accessLog.origin,
     signingKey: logKey,
@@ -92,6 +93,23 @@ export async function createGateway(
     },
     onChangeSettled: (change) => state.settled(change),
   })
+  // On PostgreSQL one process sequences for all (see sequencer.ts); the others forward their entries to it.
+  let log: AccessLog = transparency
+  if (storage.sequence) {
+    try {
+      log = await storage.sequence(transparency, {
+        listen: { host: config.accessLog.sequencer.host, port: config.accessLog.sequencer.port },
+        advertise: config.accessLog.sequencer.advertise,
+        inDoubtAfterMs: config.accessLog.leaseTtlMs,
+        now,
+        onWarning: (message) => process.emitWarning(message),
+      })
+    } catch (error) {
+      await transparency.close().catch(() => {})
+      await storage.close().catch(() => {})
+      throw error
+    }
+  }
   const leases = new IntentLeases({
     log,
     store: storage.log,
@@ -219,7 +237,12 @@ type LocalReadCounter = DocumentReadCounter & { close(): void | Promise<void> }
 async function openStorage(
   storage: Config['storage'],
   now: () => Date,
-): Promise<Storage & { localReadCounter(now: () => Date): Promise<LocalReadCounter> }> {
+): Promise<
+  Storage & {
+    localReadCounter(now: () => Date): Promise<LocalReadCounter>
+    sequence?: (log: TransparencyLog, settings: SequencerSettings) => Promise<AccessLog>
+  }
+> {
   if (storage.kind === 'postgres') {
     // Loaded only here: the driver takes a while to load, and a SQLite gateway never needs it.
     const { openPostgresStorage } = await import('./storage/postgres.js')

@@ -20,15 +20,15 @@ if (database) {
     const config = testConfig(t.testdir(), { storage: { kind: 'postgres', url } })
     await t.rejects(createGateway(config), {
       name: 'SchemaVersionError',
-      message: /schema version 0 is older than this gateway's \(3\): run `court-file-gateway migrate --config FILE`/,
+      message: /schema version 0 is older than this gateway's \(4\): run `court-file-gateway migrate --config FILE`/,
     })
     const pool = createPool(url, 1)
     t.teardown(() => pool.end())
-    const later = { version: 4, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }
+    const later = { version: 5, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }
     await migratePostgres(pool, [...POSTGRES_MIGRATIONS, later])
     await t.rejects(createGateway(config), {
       name: 'SchemaVersionError',
-      message: /schema version 4 is newer than this gateway's \(3\)/,
+      message: /schema version 5 is newer than this gateway's \(4\)/,
     })
   })
 
@@ -51,11 +51,11 @@ if (database) {
     t.equal(unmigrated.code, 1, 'serve stops')
     t.match(
       unmigrated.stderr,
-      /database schema version 0 is older than this gateway's \(3\): run `court-file-gateway migrate/,
+      /database schema version 0 is older than this gateway's \(4\): run `court-file-gateway migrate/,
     )
     const first = await cliInProcess(['migrate', '--config', config])
     t.equal(first.code, 0, first.stderr)
-    t.match(first.stdout, /applied migration\(s\) 1, 2, 3/)
+    t.match(first.stdout, /applied migration\(s\) 1, 2, 3, 4/)
     const second = await cliInProcess(['migrate', '--config', config])
     t.equal(second.code, 0, second.stderr)
     t.match(second.stdout, /up to date: nothing applied/)

@@ -31,9 +31,9 @@ if (database) {
     t.teardown(() => pool.end())
     await t.rejects(checkSchemaVersion(pool), {
       name: 'SchemaVersionError',
-      message: /schema version 0 is older than this gateway's \(3\): run `court-file-gateway migrate --config FILE`/,
+      message: /schema version 0 is older than this gateway's \(4\): run `court-file-gateway migrate --config FILE`/,
     })
-    t.same(await migratePostgres(pool), [1, 2, 3], 'the first run applies every migration')
+    t.same(await migratePostgres(pool), [1, 2, 3, 4], 'the first run applies every migration')
     t.same(await migratePostgres(pool), [], 'the second applies none')
     await checkSchemaVersion(pool)
     const { rows } = await pool.query('SELECT version, name FROM cfg_schema_migrations ORDER BY version')
@@ -41,15 +41,16 @@ if (database) {
       { version: 1, name: 'initial' },
       { version: 2, name: 'gateway role' },
       { version: 3, name: 'intent leases' },
+      { version: 4, name: 'one-round-trip append and the sequencer' },
     ])
 
-    const newer = [...POSTGRES_MIGRATIONS, { version: 4, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
-    t.same(await migratePostgres(pool, newer), [4], 'a newer gateway migrates further')
+    const newer = [...POSTGRES_MIGRATIONS, { version: 5, name: 'from the future', sql: 'CREATE TABLE later (x INT)' }]
+    t.same(await migratePostgres(pool, newer), [5], 'a newer gateway migrates further')
     await t.rejects(checkSchemaVersion(pool), {
       name: 'SchemaVersionError',
-      message: /schema version 4 is newer than this gateway's \(3\)/,
+      message: /schema version 5 is newer than this gateway's \(4\)/,
     })
-    await t.rejects(migratePostgres(pool), { message: /schema version 4 is newer/ }, 'an older migrate refuses')
+    await t.rejects(migratePostgres(pool), { message: /schema version 5 is newer/ }, 'an older migrate refuses')
   })
 
   t.test('migration 3 records the intents already open as no live process’s own', async (t) => {
@@ -69,7 +70,7 @@ if (database) {
         [idx, phase, ref],
       )
     }
-    t.same(await migratePostgres(pool), [3])
+    t.same(await migratePostgres(pool), [3, 4])
     const store = new PostgresLogStore(pool, 'after-upgrade')
     t.same(await store.orphanedIntents(new Date()), [{ index: 2 }], 'the open one is any process’s to close')
   })

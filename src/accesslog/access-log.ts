@@ -76,6 +76,8 @@ export interface TransparencyLogOptions {
 interface Pending {
   entry: Entry
   change: StateChange | undefined
+  /** The process whose intent this is, when it forwarded it here (see sequencer.ts). */
+  instance: string | undefined
   resolve: (index: number) => void
   reject: (error: unknown) => void
 }
@@ -215,11 +217,15 @@ export class TransparencyLog implements AccessLog {
     this.#checkpointTimer.unref()
   }
 
-  append(input: EntryInput, change?: StateChange): Promise<number> {
+  /**
+   * `instance`: the process an intent belongs to when another process forwarded it here (see sequencer.ts),
+   * which then appends its outcome; by default this one.
+   */
+  append(input: EntryInput, change?: StateChange, instance?: string): Promise<number> {
     if (this.#closed) return Promise.reject(new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log is closed'))
     const entry = { v: ENTRY_VERSION, time: this.#now().toISOString(), ...input } as Entry
     return new Promise((resolve, reject) => {
-      this.#pending.push({ entry, change, resolve, reject })
+      this.#pending.push({ entry, change, instance, resolve, reject })
       this.#scheduleFlush()
     })
   }
@@ -289,7 +295,7 @@ export class TransparencyLog implements AccessLog {
       }
       const hash = leafHash(leaf)
       const index = base + records.length
-      records.push({ index, leaf, leafHash: hash, meta: metaOf(entry), change: item.change })
+      records.push({ index, leaf, leafHash: hash, meta: metaOf(entry), change: item.change, instance: item.instance })
       for (const node of frontier.append(hash)) nodes.push(node)
       accepted.push(item)
       previous = hash
@@ -345,7 +351,8 @@ export class TransparencyLog implements AccessLog {
           const hash = leafHash(leaf)
           for (const node of frontier.append(hash)) nodes.push(node)
           previous = hash
-          return { index: frontier.size - 1, leaf, leafHash: hash, meta: batch.records[i]!.meta, change: item.change }
+          const meta = batch.records[i]!.meta
+          return { index: frontier.size - 1, leaf, leafHash: hash, meta, change: item.change, instance: item.instance }
         })
         batch.records = records
         batch.nodes = nodes

@@ -18,6 +18,11 @@ export interface LeafRecord {
   meta: LeafMeta
   /** The state change this entry records, applied in the same transaction as the leaf (see appendBatch). */
   change?: StateChange | undefined
+  /**
+   * For an intent: the process that will append its outcome (see LogStore.instance), when it is not the one
+   * appending it (a sequencer appends for its peers). Absent: the appending process.
+   */
+  instance?: string | undefined
 }
 
 export interface LeafMeta {

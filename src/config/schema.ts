@@ -163,6 +163,16 @@ export const configSchema = {
         signingKeyFile: { type: 'string', minLength: 1 },
         checkpointIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000, default: 1000 },
         leaseTtlMs: { type: 'integer', minimum: 300, maximum: 3600000, default: 15000 },
+        sequencer: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+            advertise: { type: 'string', pattern: '^\\S+:[0-9]{1,5}$' },
+          },
+        },
       },
     },
     adapters: {

@@ -94,6 +94,12 @@ export interface Config {
      * once it has expired, peers close those intents as interrupted (src/accesslog/intent-leases.ts).
      */
     leaseTtlMs: number
+    /**
+     * On PostgreSQL, where this process listens while it sequences the log for its peers, and the address
+     * they reach it at (by default the listening one: set it when the replicas run on several hosts); see
+     * src/accesslog/sequencer.ts.
+     */
+    sequencer: { host: string; port: number; advertise?: string }
   }
   adapters: {
     allowHttp: boolean

@@ -188,4 +188,107 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     GRANT SELECT, INSERT, UPDATE, DELETE ON gateway_instances, open_intents TO cfg_gateway;
     `,
   },
+  {
+    version: 4,
+    name: 'one-round-trip append and the sequencer',
+    // An append of a batch without state changes in one statement (src/accesslog/postgres-store.ts): the
+    // rows first, the head last. The head's row lock is then held only from the UPDATE to the end of the
+    // COMMIT, so the next batch of the same sequencer inserts its rows while this one's WAL is flushed, and
+    // the head still moves only from exactly the size (and the last leaf) the batch was built on: a batch
+    // built on one that failed, or on a tree another process extended, is refused whole.
+    sql: `
+    CREATE FUNCTION log_append(
+      first BIGINT, prev BYTEA,
+      -- The leaves end to end, where each ends, and their hashes end to end (32 bytes each): bytes sent as
+      -- they are, not as hex text in arrays.
+      leaf_bytes BYTEA, leaf_ends INTEGER[], leaf_hashes BYTEA,
+      times TEXT[], actors TEXT[], orgs TEXT[], courts TEXT[], case_nos TEXT[], grant_ids TEXT[], actions TEXT[],
+      decisions TEXT[], phases TEXT[], intent_refs BIGINT[],
+      node_levels SMALLINT[], node_idxs BIGINT[], node_hashes BYTEA,
+      opened BIGINT[], opened_by TEXT[], closed BIGINT[], closed_at BIGINT[]
+    ) RETURNS VOID LANGUAGE plpgsql AS $$
+    DECLARE
+      conflict BIGINT;
+      found_prev BYTEA;
+      head BIGINT;
+      tries INTEGER := 0;
+      -- Advisory locks of this schema's log, one per index at which a batch ends (the next one starts).
+      space BIGINT := hashtext(current_schema())::BIGINT << 32;
+    BEGIN
+      -- Shared by the pipelined batches in flight: a batch that takes the head lock first (one with state
+      -- changes, or from a process that does not sequence) takes this one alone before it, so that it never
+      -- waits for rows a pipelined batch inserted while that batch waits for the head (a deadlock).
+      PERFORM pg_advisory_xact_lock_shared(1667655427, hashtext(current_schema()));
+      -- Held to the end of this transaction: the batch that starts where this one ends waits for it below.
+      PERFORM pg_advisory_xact_lock(space | ((first + cardinality(leaf_ends)) & 4294967295));
+      INSERT INTO log_entries
+        (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
+        SELECT first + o.n - 1,
+          substring(leaf_bytes FROM coalesce(leaf_ends[o.n - 1], 0) + 1 FOR r.e - coalesce(leaf_ends[o.n - 1], 0)),
+          substring(leaf_hashes FROM (o.n - 1) * 32 + 1 FOR 32),
+          r.time, r.actor, r.org, r.court, r.case_no, r.grant_id, r.action, r.decision, r.phase, r.intent_ref
+        FROM unnest(leaf_ends, times, actors, orgs, courts, case_nos, grant_ids, actions, decisions, phases,
+          intent_refs) WITH ORDINALITY
+          AS r(e, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref, ord)
+        CROSS JOIN LATERAL (SELECT r.ord::INTEGER AS n) AS o;
+      INSERT INTO log_nodes (level, idx, hash)
+        SELECT x.level, x.idx, substring(node_hashes FROM (x.n::INTEGER - 1) * 32 + 1 FOR 32)
+        FROM unnest(node_levels, node_idxs) WITH ORDINALITY AS x(level, idx, n);
+      -- Intent leases: the intents now open and the process that owns each, and the intents the outcomes
+      -- close. An outcome whose intent is not open (closed already, or twice in this batch) refuses the batch,
+      -- naming the first such outcome: an intent never gets two outcomes.
+      INSERT INTO open_intents (idx, instance) SELECT * FROM unnest(opened, opened_by);
+      IF cardinality(closed) > 0 THEN
+        WITH gone AS (DELETE FROM open_intents WHERE idx = ANY(closed) RETURNING idx),
+        wanted AS (SELECT w.intent, w.at, row_number() OVER (PARTITION BY w.intent ORDER BY w.at) AS n
+          FROM unnest(closed, closed_at) AS w(intent, at))
+        SELECT min(w.at) INTO conflict FROM wanted w
+          WHERE w.n > 1 OR NOT EXISTS (SELECT 1 FROM gone g WHERE g.idx = w.intent);
+        IF conflict IS NOT NULL THEN
+          RAISE EXCEPTION 'the intent closed at % already has an outcome', conflict
+            USING ERRCODE = 'CFG01', DETAIL = conflict::text;
+        END IF;
+      END IF;
+      -- Waits for the batch before (the lock it holds to its end; taken and given back at once, so that this
+      -- wait never holds that batch up), then moves the head on only from the size this batch starts at.
+      -- The batch before was sent first, but on a loaded server its statement may not have started yet: while
+      -- the head is behind, this waits a little and looks again, up to about a second, then gives up.
+      LOOP
+        PERFORM pg_advisory_lock_shared(space | (first & 4294967295));
+        PERFORM pg_advisory_unlock_shared(space | (first & 4294967295));
+        UPDATE log_head SET size = first + cardinality(leaf_ends) WHERE size = first;
+        EXIT WHEN FOUND;
+        SELECT size INTO head FROM log_head;
+        tries := tries + 1;
+        IF head > first OR tries > 500 THEN
+          RAISE EXCEPTION 'append at % but the log head is at %', first, head
+            USING ERRCODE = 'CFG02', DETAIL = head::text;
+        END IF;
+        PERFORM pg_sleep(0.002);
+      END LOOP;
+      IF prev IS NOT NULL THEN
+        SELECT leaf_hash INTO found_prev FROM log_entries WHERE idx = first - 1;
+        IF found_prev IS DISTINCT FROM prev THEN
+          RAISE EXCEPTION 'append at % is built on another leaf than the one stored there', first
+            USING ERRCODE = 'CFG02', DETAIL = first::text;
+        END IF;
+      END IF;
+    END
+    $$;
+    GRANT EXECUTE ON FUNCTION log_append TO cfg_gateway;
+
+    -- The process that sequences the log's appends for the others (src/accesslog/sequencer.ts): elected by
+    -- a session advisory lock, it names here where the others forward their entries and the secret they
+    -- prove they hold. Not part of the log: nothing of it is signed, and a stale row only costs a failed
+    -- connection (every batch is still checked against the head).
+    CREATE TABLE log_sequencer (
+      one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+      instance TEXT NOT NULL,
+      address TEXT NOT NULL,
+      secret TEXT NOT NULL,
+      since TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    GRANT SELECT, INSERT, UPDATE ON log_sequencer TO cfg_gateway;
+    `,
+  },
 ]

@@ -1,5 +1,7 @@
 import pg from 'pg'
+import type { TransparencyLog } from '../accesslog/access-log.js'
 import { newInstanceId, PostgresLogStore } from '../accesslog/postgres-store.js'
+import { SequencedLog, type SequencerOptions } from '../accesslog/sequencer.js'
 import { PostgresAdapterStore } from '../adapters/postgres-store.js'
 import { PostgresDocumentReadCounter } from '../files/postgres-quota.js'
 import { cstDay, cstDayStart, readerKey } from '../files/quota.js'
@@ -42,6 +44,15 @@ export function createPool(url: string, max = 10): pg.Pool {
       ? connect(...args)
       : connect()!.catch((error: unknown) => Promise.reject(markStorageFailure(error)))) as typeof pool.connect
   return pool
+}
+
+/** A connection of its own, outside any pool (the sequencer's session lock lives as long as it does). */
+export async function connectClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  // Dropped by the server: the holder sees its next query fail (and listens for 'error' itself).
+  client.on('error', () => {})
+  await client.connect()
+  return client
 }
 
 /** Serialises `migrate` runs across processes: two replicas started together must not both apply one. */
@@ -128,10 +139,20 @@ function latestVersion(migrations: readonly Migration[]): number {
  * database it does not know; `court-file-gateway migrate` brings it up to date). `now` is the gateway's clock,
  * for the day whose quota counts are rebuilt from the log.
  */
+/** What the gateway's configuration says about the sequencer (see SequencerOptions). */
+export type SequencerSettings = Omit<SequencerOptions, 'log' | 'store' | 'pool' | 'connect'>
+
 export async function openPostgresStorage(
   url: string,
   now: () => Date = () => new Date(),
-): Promise<Storage & { readonly documentReads: PostgresDocumentReadCounter }> {
+): Promise<
+  Storage & {
+    readonly log: PostgresLogStore
+    readonly documentReads: PostgresDocumentReadCounter
+    /** The log with one sequencer for every process on the database (see sequencer.ts). */
+    sequence(log: TransparencyLog, settings: SequencerSettings): Promise<SequencedLog>
+  }
+> {
   const pool = createPool(url)
   const log = new PostgresLogStore(pool, newInstanceId())
   let documentReads: PostgresDocumentReadCounter
@@ -158,6 +179,8 @@ export async function openPostgresStorage(
     grants: new PostgresGrantStore(pool),
     adapters: new PostgresAdapterStore(pool),
     documentReads,
+    sequence: (transparency, settings) =>
+      SequencedLog.start({ ...settings, log: transparency, store: log, pool, connect: () => connectClient(url) }),
     async close() {
       await log.close()
       await documentReads.close()
