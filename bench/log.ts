@@ -20,13 +20,14 @@ import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { formatCheckpoint } from '../src/accesslog/checkpoint.js'
 import type { EntryInput } from '../src/accesslog/entry.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { Frontier, type NodePosition, verifyInclusion } from '../src/accesslog/merkle/tree.js'
+import { Frontier, type NodePosition } from '../src/accesslog/merkle/tree.js'
 import { signNote, verifierKey } from '../src/accesslog/note.js'
 import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
 import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
 import { verifyExport } from '../src/accesslog/verify.js'
 import { openSqlite } from '../src/storage/sqlite.js'
 import { metaOf, reading, syntheticLeaf } from './log-entries.js'
+import { percentile, table, timeProofs } from './log-report.js'
 
 const { values } = parseArgs({
   options: {
@@ -61,18 +62,6 @@ const removeDb = (path: string) => {
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ms = (ns: bigint | number) => Number(ns) / 1e6
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
-function table(title: string, header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-  console.log(`\n${title}\n`)
-  console.log(line(header))
-  console.log(`|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`)
-  for (const row of rows) console.log(line(row))
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. Durable appends: group commit through TransparencyLog.append against one transaction per append.
@@ -245,22 +234,9 @@ async function proofLatency(size: number) {
     checkpointIntervalMs: 60_000,
   })
   if (!log.latestCheckpoint().root.equals(built.root)) throw new Error('the stored tree does not give the built root')
-  // Warm-up, and a check that the proofs are right.
-  for (let k = 0; k < 200; k++) {
-    const index = crypto.randomInt(size)
-    const proof = await log.inclusionProof(index, size)
-    if (!verifyInclusion(leafHash((await store.readLeaf(index))!), index, size, proof, built.root))
-      throw new Error(`bad proof for ${index}`)
-  }
-  reads = 0
-  const samples: number[] = []
-  for (let k = 0; k < PROOFS; k++) {
-    const index = crypto.randomInt(size)
-    const t0 = process.hrtime.bigint()
-    await log.inclusionProof(index, size)
-    samples.push(ms(process.hrtime.bigint() - t0))
-  }
-  samples.sort((a, b) => a - b)
+  const samples = await timeProofs(log, (index) => store.readLeaf(index), size, built.root, PROOFS, () => {
+    reads = 0
+  })
   const readsPerProof = reads / PROOFS
   await log.close()
   db.close()

@@ -23,12 +23,13 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { TransparencyLog } from '../src/accesslog/access-log.js'
 import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { Frontier, type NodePosition, verifyInclusion } from '../src/accesslog/merkle/tree.js'
+import { Frontier, type NodePosition } from '../src/accesslog/merkle/tree.js'
 import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
 import { HeadMoved, type LeafRecord, type Rebase, type TreeNode } from '../src/accesslog/store.js'
 import { SequencedLog } from '../src/accesslog/sequencer.js'
 import { connectClient, createPool, migratePostgres } from '../src/storage/postgres.js'
 import { metaOf, reading, syntheticLeaf } from './log-entries.js'
+import { percentile, table, timeProofs } from './log-report.js'
 
 const { values } = parseArgs({
   options: {
@@ -76,18 +77,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
-}
-function table(title: string, header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-  console.log(`\n${title}\n`)
-  console.log(line(header))
-  console.log(`|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`)
-  for (const row of rows) console.log(line(row))
 }
 const say = (text: string) => process.stderr.write(`${text}\n`)
 
@@ -490,22 +479,9 @@ async function proofLatency(size: number) {
     checkpointIntervalMs: 60_000,
   })
   if (!log.latestCheckpoint().root.equals(built.root)) throw new Error('the stored tree does not give the built root')
-  // Warm-up, and a check that the proofs are right.
-  for (let k = 0; k < 200; k++) {
-    const index = crypto.randomInt(size)
-    const proof = await log.inclusionProof(index, size)
-    if (!verifyInclusion(leafHash((await store.readLeaf(index))!), index, size, proof, built.root))
-      throw new Error(`bad proof for ${index}`)
-  }
-  reads = 0
-  const samples: number[] = []
-  for (let k = 0; k < PROOFS; k++) {
-    const index = crypto.randomInt(size)
-    const t0 = performance.now()
-    await log.inclusionProof(index, size)
-    samples.push(performance.now() - t0)
-  }
-  samples.sort((a, b) => a - b)
+  const samples = await timeProofs(log, (index) => store.readLeaf(index), size, built.root, PROOFS, () => {
+    reads = 0
+  })
   const { rows } = await pool.query<{ bytes: number }>('SELECT pg_database_size(current_database()) AS bytes')
   await log.close()
   await pool.end()
