@@ -1,5 +1,3 @@
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { auditRoutes } from './accesslog/routes.js'
 import type { ResponseValidators } from './adapters/responses.js'
@@ -9,6 +7,7 @@ import { CatalogueCache } from './files/catalogue-cache.js'
 import { ActiveTransfers } from './files/transfers.js'
 import { grantRoutes } from './grants/routes.js'
 import { consoleRoutes } from './http/console-routes.js'
+import { docsRoutes } from './http/docs-routes.js'
 import { opsRoutes } from './http/ops-routes.js'
 import addressLimit from './http/address-limit.js'
 import { GatewayError } from './http/errors.js'
@@ -176,8 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The page itself is an operation of the spec: it validates its request like every other.
     if (route.url === '/docs' && route.method === 'GET') route.schema = routeSchema(services.spec, 'getDocs').schema
   })
-  await app.register(swagger, { mode: 'static', specification: { document: services.spec as never } })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
+  docsRoutes(app, services.spec)
 
   // Document reads in flight, by grant: a revocation stops the ones already streaming through it.
   const transfers = new ActiveTransfers()

@@ -38,6 +38,9 @@ t.test('health, readiness and the API description are public; metrics are on the
     'gateway_access_log_commit_seconds',
     'gateway_adapter_request_duration_seconds',
     'gateway_access_log_size',
+    // Node's own, set up with the listener (src/http/metrics.ts collectProcessMetrics).
+    'process_cpu_seconds_total',
+    'nodejs_eventloop_lag_seconds',
   ]) {
     t.match(metrics.text, name, `metrics has ${name}`)
   }

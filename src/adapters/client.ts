@@ -1,7 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
-import { buildConnector, errors, Pool } from 'undici'
 import { type AddressPolicy, type ResolvedAddress, type Resolver, urlHost } from './addresses.js'
 import { ENTITY_TAG, weaklyEqual } from '../files/entity-tag.js'
 import { GatewayError } from '../http/errors.js'
@@ -9,6 +8,7 @@ import type { Metrics } from '../http/metrics.js'
 import { CircuitBreaker } from './breaker.js'
 import type { RequestClaims, RequestSigner } from './signing.js'
 import type { Adapter } from './types.js'
+import { buildConnector, type ConnectOptions, type Connector, errors, Pool } from './undici-pool.js'
 
 export interface AdapterClientOptions {
   signer: RequestSigner
@@ -173,8 +173,8 @@ export class AdapterClient {
    */
   async #connectVetted(
     host: ReturnType<typeof urlHost>,
-    options: buildConnector.Options,
-    connect: buildConnector.connector,
+    options: ConnectOptions,
+    connect: Connector,
   ): Promise<Socket> {
     const vetted = this.#options.addresses.vet('address' in host ? [host.address] : await this.#resolve(host.name))
     if (!vetted) throw new Error('the adapter host resolves to an address outside adapters.allowedNetworks')

@@ -5,7 +5,7 @@ import type { Adapter } from '../adapters/types.js'
 import { type LegacyCourts, parseCaseNumber } from '../directory/case-number.js'
 import type { OpenApiSpec } from '../http/openapi.js'
 import { type CheckResult, passed, runContractChecks, type Transport } from './kit.js'
-import { readCapped } from './transport.js'
+import { readCapped } from './read-capped.js'
 
 /** The result of the checks an activation ran, kept on the adapter (`GET /v1/adapters/{id}`). */
 export interface ConformanceResult {

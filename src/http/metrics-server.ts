@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AccessLog } from '../accesslog/access-log.js'
-import type { Metrics } from './metrics.js'
+import { collectProcessMetrics, type Metrics } from './metrics.js'
 import { schemaController } from './validator-compiler.js'
 
 /**
@@ -9,6 +9,7 @@ import { schemaController } from './validator-compiler.js'
  * scraper holds no token. Keep its host on loopback or an operations network.
  */
 export function buildMetricsApp(metrics: Metrics, log: Pick<AccessLog, 'size'>): FastifyInstance {
+  collectProcessMetrics(metrics)
   const app = Fastify({ logger: false, schemaController: schemaController() })
   app.get('/metrics', async (_request, reply) => {
     metrics.logSize.set(log.size())

@@ -1,6 +1,5 @@
 import { createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { request } from 'undici'
 import type { Algorithm } from '../config/types.js'
 
 export interface JwksSourceOptions {
@@ -202,6 +201,8 @@ export class JwksSource {
   }
 
   private async fetchKeys(url: string): Promise<KeyEntry[]> {
+    // Loaded at the first fetch, not at start: the whole of undici costs about 90 ms of CPU to load.
+    const { request } = await import('undici')
     const signal = AbortSignal.timeout(this.timeoutMs)
     const response = await request(url, {
       method: 'GET',
