@@ -36,13 +36,16 @@ async function startPrism(
   upstream: string,
 ): Promise<{ url: string; output: () => string }> {
   const port = await freePort()
-  // Without tap's coverage recorder (NODE_OPTIONS, NODE_V8_COVERAGE): Prism is not ours to cover, and recording it
-  // would only slow its start and fill the coverage report's input.
-  const { NODE_OPTIONS: _, NODE_V8_COVERAGE: __, ...env } = process.env
+  // Outside tap's process recorder and coverage (NODE_OPTIONS): Prism is not ours to cover, and recording it would
+  // only slow its start and fill the coverage report's input. Through env(1), as the recorder puts NODE_OPTIONS back
+  // into the environment of every process a test starts.
   const child: ChildProcess = spawn(
-    PRISM,
-    ['proxy', GATEWAY_SPEC, upstream, '--errors', '--port', String(port), '--host', '127.0.0.1', '--cors', 'false'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env },
+    'env',
+    [
+      ...['-u', 'NODE_OPTIONS', PRISM, 'proxy', GATEWAY_SPEC, upstream, '--errors', '--port', String(port)],
+      ...['--host', '127.0.0.1', '--cors', 'false'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => {
