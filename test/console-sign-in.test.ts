@@ -14,7 +14,7 @@ import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import { GATEWAY_SPEC, PROJECT_ROOT } from '../src/paths.js'
 import type { Services } from '../src/services.js'
-import { accessible, CHROMIUM, CHROMIUM_ARGS, DEADLINE, launchBrowser } from './helpers/browser.js'
+import { accessible, CHROMIUM, DEADLINE, newBrowserContext } from './helpers/browser.js'
 import { buildConsole } from './helpers/console-build.js'
 import { eventually, type Harness, startGateway, testConfig, tokenOf } from './helpers/harness.js'
 
@@ -202,7 +202,7 @@ t.test('signing in to the console with an OpenID Connect provider', async (t) =>
     t.comment(`SKIPPED: ${CHROMIUM} is missing (Debian package chromium): sign-in was not tested in a browser`)
     return
   }
-  const context = await launchBrowser(t, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  const context = await newBrowserContext(t)
   const cspViolations: string[] = []
   context.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text())

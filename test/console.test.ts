@@ -11,7 +11,7 @@ import problemPlugin from '../src/http/problem-plugin.js'
 import { specValidatorCompiler } from '../src/http/validator-compiler.js'
 import type { Services } from '../src/services.js'
 import { findPatterns } from '../console/src/patterns.js'
-import { accessible, CHROMIUM, CHROMIUM_ARGS, DEADLINE, launchBrowser } from './helpers/browser.js'
+import { accessible, CHROMIUM, DEADLINE, newBrowserContext } from './helpers/browser.js'
 import { cliInProcess } from './helpers/children.js'
 import { buildConsole } from './helpers/console-build.js'
 import {
@@ -89,12 +89,7 @@ t.test('the auditor console', async (t) => {
   await checkpointCovering(h, (await h.call('GET', '/v1/audit/checkpoint', { token: tokenOf(h, 'auditor') })).text)
 
   mkdirSync(SHOTS, { recursive: true })
-  const context = await launchBrowser(t, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1000 },
-  })
+  const context = await newBrowserContext(t, { viewport: { width: 1400, height: 1000 } })
   const cspViolations: string[] = []
   context.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text())
@@ -329,11 +324,8 @@ t.test('the auditor console', async (t) => {
   })
 
   await t.test('a court auditor sees only its own court, as the API decides', async (t) => {
-    const other = await launchBrowser(t, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
+    // Another browser profile: no key pinned, no checkpoint remembered.
+    const other = await newBrowserContext(t)
     const court = await other.newPage()
     await signIn(court, h.url, tokenOf(h, 'courtAuditor'))
     await court.getByLabel('Per page').selectOption('500')

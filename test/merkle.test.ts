@@ -289,6 +289,24 @@ t.test('argument validation', async (t) => {
   )
 })
 
+/**
+ * Up to this size every index and every earlier size of a tree is proven; above it, those at the ends and next to
+ * every power of two, and a random sample. Proofs are built by splitting a tree at the largest power of two below its
+ * size: 130 takes every shape through 2^7 and both sides of that boundary, and each larger tree is one of them beside
+ * a complete subtree, so proving every pair up to 300 (90 000 proofs, most of the file's time) adds no new case.
+ */
+const EVERY_PAIR_UP_TO = 130
+
+/** The values in [first, last] to prove against a tree of `size` (see EVERY_PAIR_UP_TO). */
+function provenValues(size: number, first: number, last: number, rand: (max: number) => number): number[] {
+  if (size <= EVERY_PAIR_UP_TO) return Array.from({ length: last - first + 1 }, (_, i) => first + i)
+  const chosen = new Set<number>()
+  for (let power = 1; power <= last; power *= 2) for (const near of [power - 1, power, power + 1]) chosen.add(near)
+  for (const near of [first, first + 1, last - 1, last]) chosen.add(near)
+  for (let i = 0; i < 16; i++) chosen.add(first + rand(last - first + 1))
+  return [...chosen].filter((value) => value >= first && value <= last).sort((a, b) => a - b)
+}
+
 t.test('random trees of every size 1..300 against the naive reference', async (t) => {
   const all = randomLeaves(300, 'small')
   const levels = completeNodes(all)
@@ -324,7 +342,7 @@ t.test('random trees of every size 1..300 against the naive reference', async (t
     check(counter.reads <= log2ceil(size) + 1, `rootHash(${size}) reads ${counter.reads}`)
     check(new Frontier(size, read).root().equals(root), `loaded frontier at ${size}`)
 
-    for (let index = 0; index < size; index++) {
+    for (const index of provenValues(size, 0, size - 1, rand)) {
       counter.reads = 0
       const proof = inclusionProof(index, size, read)
       check(counter.reads <= 3 * log2ceil(size) + 2, `inclusion(${index}, ${size}) reads ${counter.reads}`)
@@ -332,7 +350,7 @@ t.test('random trees of every size 1..300 against the naive reference', async (t
       check(proof.length === want.length && proof.every((h, i) => h.equals(want[i]!)), `inclusion(${index}, ${size})`)
       check(verifyInclusion(all[index]!, index, size, proof, root), `verify inclusion(${index}, ${size})`)
     }
-    for (let from = 1; from <= size; from++) {
+    for (const from of provenValues(size, 1, size, rand)) {
       counter.reads = 0
       const proof = consistencyProof(from, size, read)
       check(counter.reads <= 3 * log2ceil(size) + 2, `consistency(${from}, ${size}) reads ${counter.reads}`)

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
@@ -34,12 +34,17 @@ async function freePort(): Promise<number> {
 async function startPrism(
   t: { teardown: (fn: () => unknown) => void },
   upstream: string,
-  spec = GATEWAY_SPEC,
 ): Promise<{ url: string; output: () => string }> {
   const port = await freePort()
+  // Outside tap's process recorder and coverage (NODE_OPTIONS): Prism is not ours to cover, and recording it would
+  // only slow its start and fill the coverage report's input. Through env(1), as the recorder puts NODE_OPTIONS back
+  // into the environment of every process a test starts.
   const child: ChildProcess = spawn(
-    PRISM,
-    ['proxy', spec, upstream, '--errors', '--port', String(port), '--host', '127.0.0.1', '--cors', 'false'],
+    'env',
+    [
+      ...['-u', 'NODE_OPTIONS', PRISM, 'proxy', GATEWAY_SPEC, upstream, '--errors', '--port', String(port)],
+      ...['--host', '127.0.0.1', '--cors', 'false'],
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -64,12 +69,62 @@ async function startPrism(
   return { url, output: () => output }
 }
 
+/**
+ * Passes every request and answer between Prism and the gateway unchanged, except, once `depart()` is called, the
+ * health answer, whose `status` then is a value the spec does not allow: an answer off the spec, to show that the
+ * Prism this file runs reports one.
+ */
+async function startRelay(t: { teardown: (fn: () => unknown) => void }, upstream: string) {
+  const target = new URL(upstream)
+  let departing = false
+  const server = createHttpServer((incoming, outgoing) => {
+    const forwarded = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        if (!(departing && incoming.url === '/healthz')) {
+          outgoing.writeHead(answer.statusCode!, answer.rawHeaders)
+          answer.pipe(outgoing)
+          return
+        }
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+        answer.on('end', () => {
+          const body = JSON.stringify({ ...JSON.parse(Buffer.concat(chunks).toString('utf8')), status: 'fine' })
+          const { 'content-length': _, ...headers } = answer.headers
+          outgoing.writeHead(answer.statusCode!, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body)
+        })
+      },
+    )
+    forwarded.on('error', (error) => outgoing.destroy(error))
+    incoming.pipe(forwarded)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    return new Promise((resolve) => server.close(resolve))
+  })
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    depart() {
+      departing = true
+    },
+  }
+}
+
+// One gateway, one court and one Prism for the file: Prism compiles the whole document at start-up, seconds of CPU.
+// The console is built before the gateway starts, which reads it once (src/http/console-routes.ts).
+await buildConsole()
+const h = await startGateway(t)
+const relay = await startRelay(t, h.url)
+const [court, prism] = await Promise.all([startAdapter(t, h.url), startPrism(t, relay.url)])
+
 t.test('Prism finds no violation in any operation of the gateway', async (t) => {
-  // Built before the gateway starts, which reads the console once (src/http/console-routes.ts).
-  await buildConsole()
-  const h = await startGateway(t)
-  const court = await startAdapter(t, h.url)
-  const prism = await startPrism(t, h.url)
   const seen = new Set<string>()
 
   const via = async (
@@ -203,14 +258,11 @@ t.test('Prism finds no violation in any operation of the gateway', async (t) => 
 })
 
 t.test('Prism reports a departure: the check above can fail', async (t) => {
-  const h = await startGateway(t)
-  // The same document, except that the health answer's only allowed status is one the gateway never sends.
-  const altered = join(t.testdir(), 'gateway.yaml')
-  const original = readFileSync(GATEWAY_SPEC, 'utf8')
-  const changed = original.replace(/( {4}Health:\n(?:.*\n)*?\s+enum: )\[ok\]/, '$1[fine]')
-  t.not(changed, original, 'the health schema was altered')
-  writeFileSync(altered, changed)
-  const prism = await startPrism(t, h.url, altered)
+  const honest = await request(`${prism.url}/healthz`)
+  t.same(await honest.body.json(), { status: 'ok' })
+  t.equal(honest.headers['sl-violations'], undefined, 'the gateway’s own answer passes')
+  // The same answer, except that its status is one the spec does not allow.
+  relay.depart()
   const response = await request(`${prism.url}/healthz`)
   const body = (await response.body.json()) as { type: string }
   t.equal(response.statusCode, 500)

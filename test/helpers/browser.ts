@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import axe from 'axe-core'
-import { chromium, type Page } from 'playwright-core'
-import type { Test } from 'tap'
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core'
+import tap, { type Test } from 'tap'
 
 /** Debian's Chromium (package chromium); CHROMIUM names another build. */
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -23,23 +20,28 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ]
 
+let browser: Promise<Browser> | undefined
+
 /**
- * Chromium with a profile folder of its own, removed only once the browser has closed: a t.testdir() is removed
- * by tap while Chromium may still be writing into it (ENOTEMPTY, and a browser left running).
+ * A browser profile of its own (a context: its own storage, cookies and downloads, closed at the end of `t`), in
+ * the one Chromium a test file launches when first asked and closes when the file ends: a launch costs about a
+ * second of CPU, a context a fraction of that. Playwright keeps each context's profile in memory and the browser's
+ * own folder under the system's temporary folder, which it removes once the browser has closed.
  */
-export async function launchBrowser(t: Test, options: Parameters<typeof chromium.launchPersistentContext>[1]) {
-  const profile = mkdtempSync(join(tmpdir(), 'console-profile-'))
-  const context = await chromium.launchPersistentContext(profile, options)
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
+export async function newBrowserContext(t: Test, options: BrowserContextOptions = {}) {
+  if (!browser) {
+    browser = chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+    tap.teardown(async () => (await browser!).close())
+  }
+  const context = await (await browser).newContext(options)
+  t.teardown(() => context.close())
   return context
 }
 
 /** axe-core's WCAG A/AA rules (labels, names, contrast, structure); evaluated by the driver, not by the page. */
 export async function accessible(t: Test, page: Page, what: string) {
-  await page.evaluate(axe.source)
+  // Loaded once per page: the console changes views without loading another page, and axe-core is half a megabyte.
+  if (!(await page.evaluate("typeof axe === 'object'"))) await page.evaluate(axe.source)
   const result = (await page.evaluate(
     "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'best-practice'] } })",
   )) as axe.AxeResults

@@ -1,10 +1,15 @@
 // tap's `before` step (.taprc): child processes in tests (the CLI, a served gateway, the reference adapter) run
 // the compiled JavaScript in dist/, as in production, never the sources through a TypeScript loader; so dist/
-// is brought up to date once, before any test file runs. It only emits (`--noCheck`): type-checking is
-// `npm run typecheck`'s job, which `npm test` runs first over the sources and the tests together, so checking
-// the sources a second time here would only cost time. tsc is incremental: with nothing changed it takes a
-// second. Type errors therefore do not stop the tests; any other failure of tsc does. Then dist/prebuilt is
-// generated (scripts/build-artifacts.ts), as `npm run build` does.
+// is brought up to date once, before any test file runs.
+//
+// The compilation is `npm run typecheck`'s own build (tsconfig.check.json, `tsc -b`), which `npm test` has just
+// run: checked and emitted in one pass, it is up to date here and this takes a fraction of a second. Run alone
+// (`npx tap test/x.test.ts` after an edit), it emits what changed without checking (`--noCheck`): type errors do
+// not stop the tests, and the next type check still reports them (build mode records the check as pending).
+// Any other failure of tsc stops the run.
+//
+// Then dist/prebuilt (scripts/build-artifacts.ts), as `npm run build` does; test/build-artifacts.test.ts checks what
+// it wrote.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -12,21 +17,25 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-// Without tap's NODE_OPTIONS: its coverage recorder would slow the compiler down and record nothing of ours.
-const { NODE_OPTIONS: _, ...env } = process.env
-const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noCheck'], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-})
+// Without tap's process recorder and coverage (NODE_OPTIONS), which would record the compiler, ten seconds of CPU
+// even when there is nothing to compile. Through env(1): tap's recorder puts NODE_OPTIONS back into the environment
+// of every process started from here.
+const result = spawnSync(
+  'env',
+  ['-u', 'NODE_OPTIONS', process.execPath, tsc, '-b', 'tsconfig.check.json', '--noCheck'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+)
 if (result.status !== 0) {
   console.error(`build-dist: tsc failed (${result.status ?? result.signal}); no test can run a child process`)
   process.exit(1)
 }
-// The start-up work done at build time (the specs as JSON, the prebuilt validators), as `npm run build` does.
+
+// With them: the script's own code is covered by this run of it.
 const artifacts = spawnSync(process.execPath, [join(root, 'dist', 'scripts', 'build-artifacts.js')], {
   cwd: root,
-  env,
   stdio: 'inherit',
 })
 if (artifacts.status !== 0) {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { exitCodeOf, runCommand } from '../../src/commands.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 
@@ -11,10 +12,13 @@ import { PROJECT_ROOT } from '../../src/paths.js'
  * seconds a TypeScript loader needs to compile the sources again in every child.
  *
  * Coverage stays honest: a child inherits tap's NODE_OPTIONS, whose coverage recorder writes the child's V8
- * coverage next to the tests' own; `--enable-source-maps` lets it map dist/ back to the TypeScript sources,
- * and the test process itself loads the product from the same dist/ (test/helpers/resolve-ts.mjs), so both
- * map to the same ranges and merge in the report. A child killed with SIGKILL records nothing.
+ * coverage next to the tests' own; source maps (test/helpers/source-maps.mjs) let it map dist/ back to the
+ * TypeScript sources, and the test process itself loads the product from the same dist/ (test/helpers/resolve-ts.mjs),
+ * so both map to the same ranges and merge in the report. A child killed with SIGKILL records nothing.
  */
+/** Source maps as `--enable-source-maps` turns them on, minus those of node_modules (test/helpers/source-maps.mjs). */
+const SOURCE_MAPS = pathToFileURL(join(PROJECT_ROOT, 'test', 'helpers', 'source-maps.mjs')).href
+
 export function built(path: string): string {
   const file = join(PROJECT_ROOT, 'dist', path)
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (tap's before step does it)`)
@@ -44,7 +48,7 @@ process.on('exit', () => {
 })
 
 function spawnBuilt(script: string, args: string[], options: ChildOptions): ChildProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', built(script), ...args], {
+  const child = spawn(process.execPath, [`--import=${SOURCE_MAPS}`, built(script), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,9 @@ import { registerHooks } from 'node:module'
 import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
+// Source maps for the product, not for node_modules (see there).
+import './source-maps.mjs'
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const DIST = join(ROOT, 'dist')
 const COMPILED = ['src', 'examples', 'scripts']
