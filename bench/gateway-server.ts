@@ -10,6 +10,7 @@
  * opens a grant and prints one JSON line with the URL, a prosecutor's token and the paths to read. Timings of
  * its own start-up go in the same line. Rate limits and the daily quota are set high enough not to refuse.
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
@@ -98,6 +99,37 @@ process.stdout.write(
     },
   })}\n`,
 )
+
+// SIGUSR2 starts sampling this process's memory every 20 ms; the next SIGUSR2 stops and prints one JSON line
+// `{ memory: { before, peak } }` (peak: each figure's own maximum over the samples), so the bench can tell
+// the V8 heap, ArrayBuffers (socket reads, staging slots), other external memory and the threads apart
+// from the RSS it reads from /proc.
+function memorySample() {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage()
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024
+  const threads = Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return { rss, rssAnon: kib('RssAnon'), heapTotal, heapUsed, external, arrayBuffers, threads }
+}
+type MemorySample = ReturnType<typeof memorySample>
+let sampling: { before: MemorySample; peak: MemorySample; timer: NodeJS.Timeout } | undefined
+process.on('SIGUSR2', () => {
+  if (!sampling) {
+    const before = memorySample()
+    const peak = { ...before }
+    const timer = setInterval(() => {
+      const now = memorySample()
+      for (const key of Object.keys(peak) as Array<keyof MemorySample>) peak[key] = Math.max(peak[key], now[key])
+    }, 20)
+    sampling = { before, peak, timer }
+    process.stdout.write(`${JSON.stringify({ sampling: true })}\n`)
+    return
+  }
+  clearInterval(sampling.timer)
+  process.stdout.write(`${JSON.stringify({ memory: { before: sampling.before, peak: sampling.peak } })}\n`)
+  sampling = undefined
+})
+
 const stop = () => {
   gateway.close().then(
     () => process.exit(0),

@@ -8,6 +8,7 @@
  *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *   npm run bench -- --only large      # only the large-document figures: one stream, RSS under 32 downloads
+ *   npm run bench -- --only rss        # only the RSS under 32 downloads (two rounds, with the gateway's heap)
  *   npm run bench -- --variant 'inline={"hashInWorkerFromBytes":0}'
  *                                      # adds a row of this tree's gateway with those `adapters` settings
  *
@@ -292,6 +293,22 @@ async function download(url: string, token: string): Promise<{ mibPerSecond: num
   return { mibPerSecond: bytes / MiB / ((performance.now() - started) / 1000), bytes }
 }
 
+/**
+ * Toggles the memory sampling of a bench gateway (SIGUSR2, bench/gateway-server.ts) and resolves with the
+ * line it prints: `{ sampling: true }` when it starts, `{ memory: { before, peak } }` when it stops.
+ */
+function memorySampling(child: ChildProcess): Promise<Line> {
+  return new Promise((resolvePromise) => {
+    const onLine = (line: Line) => {
+      if (!('sampling' in line) && !('memory' in line)) return
+      child.off('line', onLine)
+      resolvePromise(line)
+    }
+    child.on('line', onLine)
+    child.kill('SIGUSR2')
+  })
+}
+
 async function stopAll(): Promise<void> {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) {
@@ -466,7 +483,8 @@ http {
     ...gateways.map((g) => g.target),
   ]
 
-  const large = args.only === 'large'
+  // `rss`: only the RSS rounds; `large`: the one stream and the RSS rounds.
+  const large = args.only === 'large' || args.only === 'rss'
   say('warming up')
   for (const target of large ? [] : targets) {
     wrk(target, target.url.catalogue, 32, 1)
@@ -550,51 +568,70 @@ http {
   }
   if (args.only !== undefined && !large) return
 
-  const size = STREAM_BYTES >= 1024 * MiB ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`
-  console.log(`\nOne ${size} document, one download at a time${QUICK ? ' (quick mode: not 1 GiB)' : ''}:\n`)
-  // The rate moves with the machine's load; the CPU seconds per GiB (all threads, and the main thread alone,
-  // from /proc) are what the load disturbs least. Two rounds, paths interleaved, each against the direct
-  // download just before it.
-  console.log('| round | path | MiB/s | ÷ direct | CPU s/GiB | main thread CPU s/GiB | load avg |')
-  console.log('| --: | --- | --: | --: | --: | --: | --- |')
-  say('streaming')
-  const perGiB = (ms: number, bytes: number) => fmt(ms / 1000 / (bytes / 1024 / MiB), 2)
-  for (const round of [1, 2]) {
-    for (const g of gateways) {
-      const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
-      console.log(`| ${round} | direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | | | ${load()} |`)
-      const pid = g.child.pid!
-      const [cpu0, main0] = [cpuMs([pid]), mainThreadCpuMs(pid)]
-      const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
-      const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
-      console.log(
-        `| ${round} | ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${perGiB(cpu, through.bytes)} | ${perGiB(main, through.bytes)} | ${load()} |`,
-      )
+  if (args.only !== 'rss') await streaming()
+  async function streaming() {
+    const size = STREAM_BYTES >= 1024 * MiB ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`
+    console.log(`\nOne ${size} document, one download at a time${QUICK ? ' (quick mode: not 1 GiB)' : ''}:\n`)
+    // The rate moves with the machine's load; the CPU seconds per GiB (all threads, and the main thread alone,
+    // from /proc) are what the load disturbs least. Two rounds, paths interleaved, each against the direct
+    // download just before it.
+    console.log('| round | path | MiB/s | ÷ direct | CPU s/GiB | main thread CPU s/GiB | load avg |')
+    console.log('| --: | --- | --: | --: | --: | --: | --- |')
+    say('streaming')
+    const perGiB = (ms: number, bytes: number) => fmt(ms / 1000 / (bytes / 1024 / MiB), 2)
+    for (const round of [1, 2]) {
+      for (const g of gateways) {
+        const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
+        console.log(`| ${round} | direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | | | ${load()} |`)
+        const pid = g.child.pid!
+        const [cpu0, main0] = [cpuMs([pid]), mainThreadCpuMs(pid)]
+        const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
+        const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
+        console.log(
+          `| ${round} | ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${perGiB(cpu, through.bytes)} | ${perGiB(main, through.bytes)} | ${load()} |`,
+        )
+      }
     }
   }
 
   console.log(
     `\nRSS of the gateway process under ${PARALLEL} concurrent ${PARALLEL_BYTES / MiB} MiB downloads${QUICK ? ' (quick mode: not 64 MiB)' : ''}:\n`,
   )
-  console.log('| path | RSS before MiB | peak MiB | growth MiB | wall s | load avg |')
-  console.log('| --- | --: | --: | --: | --: | --- |')
-  for (const g of gateways) {
-    say(`RSS ${g.label}`)
-    const pid = g.child.pid!
-    const before = rssBytes(pid)
-    let peak = before
-    const sampler = setInterval(() => {
+  // Two rounds per gateway: the first counts whatever the process had not yet done (the first 32 court
+  // connections, buffers and threads made once), the second the same load on a process that has served it
+  // once. The growth columns after RSS are the gateway's own peaks (process.memoryUsage() and its thread
+  // count, sampled every 20 ms, bench/gateway-server.ts) over its figures just before the round.
+  console.log(
+    '| round | path | RSS before MiB | peak MiB | growth MiB | heap used + | heap total + | ArrayBuffers + | other external + | threads | wall s | load avg |',
+  )
+  console.log('| --: | --- | --: | --: | --: | --: | --: | --: | --: | --- | --: | --- |')
+  for (const round of [1, 2]) {
+    for (const g of gateways) {
+      say(`RSS ${g.label}, round ${round}`)
+      const pid = g.child.pid!
+      await memorySampling(g.child)
+      const before = rssBytes(pid)
+      let peak = before
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssBytes(pid))
+      }, 20)
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: PARALLEL }, () => download(`${g.info.url}${g.info.parallel}`, g.info.token)),
+      )
+      clearInterval(sampler)
       peak = Math.max(peak, rssBytes(pid))
-    }, 20)
-    const t0 = performance.now()
-    await Promise.all(Array.from({ length: PARALLEL }, () => download(`${g.info.url}${g.info.parallel}`, g.info.token)))
-    clearInterval(sampler)
-    peak = Math.max(peak, rssBytes(pid))
-    console.log(
-      `| ${g.label} | ${fmt(before / MiB, 1)} | ${fmt(peak / MiB, 1)} | ${fmt((peak - before) / MiB, 1)} | ${fmt((performance.now() - t0) / 1000, 1)} | ${load()} |`,
-    )
+      const wall = (performance.now() - t0) / 1000
+      const { before: b, peak: p } = (await memorySampling(g.child)).memory
+      const grew = (key: string) => fmt((p[key] - b[key]) / MiB, 1)
+      const otherExternal = fmt((p.external - p.arrayBuffers - (b.external - b.arrayBuffers)) / MiB, 1)
+      console.log(
+        `| ${round} | ${g.label} | ${fmt(before / MiB, 1)} | ${fmt(peak / MiB, 1)} | ${fmt((peak - before) / MiB, 1)} | ${grew('heapUsed')} | ${grew('heapTotal')} | ${grew('arrayBuffers')} | ${otherExternal} | ${b.threads} → ${p.threads} | ${fmt(wall, 1)} | ${load()} |`,
+      )
+    }
   }
 
+  if (args.only === 'rss') return
   // Start to ready the production way: `node dist/src/cli.js serve` (bench/start.ts), each tree built as
   // `npm run build` builds it; rounds alternate between the trees so that the machine's load falls on each.
   const rounds = QUICK ? 3 : 5
