@@ -6,6 +6,7 @@ import { ENTRY_VERSION, type Entry, type EntryInput, MAX_LEAF_BYTES } from './en
 import { leafHash } from './merkle/hash.js'
 import { consistencyProof, Frontier, inclusionProof, type NodeBatchReader, rootHash, withNodes } from './merkle/tree.js'
 import { signNote, verifierKey } from './note.js'
+import { closeInterruptedIntents } from './intent-leases.js'
 import { formatReceipt } from './receipt.js'
 import { ChangeConflict, type StateChange } from '../storage/state-change.js'
 import {
@@ -174,6 +175,8 @@ export class TransparencyLog implements AccessLog {
   #checkpointWaiters: Array<() => void> = []
   #checkpointing: Promise<void> | undefined
   #resyncing = false
+  /** Intents of batches the store failed to answer for: maybe committed (see #closeInDoubt). */
+  #inDoubt: LeafRecord[] = []
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -416,6 +419,13 @@ export class TransparencyLog implements AccessLog {
           else item.reject(error)
         }
       }
+      // A store that failed to answer may still have committed (a COMMIT whose reply was lost): the intents
+      // it was sent are in doubt until the store is read back (see #closeInDoubt). A conflict or a moved head
+      // is a definite refusal; batches never sent are not in doubt.
+      if (!retry) {
+        for (const batch of group)
+          for (const record of batch.records) if (record.meta.phase === 'intent') this.#inDoubt.push(record)
+      }
       // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
       // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
       if (conflicting) afterAll(again, () => conflicting.reject(failure))
@@ -436,10 +446,37 @@ export class TransparencyLog implements AccessLog {
       this.#durable = tree.frontier
       this.#tip = tree.frontier
       this.#stale = false
+      if (this.#inDoubt.length > 0) void this.#closeInDoubt(size)
       return true
     } catch {
       return false
     }
+  }
+
+  /**
+   * Closes, as interrupted, the intents whose append was refused to its caller (nothing was served for them)
+   * but that the store committed all the same: the leaf at the intent's index is the intent's own. Without
+   * this such an intent would stay open while this process lives, since peers leave a live process's intents
+   * alone (see IntentLeases). What cannot be checked now (the store failing again) is checked after the next
+   * resync.
+   */
+  async #closeInDoubt(size: number): Promise<void> {
+    // Nothing is in flight at a resync, so `size` is final: an intent at or beyond it was not committed.
+    const candidates = this.#inDoubt.filter((record) => record.index < size)
+    this.#inDoubt = []
+    let hashes: Buffer[]
+    try {
+      hashes = await this.#store.readNodes(candidates.map((record) => ({ level: 0, index: record.index })))
+    } catch {
+      this.#inDoubt.push(...candidates)
+      return
+    }
+    const committed = candidates.filter((record, i) => hashes[i]!.equals(record.leafHash))
+    // One at a time, so that only those not closed are tried again (a second outcome must never be logged).
+    const closed = await Promise.allSettled(
+      committed.map((record) => closeInterruptedIntents(this, [{ index: record.index }])),
+    )
+    for (const [i, result] of closed.entries()) if (result.status === 'rejected') this.#inDoubt.push(committed[i]!)
   }
 
   /**
