@@ -11,8 +11,8 @@ import { waitFor } from './helpers/wait.js'
 /**
  * A store can commit a batch and fail to say so (a COMMIT whose reply is lost with the connection). The
  * caller of such an intent was refused, so nothing was served; the intent must still get its one outcome,
- * `interrupted`, rather than stay open for as long as the process lives. An intent the store really did not
- * commit gets none, and nothing gets two.
+ * `interrupted`, rather than stay open for as long as the process lives. So must an intent whose outcome the
+ * store refused. An intent the store really did not commit gets none, and nothing gets two.
  */
 
 const ORIGIN = 'test.court-file-gateway/log'
@@ -86,13 +86,28 @@ t.test('an intent committed though its append was refused is closed as interrupt
     'the intent the store refused is not in the log',
   )
 
-  // More appends and resyncs later, still exactly one outcome, and none for the first intent (still open).
+  // An outcome the store refused leaves its intent open: that intent is closed as interrupted instead.
   const later = await log.append(intent('main-04'))
   t.ok(later > first)
-  const all = await entries(log)
+  store.loseNext = 'before-commit'
+  await t.rejects(
+    log.append({ ...intent('main-04'), phase: 'outcome', intent: later, outcome: { result: 'completed' } }),
+    { code: 'ACCESS_LOG_UNAVAILABLE' },
+  )
+  const outcomes = await waitFor(
+    async () => {
+      const found = (await entries(log)).filter(({ entry }) => entry.phase === 'outcome')
+      return found.length === 2 ? found : undefined
+    },
+    { what: 'an outcome for the intent whose outcome was lost' },
+  )
+  t.match(outcomes[1]!.entry, { intent: later, outcome: { result: 'interrupted' }, resource: { document: 'main-04' } })
+
+  // Later still, one outcome per closed intent, and none for the first intent (still open: never in doubt).
+  await log.append(intent('main-05'))
   t.same(
-    all.filter(({ entry }) => entry.phase === 'outcome').map(({ entry }) => entry.intent),
-    [inDoubt!.index],
-    'one outcome in all, for the intent in doubt',
+    (await entries(log)).filter(({ entry }) => entry.phase === 'outcome').map(({ entry }) => entry.intent),
+    [inDoubt!.index, later],
+    'one outcome each, for the intents in doubt',
   )
 })

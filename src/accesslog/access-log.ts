@@ -175,8 +175,10 @@ export class TransparencyLog implements AccessLog {
   #checkpointWaiters: Array<() => void> = []
   #checkpointing: Promise<void> | undefined
   #resyncing = false
-  /** Intents of batches the store failed to answer for: maybe committed (see #closeInDoubt). */
+  /** Intents and outcomes of batches the store failed to answer for: maybe committed (see #closeInDoubt). */
   #inDoubt: LeafRecord[] = []
+  /** Intents to close as interrupted whose closing failed: tried again after the next resync. */
+  #toClose: number[] = []
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -424,7 +426,7 @@ export class TransparencyLog implements AccessLog {
       // is a definite refusal; batches never sent are not in doubt.
       if (!retry) {
         for (const batch of group)
-          for (const record of batch.records) if (record.meta.phase === 'intent') this.#inDoubt.push(record)
+          for (const record of batch.records) if (record.meta.phase !== 'event') this.#inDoubt.push(record)
       }
       // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
       // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
@@ -446,7 +448,7 @@ export class TransparencyLog implements AccessLog {
       this.#durable = tree.frontier
       this.#tip = tree.frontier
       this.#stale = false
-      if (this.#inDoubt.length > 0) void this.#closeInDoubt(size)
+      if (this.#inDoubt.length > 0 || this.#toClose.length > 0) void this.#closeInDoubt(size)
       return true
     } catch {
       return false
@@ -454,29 +456,46 @@ export class TransparencyLog implements AccessLog {
   }
 
   /**
-   * Closes, as interrupted, the intents whose append was refused to its caller (nothing was served for them)
-   * but that the store committed all the same: the leaf at the intent's index is the intent's own. Without
-   * this such an intent would stay open while this process lives, since peers leave a live process's intents
-   * alone (see IntentLeases). What cannot be checked now (the store failing again) is checked after the next
-   * resync.
+   * Settles what a store that failed to answer may or may not have committed, once the log is read back:
+   * - an intent refused to its caller (nothing was served for it) but committed all the same — the leaf at its
+   *   index is its own — is closed as interrupted;
+   * - an outcome refused and not committed leaves its intent open: that intent is closed as interrupted.
+   * Without this such intents would stay open while this process lives, since peers leave a live process's
+   * intents alone (see IntentLeases). Only intents the store reports still open are closed, so none gets a
+   * second outcome; what cannot be settled now (the store failing again) is tried after the next resync.
    */
   async #closeInDoubt(size: number): Promise<void> {
-    // Nothing is in flight at a resync, so `size` is final: an intent at or beyond it was not committed.
-    const candidates = this.#inDoubt.filter((record) => record.index < size)
+    const records = this.#inDoubt
+    const retried = this.#toClose
     this.#inDoubt = []
-    let hashes: Buffer[]
+    this.#toClose = []
+    const toClose = new Set(retried)
     try {
-      hashes = await this.#store.readNodes(candidates.map((record) => ({ level: 0, index: record.index })))
+      // Nothing is in flight at a resync, so `size` is final: nothing at or beyond it was committed.
+      const candidates = records.filter((record) => record.index < size)
+      const hashes = await this.#store.readNodes(candidates.map((record) => ({ level: 0, index: record.index })))
+      const committed = new Set(candidates.filter((record, i) => hashes[i]!.equals(record.leafHash)))
+      for (const record of records) {
+        if (record.meta.phase === 'intent' && committed.has(record)) toClose.add(record.index)
+        if (record.meta.phase === 'outcome' && !committed.has(record) && record.meta.intent !== undefined)
+          toClose.add(record.meta.intent)
+      }
+      if (toClose.size === 0) return
+      const open = new Set(await this.#store.openIntents())
+      for (const index of toClose) if (!open.has(index)) toClose.delete(index)
     } catch {
-      this.#inDoubt.push(...candidates)
+      this.#inDoubt.push(...records)
+      this.#toClose.push(...retried)
       return
     }
-    const committed = candidates.filter((record, i) => hashes[i]!.equals(record.leafHash))
-    // One at a time, so that only those not closed are tried again (a second outcome must never be logged).
-    const closed = await Promise.allSettled(
-      committed.map((record) => closeInterruptedIntents(this, [{ index: record.index }])),
+    // One at a time, so that only those not closed are tried again.
+    await Promise.all(
+      [...toClose].map((index) =>
+        closeInterruptedIntents(this, [{ index }]).catch(() => {
+          this.#toClose.push(index)
+        }),
+      ),
     )
-    for (const [i, result] of closed.entries()) if (result.status === 'rejected') this.#inDoubt.push(committed[i]!)
   }
 
   /**
