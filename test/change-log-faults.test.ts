@@ -11,6 +11,7 @@ import {
   tokenOf,
 } from './helpers/harness.js'
 import { verifiedLog } from './helpers/log-check.js'
+import { waitFor } from './helpers/wait.js'
 
 /**
  * Every state-changing route, with the log append failing before and after its database change: the client
@@ -215,10 +216,11 @@ t.test('a failed log append leaves no change in force, on every state-changing r
   const active = await registerAdapter(h, court.url)
   const db = new Database(`${h.dir}/gateway.db`)
   t.teardown(() => db.close())
-  // Entries that record a change (an intent records only an attempt).
+  // Entries that record a change (an intent records only an attempt; an `interrupted` outcome, the close of an
+  // attempt whose outcome was refused, records that nothing happened).
   const allowEntries = async (action: string) =>
     (await h.gateway.log.query({ action, decision: 'allow' }, -1, 10_000)).filter(
-      (logged) => logged.entry.phase !== 'intent',
+      (logged) => logged.entry.phase !== 'intent' && logged.entry.outcome?.result !== 'interrupted',
     ).length
 
   for (const testCase of [...grantCases(), ...adapterCases(court, active)]) {
@@ -248,6 +250,22 @@ t.test('a failed log append leaves no change in force, on every state-changing r
       })
     }
   }
+
+  // The attempts whose outcome was refused leave no intent open: each is closed, once, as interrupted.
+  const outcomesOf = await waitFor(async () => {
+    const entries = await h.gateway.log.query({}, -1, 10_000)
+    const counts = new Map<number, number>()
+    for (const { index, entry } of entries) if (entry.phase === 'intent') counts.set(index, 0)
+    for (const { entry } of entries) {
+      if (entry.phase === 'outcome') counts.set(entry.intent!, (counts.get(entry.intent!) ?? 0) + 1)
+    }
+    return [...counts.values()].every((n) => n > 0) ? counts : undefined
+  })
+  t.same(
+    [...outcomesOf].filter(([, n]) => n !== 1),
+    [],
+    `each of the ${outcomesOf.size} intents has exactly one outcome`,
+  )
 
   const log = await verifiedLog(h)
   t.equal(log.result.ok, true, `the log verifies (${log.size} entries)`)

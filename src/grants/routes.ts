@@ -176,9 +176,9 @@ export async function grantRoutes(
         { kind: 'grant.open', grant },
       )
     } catch (error) {
-      // Any other failure leaves the intent open rather than log a second outcome: if the outcome was
-      // committed after all (a writer lost after its commit) it already closes it; if not, the restart's
-      // recovery closes it as interrupted.
+      // Any other failure leaves the intent to the log rather than log a second outcome here: if the outcome
+      // was committed after all (a writer lost after its commit) it already closes it; if not, the log closes
+      // the intent as interrupted once it has read the store back (TransparencyLog #closeInDoubt).
       if (!(error instanceof ChangeConflict)) throw error
       const twin = await grants.findOpen(principal.sub, principal.org.code, caseNo.text, body.supervisionCase, now())
       return failCreate(
