@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import pg from 'pg'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { openCheckpoint } from '../src/accesslog/checkpoint.js'
@@ -177,6 +178,18 @@ t.test('PostgreSQL stops under load and starts again: fail closed, then resume, 
   })
   stopping = true
   await load
+  // Reads cut by the outage leave intents whose outcome, or whose own append, failed in doubt: the log
+  // closes each as interrupted once it reads PostgreSQL back, while the gateway lives.
+  const db = new pg.Client({ connectionString: server.url })
+  await db.connect()
+  t.teardown(() => db.end())
+  await waitFor(
+    async () => {
+      const { rows } = await db.query<{ open: number }>('SELECT COUNT(*)::int AS open FROM open_intents')
+      return rows[0]!.open === 0 ? true : undefined
+    },
+    { what: 'every intent closed after the restart, the gateway still running' },
+  )
   // One more read once every client has stopped: each append acknowledged before it has a lower index, so a
   // checkpoint covering this read covers every acknowledged entry (grant changes answer without an index).
   const last = await send('grant.create', 'POST', '/v1/grants', { ...MAIN_GRANT, supervisionCase: 'S-last' })
@@ -258,6 +271,13 @@ t.test('PostgreSQL stops under load and starts again: fail closed, then resume, 
     [...outcomes].filter(([, count]) => count > 1),
     [],
     'no intent has two outcomes',
+  )
+  t.same(
+    entries.flatMap((entry, index) =>
+      entry.phase === 'intent' && index !== marker.index && !outcomes.has(index) ? [index] : [],
+    ),
+    [],
+    'every intent but the last read’s (its outcome follows its response) has its outcome',
   )
 
   gateway.child.kill('SIGTERM')

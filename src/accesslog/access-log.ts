@@ -256,7 +256,10 @@ export class TransparencyLog implements AccessLog {
           const batch = this.#pending
           this.#pending = []
           const error = new GatewayError('ACCESS_LOG_UNAVAILABLE', 'the access log cannot be read back')
-          for (const item of batch) item.reject(error)
+          for (const item of batch) {
+            item.reject(error)
+            this.#outcomeRefused(item.entry)
+          }
         }
         this.#flush()
         this.#wakeDrainWaiters()
@@ -427,6 +430,9 @@ export class TransparencyLog implements AccessLog {
       if (!retry) {
         for (const batch of group)
           for (const record of batch.records) if (record.meta.phase !== 'event') this.#inDoubt.push(record)
+        for (const batch of refused) {
+          if (!group.includes(batch)) for (const item of batch.items) this.#outcomeRefused(item.entry)
+        }
       }
       // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
       // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
@@ -453,6 +459,11 @@ export class TransparencyLog implements AccessLog {
     } catch {
       return false
     }
+  }
+
+  /** An outcome refused before it reached the store leaves its intent open: it is closed after a read-back. */
+  #outcomeRefused(entry: Entry): void {
+    if (entry.phase === 'outcome' && entry.intent !== undefined) this.#toClose.push(entry.intent)
   }
 
   /**
