@@ -73,15 +73,14 @@ async function stopEndedElsewhere(
   transfers: ActiveTransfers,
   change: RemoteChange,
 ): Promise<void> {
-  const grants = change === 'all' ? transfers.grants() : change.startsWith('grant:') ? [change.slice(6)] : []
-  const adapters = change === 'all' ? transfers.adapters() : change.startsWith('adapter:') ? [change.slice(8)] : []
-  for (const id of grants) {
-    if (!transfers.grants().includes(id)) continue
+  /** Of the records with transfers here, those the change may have touched. */
+  const touched = (ids: string[], kind: 'grant' | 'adapter') =>
+    change === 'all' ? ids : ids.filter((id) => change === `${kind}:${id}`)
+  for (const id of touched(transfers.grants(), 'grant')) {
     const grant = await services.grants.get(id)
     if (grant === undefined || grant.status === 'revoked') transfers.revoke(id)
   }
-  for (const id of adapters) {
-    if (!transfers.adapters().includes(id)) continue
+  for (const id of touched(transfers.adapters(), 'adapter')) {
     const adapter = await services.adapters.get(id)
     if (adapter?.status !== 'active') transfers.outOfService(id)
   }

@@ -404,7 +404,8 @@ export class TransparencyLog implements AccessLog {
       // Every batch prepared on top of this one is refused too; the tip is rebuilt from the store. (A
       // success of an older epoch cannot happen — the store refuses a batch that does not start at its
       // size — but would only mean a resync, never a fork.)
-      const refused = current ? [...group, ...this.#unsent] : group
+      const neverSent = current ? this.#unsent : []
+      const refused = [...group, ...neverSent]
       if (current) this.#unsent = []
       const conflicting = current && failure instanceof ChangeConflict ? itemAt(group, failure.index) : undefined
       // Another process appended first: nothing of this batch was written, all of it is sequenced again.
@@ -430,9 +431,7 @@ export class TransparencyLog implements AccessLog {
       if (!retry) {
         for (const batch of group)
           for (const record of batch.records) if (record.meta.phase !== 'event') this.#inDoubt.push(record)
-        for (const batch of refused) {
-          if (!group.includes(batch)) for (const item of batch.items) this.#outcomeRefused(item.entry)
-        }
+        for (const batch of neverSent) for (const item of batch.items) this.#outcomeRefused(item.entry)
       }
       // The change it conflicted with may be one of those sequenced again (an earlier entry of the same
       // batch): its caller hears of the conflict once they are settled, so that what it then reads shows it.
@@ -499,7 +498,7 @@ export class TransparencyLog implements AccessLog {
       this.#toClose.push(...retried)
       return
     }
-    // One at a time, so that only those not closed are tried again.
+    // Each on its own, so that only those not closed are tried again.
     await Promise.all(
       [...toClose].map((index) =>
         closeInterruptedIntents(this, [{ index }]).catch(() => {

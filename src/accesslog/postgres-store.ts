@@ -198,8 +198,7 @@ export class PostgresLogStore implements LogStore {
    */
   async #commitPipelined(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
     const first = leaves[0]!.index
-    const intents = leaves.filter((record) => record.meta.phase === 'intent')
-    const outcomes = leaves.filter((record) => record.meta.phase === 'outcome' && record.meta.intent !== undefined)
+    const { intents, outcomes } = leases(leaves)
     const previous = this.#lastSent
     this.#lastSent = leaves[leaves.length - 1]
     try {
@@ -215,7 +214,7 @@ export class PostgresLogStore implements LogStore {
           Buffer.concat(leaves.map((record) => record.leaf)),
           leafEnds(leaves),
           Buffer.concat(leaves.map((record) => record.leafHash)),
-          ...leafColumns(leaves).slice(3),
+          ...metaColumns(leaves),
           nodes.map((node) => node.level),
           nodes.map((node) => node.index),
           Buffer.concat(nodes.map((node) => node.hash)),
@@ -313,11 +312,10 @@ export class PostgresLogStore implements LogStore {
    * expired) is a ChangeConflict: an intent never gets two outcomes.
    */
   async #trackIntents(client: pg.PoolClient, leaves: LeafRecord[]): Promise<void> {
-    const intents = leaves.filter((record) => record.meta.phase === 'intent')
+    const { intents, outcomes } = leases(leaves)
     if (intents.length > 0) {
       await client.query(SQL.openIntent, [intents.map((r) => r.index), intents.map((r) => r.instance ?? this.instance)])
     }
-    const outcomes = leaves.filter((record) => record.meta.phase === 'outcome' && record.meta.intent !== undefined)
     if (outcomes.length === 0) return
     const { rows } = await client.query<{ idx: number }>(SQL.closeIntents, [outcomes.map((r) => r.meta.intent)])
     const closed = new Set(rows.map((row) => row.idx))
@@ -484,11 +482,13 @@ function leafEnds(leaves: LeafRecord[]): number[] {
 }
 
 function leafColumns(leaves: LeafRecord[]): unknown[] {
+  return [leaves.map((r) => r.index), leaves.map((r) => r.leaf), leaves.map((r) => r.leafHash), ...metaColumns(leaves)]
+}
+
+/** The searchable columns of the leaves (see LeafMeta), one array each. */
+function metaColumns(leaves: LeafRecord[]): unknown[] {
   const column = <T>(pick: (record: LeafRecord) => T) => leaves.map(pick)
   return [
-    column((r) => r.index),
-    column((r) => r.leaf),
-    column((r) => r.leafHash),
     column((r) => r.meta.time),
     column((r) => r.meta.actor ?? null),
     column((r) => r.meta.org ?? null),
@@ -500,6 +500,14 @@ function leafColumns(leaves: LeafRecord[]): unknown[] {
     column((r) => r.meta.phase),
     column((r) => r.meta.intent ?? null),
   ]
+}
+
+/** The batch's intents (opened as this process's, or the forwarding one's) and the outcomes that close one. */
+function leases(leaves: LeafRecord[]): { intents: LeafRecord[]; outcomes: LeafRecord[] } {
+  return {
+    intents: leaves.filter((record) => record.meta.phase === 'intent'),
+    outcomes: leaves.filter((record) => record.meta.phase === 'outcome' && record.meta.intent !== undefined),
+  }
 }
 
 /**

@@ -415,7 +415,7 @@ class Lines {
 class LeaderServer {
   readonly #server: net.Server
   readonly #log: TransparencyLog
-  readonly #connections = new Set<{ socket: net.Socket; lines?: Lines; taken: Set<Promise<unknown>> }>()
+  readonly #connections = new Set<{ socket: net.Socket; lines?: Lines }>()
   secret = ''
   /** False while this process does not lead: new entries are answered `moved`. */
   accepting = false
@@ -447,10 +447,7 @@ class LeaderServer {
   }
 
   #accept(socket: net.Socket): void {
-    const connection: { socket: net.Socket; lines?: Lines; taken: Set<Promise<unknown>> } = {
-      socket,
-      taken: new Set<Promise<unknown>>(),
-    }
+    const connection: { socket: net.Socket; lines?: Lines } = { socket }
     this.#connections.add(connection)
     socket.on('close', () => this.#connections.delete(connection))
     socket.on('error', () => {})
@@ -485,7 +482,7 @@ class LeaderServer {
         lines.send({ id, moved: true } satisfies Answer)
         return
       }
-      const taken = this.#log.append(entry, change, follower).then(
+      void this.#log.append(entry, change, follower).then(
         (index) => lines.send({ id, index } satisfies Answer),
         (error: unknown) =>
           lines.send(
@@ -494,8 +491,6 @@ class LeaderServer {
               : { id, error: error instanceof Error ? error.message : String(error) },
           ),
       )
-      connection.taken.add(taken)
-      void taken.then(() => connection.taken.delete(taken))
     })
   }
 

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  type SignKeyObjectInput,
+  sign,
+} from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { JWK, JWTPayload } from 'jose'
@@ -126,12 +134,8 @@ export class RequestSigner {
   /** Signs exactly `payload` (the conformance checks forge expired, over-long and other-court tokens with it). */
   signPayload(payload: JWTPayload): string {
     const input = this.#signingInput(payload)
-    // ES256 signatures are r || s (JWS, RFC 7518 §3.4), not node's default DER.
-    const signature =
-      this.algorithm === 'ES256'
-        ? sign('sha256', Buffer.from(input), { key: this.#privateKey, dsaEncoding: 'ieee-p1363' })
-        : sign(null, Buffer.from(input), this.#privateKey)
-    return `${input}.${signature.toString('base64url')}`
+    const [digest, key] = this.#signWith()
+    return `${input}.${sign(digest, Buffer.from(input), key).toString('base64url')}`
   }
 
   /**
@@ -152,11 +156,8 @@ export class RequestSigner {
     return new Promise((resolve, reject) => {
       const done = (error: Error | null, signature: Buffer) =>
         error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)
-      if (this.algorithm === 'ES256') {
-        sign('sha256', Buffer.from(input), { key: this.#privateKey, dsaEncoding: 'ieee-p1363' }, done)
-      } else {
-        sign(null, Buffer.from(input), this.#privateKey, done)
-      }
+      const [digest, key] = this.#signWith()
+      sign(digest, Buffer.from(input), key, done)
     })
   }
 
@@ -174,6 +175,13 @@ export class RequestSigner {
       iat: issuedAt,
       exp: issuedAt + REQUEST_TOKEN_TTL_SECONDS,
     }
+  }
+
+  /** node:crypto's `sign` arguments: ES256 signatures are r || s (JWS, RFC 7518 §3.4), not node's default DER. */
+  #signWith(): [string | null, KeyObject | SignKeyObjectInput] {
+    return this.algorithm === 'ES256'
+      ? ['sha256', { key: this.#privateKey, dsaEncoding: 'ieee-p1363' }]
+      : [null, this.#privateKey]
   }
 
   /** `header.payload` of a compact JWS, the bytes the signature covers (ASCII: base64url only). */

@@ -59,19 +59,14 @@ export function forwardChecked(
   })
 
   let headOut = false
-  const sendHead = () => {
+  /** The head goes out: on its own (`flush`), or with the bytes about to be written. */
+  const headGoes = (flush: boolean) => {
     if (headOut) return
     headOut = true
     clearImmediate(early)
-    if (!out.destroyed) out.flushHeaders()
+    if (flush && !out.destroyed) out.flushHeaders()
   }
-  const early = setImmediate(sendHead)
-  /** The head goes with the bytes about to be written. */
-  const headWithBytes = () => {
-    if (headOut) return
-    headOut = true
-    clearImmediate(early)
-  }
+  const early = setImmediate(() => headGoes(true))
   // What is released in one turn of the event loop (the head, chunks, the held chunk and the end) is
   // gathered into one write to the socket at the next: for a small document, a write per chunk costs more than
   // copying; a large one is written a chunk at a time, as the socket takes it.
@@ -95,7 +90,7 @@ export function forwardChecked(
   const release = (chunk: Buffer) => {
     if (!hasher.update(chunk)) waitingForHasher = true
     sent += chunk.length
-    headWithBytes()
+    headGoes(false)
     gather()
     if (!out.write(chunk)) waitingForClient = true
     if (waitingForClient || waitingForHasher) body.pause()
@@ -124,7 +119,7 @@ export function forwardChecked(
           fail(new IntegrityError('SHA-256 of the document differs from the court catalogue'))
           return
         }
-        headWithBytes()
+        headGoes(false)
         gather()
         if (held) {
           heldReleased = true
@@ -157,7 +152,7 @@ export function forwardChecked(
     // The client sees the status and Access-Log-Index (and what was released), then a body cut short of its
     // Content-Length.
     uncork()
-    sendHead()
+    headGoes(true)
     if (!out.destroyed) out.destroy()
     void report(error)
   }
