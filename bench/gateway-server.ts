@@ -2,9 +2,9 @@
  * The gateway of `npm run bench`, in a process of its own so that its CPU time can be read from /proc and
  * does not mix with the load generator's.
  *
- *   node --import tsx bench/gateway-server.ts <source-root> <work-dir> <upstream-origin> [<adapters-json>]
+ *   node bench/gateway-server.ts <source-root> <work-dir> <upstream-origin> [<adapters-json>]
  *
- * Starts the gateway of the tree at <source-root> (this tree, or a checkout of an older commit for a
+ * Starts the gateway built in <source-root>/dist (this tree, or a checkout of an older commit for a
  * before/after row) with everything on: JWT verification, policy, the daily quota, both durable log entries,
  * signed court requests and the digest check. It registers and activates the upstream as the adapter of 黑01,
  * opens a grant and prints one JSON line with the URL, a prosecutor's token and the paths to read. Timings of
@@ -21,8 +21,9 @@ if (root === undefined || dir === undefined || upstream === undefined) {
   throw new Error('usage: gateway-server.ts <source-root> <work-dir> <upstream-origin>')
 }
 const importStarted = performance.now()
-const { parseConfig } = await import(pathToFileURL(join(root, 'src/config/load.ts')).href)
-const { createGateway } = await import(pathToFileURL(join(root, 'src/server.ts')).href)
+// The tree's built dist/ (bench/run.ts builds it first), as production runs it.
+const { parseConfig } = await import(pathToFileURL(join(root, 'dist/src/config/load.js')).href)
+const { createGateway } = await import(pathToFileURL(join(root, 'dist/src/server.js')).href)
 const imported = performance.now()
 
 const config = parseConfig(

@@ -363,7 +363,8 @@ async function startGateway(
     upstreamOrigin,
     ...(adapterSettings ? [adapterSettings] : []),
   ]
-  const started = start(node, [...tsx, ...flags, ...argv], 2)
+  // No TypeScript loader: Node strips this file's types itself, and the gateway it imports is JavaScript.
+  const started = start(node, [...flags, ...argv], 2)
   const spawnedAt = performance.now()
   // Readiness is probed as soon as the server says it listens, before the bench's own set-up requests.
   const probe = new Promise<void>((resolvePromise) => {
@@ -459,9 +460,14 @@ http {
   const bare = await start(node, [...tsx, join(ROOT, 'bench/bare-proxy.ts'), upstreamOrigin])
 
   say('starting the gateway(s)')
+  // Every gateway runs its tree's built dist/, as production does (through tsx, the sources pay for its
+  // keep-names wrappers, a few per cent of the main thread).
+  buildTree(ROOT)
   const gateways = [await startGateway('gateway', ROOT, upstreamOrigin, args.profile)]
   for (const rev of args.baseline?.split(',') ?? []) {
-    gateways.push(await startGateway(`gateway@${rev}`, await baselineTree(rev), upstreamOrigin))
+    const tree = await baselineTree(rev)
+    buildTree(tree)
+    gateways.push(await startGateway(`gateway@${rev}`, tree, upstreamOrigin))
   }
   for (const variant of args.variant ?? []) {
     const at = variant.indexOf('=')
@@ -640,7 +646,6 @@ http {
     root: g.root,
     times: { fresh: [], existing: [], freshCpu: [], existingCpu: [] } as StartTimes,
   }))
-  for (const tree of starts) buildTree(tree.root)
   for (let round = 0; round < rounds; round++) {
     for (const tree of starts) {
       const times = await measureStart({ root: tree.root, runs: 1 })
