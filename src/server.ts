@@ -20,6 +20,7 @@ import {
   readerKey,
 } from './files/quota.js'
 import { DigestPool } from './files/digests.js'
+import { SocketBufferReclaimer } from './files/socket-buffers.js'
 import { RedisDocumentReadCounter } from './files/redis-quota.js'
 import { createMetrics } from './http/metrics.js'
 import { buildMetricsApp } from './http/metrics-server.js'
@@ -151,6 +152,7 @@ export async function createGateway(
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
   const digests = new DigestPool(config.adapters.hashWorkers)
+  if (config.adapters.hashInWorkerFromBytes > 0) digests.start()
   // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
   // the first requests find a connection already made.
   const redis = config.redis ? connectRedis(config.redis) : undefined
@@ -180,6 +182,7 @@ export async function createGateway(
       metrics,
       quota: new DocumentQuota(readCounter, config.limits.documentsPerDay, now),
       digests,
+      socketBuffers: new SocketBufferReclaimer(config.adapters.reclaimBuffersEveryBytes),
       ...(redis ? { redis } : {}),
       now,
     },

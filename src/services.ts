@@ -8,6 +8,7 @@ import type { Config } from './config/types.js'
 import type { Directory } from './directory/directory.js'
 import type { DigestPool } from './files/digests.js'
 import type { DocumentQuota } from './files/quota.js'
+import type { SocketBufferReclaimer } from './files/socket-buffers.js'
 import type { GrantStore } from './grants/store.js'
 import type { OpenApiSpec } from './http/openapi.js'
 import type { Metrics } from './http/metrics.js'
@@ -31,6 +32,8 @@ export interface Services {
   quota: DocumentQuota
   /** Threads hashing large documents (`adapters.hashInWorkerFromBytes`); without it every hash is inline. */
   digests?: DigestPool
+  /** Frees dead court socket buffers every `adapters.reclaimBuffersEveryBytes` forwarded. */
+  socketBuffers?: SocketBufferReclaimer
   /** The client of the shared limits, when `redis` is configured; the limits are then counted there. */
   redis?: Redis
   /** Changes other replicas made to grants and adapters, as the feed reports them (PostgreSQL). */

@@ -211,6 +211,11 @@ export const configSchema = {
          */
         hashInWorkerFromBytes: { type: 'integer', minimum: 0, default: 1048576 },
         hashWorkers: { type: 'integer', minimum: 1, maximum: 16, default: 1 },
+        /**
+         * Dead court socket buffers are freed (a young-generation collection) every this many bytes read
+         * from courts; 0 leaves it to V8, which lets them reach 64 MiB (src/files/socket-buffers.ts).
+         */
+        reclaimBuffersEveryBytes: { type: 'integer', minimum: 0, default: 16777216 },
         breaker: {
           type: 'object',
           additionalProperties: false,

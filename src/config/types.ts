@@ -124,6 +124,8 @@ export interface Config {
     /** Documents of at least this size (bytes) are hashed on one of `hashWorkers` threads; 0: all inline. */
     hashInWorkerFromBytes: number
     hashWorkers: number
+    /** Bytes read from courts between two collections of their dead socket buffers; 0: V8 decides. */
+    reclaimBuffersEveryBytes: number
     breaker: { failures: number; cooldownMs: number }
     /** Case catalogues kept for document reads (src/files/catalogue-cache.ts). */
     catalogueCache: { ttlMs: number; maxEntries: number }

@@ -16,6 +16,8 @@ export interface GuardOptions {
   hasher: StreamHasher
   /** Called once with the first cause of a failed transfer, before anything is torn down. */
   onFailure: (error: unknown) => void
+  /** Told of every chunk read from the court (SocketBufferReclaimer.forwarded). */
+  onReceived?: (bytes: number) => void
 }
 
 /** Documents (or ranges) shorter than this have what is released in one turn written to the socket at once. */
@@ -97,6 +99,7 @@ export function forwardChecked(
   }
   const onData = (chunk: Buffer) => {
     received += chunk.length
+    options.onReceived?.(chunk.length)
     if (received > expectedBytes) {
       fail(new IntegrityError(`received more than the expected ${expectedBytes} bytes`))
       return
