@@ -55,7 +55,7 @@ export function createResponseValidators(adapterSpec: OpenApiSpec) {
       }
       return value as T
     }
-  const conformance = responseConformance(adapterSpec)
+  const documentAnswer = responseConformance(adapterSpec).forOperation('getDocument')
   const volumes = check<AdapterVolumes>(compile('Volumes'), 'volume catalogue')
   return {
     caseSummary: check<AdapterCase>(compile('Case'), 'case summary'),
@@ -81,12 +81,13 @@ export function createResponseValidators(adapterSpec: OpenApiSpec) {
      * A document answer's status and headers (Content-Length, ETag, Repr-Digest, Content-Range...) as the
      * contract's getDocument states them; its bytes are checked against the catalogue as they stream.
      */
-    documentHeaders(path: string, status: number, headers: ObservedResponse['headers'], adapter: Adapter): void {
-      const violations = conformance.check({ method: 'GET', path, status, headers, body: undefined })
+    documentHeaders(status: number, headers: ObservedResponse['headers'], adapter: Adapter): void {
+      const violations = documentAnswer(status, headers)
       if (violations.length > 0) {
-        // Each violation reads "GET <path> → <status>: <what>"; the client is told what.
-        const what = violations.map((violation) => violation.slice(violation.indexOf(': ') + 2)).join('; ')
-        throw new GatewayError('ADAPTER_BAD_RESPONSE', `adapter ${adapter.id} answered off its contract: ${what}`)
+        throw new GatewayError(
+          'ADAPTER_BAD_RESPONSE',
+          `adapter ${adapter.id} answered off its contract: ${violations.join('; ')}`,
+        )
       }
     },
   }

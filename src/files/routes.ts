@@ -372,7 +372,7 @@ export async function fileRoutes(
         return 'revalidate'
       }
       checkUpstream(upstream, expected, context.adapter, () =>
-        validators.documentHeaders(path, upstream!.status, upstream!.headers, context.adapter),
+        validators.documentHeaders(upstream!.status, upstream!.headers, context.adapter),
       )
     } catch (error) {
       transfer.settle({ kind: 'failed', error })

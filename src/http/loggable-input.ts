@@ -40,22 +40,49 @@ export interface Unloggable {
  * the stack.
  */
 export function findUnloggable(value: unknown, root = ''): Unloggable | undefined {
-  const stack: Array<{ value: unknown; path: string; freeText: boolean }> = [{ value, path: root, freeText: false }]
+  const stack: Visit[] = [{ value, parent: undefined, step: root, freeText: false }]
   while (stack.length > 0) {
-    const { value: item, path, freeText } = stack.pop()!
+    const visit = stack.pop()!
+    const item = visit.value
     if (typeof item === 'string') {
-      if (!isWellFormed(item)) return { path, problem: 'is not well-formed Unicode (a lone surrogate)' }
-      if (!freeText && !isIdentifier(item)) {
-        return { path, problem: 'contains a control or format character, which an identifier may not' }
+      if (!isWellFormed(item)) return { path: pathOf(visit), problem: 'is not well-formed Unicode (a lone surrogate)' }
+      if (!visit.freeText && !isIdentifier(item)) {
+        return { path: pathOf(visit), problem: 'contains a control or format character, which an identifier may not' }
       }
     } else if (Array.isArray(item)) {
-      for (let i = item.length - 1; i >= 0; i--) stack.push({ value: item[i], path: `${path}[${i}]`, freeText })
+      for (let i = item.length - 1; i >= 0; i--) {
+        stack.push({ value: item[i], parent: visit, step: i, freeText: visit.freeText })
+      }
     } else if (item !== null && typeof item === 'object') {
-      for (const [key, child] of Object.entries(item)) {
-        if (!isIdentifier(key)) return { path, problem: 'has a field name with a control, format or lone surrogate' }
-        stack.push({ value: child, path: path ? `${path}.${key}` : key, freeText: FREE_TEXT_FIELDS.has(key) })
+      for (const key in item) {
+        if (!Object.hasOwn(item, key)) continue
+        if (!isIdentifier(key)) {
+          return { path: pathOf(visit), problem: 'has a field name with a control, format or lone surrogate' }
+        }
+        const child = (item as Record<string, unknown>)[key]
+        stack.push({ value: child, parent: visit, step: key, freeText: FREE_TEXT_FIELDS.has(key) })
       }
     }
   }
   return undefined
+}
+
+/** A value to look at, and how it was reached: the path is spelled out only for the one reported. */
+interface Visit {
+  value: unknown
+  parent: Visit | undefined
+  /** The key or index under the parent (at the root: the root's name). */
+  step: string | number
+  freeText: boolean
+}
+
+function pathOf(visit: Visit): string {
+  const steps: Array<string | number> = []
+  for (let at: Visit | undefined = visit; at !== undefined; at = at.parent) steps.push(at.step)
+  let path = ''
+  for (const step of steps.reverse()) {
+    if (typeof step === 'number') path += `[${step}]`
+    else if (step !== '') path = path ? `${path}.${step}` : step
+  }
+  return path
 }

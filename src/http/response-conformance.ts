@@ -25,6 +25,12 @@ export interface ObservedResponse {
 export interface ResponseConformance {
   /** Every way the response departs from the spec; empty when it conforms. */
   check(response: ObservedResponse): string[]
+  /**
+   * The same check for the answers of one operation (by operationId) whose body is not at hand, for a caller
+   * that knows which operation it called: no path matching, and the violations say only what is wrong. On
+   * the read path, the court's document answers are checked this way.
+   */
+  forOperation(operationId: string): (status: number, headers: ObservedResponse['headers']) => string[]
 }
 
 interface CompiledHeader {
@@ -85,9 +91,12 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
     )
 
   const byOperation = new Map<string, Responses>()
+  const byOperationId = new Map<string, Responses>()
   const withoutHead = new Set<string>()
   for (const { path, method, operation } of eachOperation(spec)) {
-    byOperation.set(`${method} ${path}`, compileAll(operation['responses'], `${method} ${path}`))
+    const responses = compileAll(operation['responses'], `${method} ${path}`)
+    byOperation.set(`${method} ${path}`, responses)
+    if (typeof operation['operationId'] === 'string') byOperationId.set(operation['operationId'], responses)
     if (operation['x-no-head'] === true) withoutHead.add(path)
   }
   const protocol = compileAll(spec['x-protocol-responses'], 'x-protocol-responses')
@@ -105,9 +114,7 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
       const responses = found && byOperation.get(`${method} ${found.template}`)
       const where = `${response.method} ${response.path} → ${response.status}`
       const status = String(response.status)
-      const declared = responses
-        ? (responses.get(status) ?? responses.get(`${status[0]}XX`) ?? responses.get('default') ?? protocol.get(status))
-        : (unrouted.get(status) ?? protocol.get(status))
+      const declared = responses ? declaredFor(responses, status) : (unrouted.get(status) ?? protocol.get(status))
       if (!declared) {
         return [
           `${where}: status ${status} is not listed for ${found ? `${method} ${found.template}` : 'this request'}`,
@@ -115,7 +122,19 @@ export function responseConformance(spec: OpenApiSpec): ResponseConformance {
       }
       return checkResponse(declared, response, response.method === 'HEAD').map((violation) => `${where}: ${violation}`)
     },
+    forOperation(operationId) {
+      const responses = byOperationId.get(operationId)
+      if (!responses) throw new Error(`no operation ${operationId} in the spec`)
+      return (status, headers) => {
+        const declared = declaredFor(responses, String(status))
+        if (!declared) return [`status ${status} is not listed for ${operationId}`]
+        return checkResponse(declared, { method: 'GET', path: '', status, headers, body: undefined }, false)
+      }
+    },
   }
+  /** An operation's response for a status: its own, its range's (`2XX`), its default, or a protocol one. */
+  const declaredFor = (responses: Responses, status: string) =>
+    responses.get(status) ?? responses.get(`${status[0]}XX`) ?? responses.get('default') ?? protocol.get(status)
   cache.set(spec, conformance)
   return conformance
 }
