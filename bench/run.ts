@@ -11,11 +11,15 @@
  *   npm run bench -- --only rss        # only the RSS under 32 downloads (two rounds, with the gateway's heap)
  *   npm run bench -- --variant 'inline={"hashInWorkerFromBytes":0}'
  *                                      # adds a row of this tree's gateway with those `adapters` settings
+ *   npm run bench -- --node-flags='--max-semi-space-size=32' --variant 'plain={}'
+ *                                      # Node flags for the gateway rows of this tree (not its variants)
  *
  * Every path reads the same bytes from one plain upstream (bench/upstream.ts): straight from it, through
- * nginx (one worker, a generated configuration), through a bare Fastify + @fastify/reply-from proxy (bench/bare-proxy.ts)
- * and through the gateway with everything on (bench/gateway-server.ts). The load generator is wrk (one
- * thread, a Lua script for the Authorization header); nginx and wrk are installed with apt-get when missing.
+ * nginx (one worker, a generated configuration), through a bare Fastify + @fastify/reply-from proxy
+ * (bench/bare-proxy.ts), through the floor (bench/floor-proxy.ts: the bare proxy plus only what the log's
+ * promise needs: two durable entries, a signed court token, the digest) and through the gateway with
+ * everything on (bench/gateway-server.ts). The load generator is wrk (one thread, a Lua script for the
+ * Authorization header); nginx and wrk are installed with apt-get when missing.
  * CPU per request is the server process's utime+stime delta from /proc (all its threads; for nginx its worker)
  * over the requests wrk counted. The machine is shared: compare the ratios within one run, not absolute
  * figures across runs, and read the load average printed with each run. Benchmarks print; no test depends
@@ -52,6 +56,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     only: { type: 'string' },
     variant: { type: 'string', multiple: true },
+    'node-flags': { type: 'string' },
   },
 })
 const QUICK = args.quick === true
@@ -326,6 +331,7 @@ ensureTool('wrk', 'wrk')
 ensureTool('nginx', 'nginx')
 
 const tsx = ['--import', 'tsx']
+const FLOOR = 'floor: bare + 2 log entries, signature, digest'
 const node = process.execPath
 
 async function baselineTree(rev: string): Promise<string> {
@@ -351,10 +357,11 @@ async function startGateway(
   upstreamOrigin: string,
   profileDir?: string,
   adapterSettings?: string,
+  nodeFlags: string[] = [],
 ) {
   const dir = join(work, `gateway-${label}`)
   mkdirSync(dir, { recursive: true })
-  const flags = profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`] : []
+  const flags = [...nodeFlags, ...(profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`] : [])]
   let readyAt = Number.NaN
   const argv = [
     join(ROOT, 'bench/gateway-server.ts'),
@@ -459,11 +466,17 @@ http {
   say('starting the bare proxy')
   const bare = await start(node, [...tsx, join(ROOT, 'bench/bare-proxy.ts'), upstreamOrigin])
 
-  say('starting the gateway(s)')
-  // Every gateway runs its tree's built dist/, as production does (through tsx, the sources pay for its
-  // keep-names wrappers, a few per cent of the main thread).
+  say('starting the floor: the bare proxy plus the log entries, the signature and the digest')
+  const floorDir = join(work, 'floor')
+  mkdirSync(floorDir, { recursive: true })
   buildTree(ROOT)
-  const gateways = [await startGateway('gateway', ROOT, upstreamOrigin, args.profile)]
+  const floor = await start(node, [join(ROOT, 'bench/floor-proxy.ts'), ROOT, floorDir, upstreamOrigin])
+
+  say('starting the gateway(s)')
+  // Every gateway runs its tree's built dist/ (built above), as production does (through tsx, the sources pay
+  // for its keep-names wrappers, a few per cent of the main thread).
+  const nodeFlags = args['node-flags']?.split(/\s+/).filter(Boolean) ?? []
+  const gateways = [await startGateway('gateway', ROOT, upstreamOrigin, args.profile, undefined, nodeFlags)]
   for (const rev of args.baseline?.split(',') ?? []) {
     const tree = await baselineTree(rev)
     buildTree(tree)
@@ -486,6 +499,7 @@ http {
     plain('direct (upstream)', upstreamOrigin, [up.child.pid!]),
     plain('nginx proxy_pass, 1 worker', nginxOrigin, nginxWorkers),
     plain('bare Fastify + @fastify/reply-from', bare.out[0]!.url, [bare.child.pid!]),
+    plain(FLOOR, floor.out[0]!.url, [floor.child.pid!]),
     ...gateways.map((g) => g.target),
   ]
 
@@ -535,14 +549,15 @@ http {
       }
     }
     console.log('\nRatios of requests/s in the same run:\n')
-    console.log(`| what | conns | ${gateways.map((g) => `${g.label} ÷ nginx | ${g.label} ÷ bare`).join(' | ')} |`)
-    console.log(`| --- | --: | ${gateways.map(() => '--: | --:').join(' | ')} |`)
+    const columns = gateways.map((g) => `${g.label} ÷ nginx | ${g.label} ÷ bare | ${g.label} ÷ floor`)
+    console.log(`| what | conns | ${columns.join(' | ')} |`)
+    console.log(`| --- | --: | ${gateways.map(() => '--: | --: | --:').join(' | ')} |`)
     for (const [kind, title] of kinds) {
       for (const connections of CONNECTIONS) {
         const of = (name: string) => results.get(`${kind}|${connections}|${name}`)!.rps
         const cells = gateways.map(
           (g) =>
-            `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + @fastify/reply-from'), 3)}`,
+            `${fmt(of(g.label) / of('nginx proxy_pass, 1 worker'), 3)} | ${fmt(of(g.label) / of('bare Fastify + @fastify/reply-from'), 3)} | ${fmt(of(g.label) / of(FLOOR), 3)}`,
         )
         console.log(`| ${title} | ${connections} | ${cells.join(' | ')} |`)
       }
