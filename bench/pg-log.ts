@@ -479,9 +479,16 @@ async function proofLatency(size: number) {
     checkpointIntervalMs: 60_000,
   })
   if (!log.latestCheckpoint().root.equals(built.root)) throw new Error('the stored tree does not give the built root')
-  const samples = await timeProofs(log, (index) => store.readLeaf(index), size, built.root, PROOFS, () => {
-    reads = 0
-  })
+  const samples = await timeProofs(
+    log,
+    (index) => store.readLeaf(index),
+    size,
+    built.root,
+    PROOFS,
+    () => {
+      reads = 0
+    },
+  )
   const { rows } = await pool.query<{ bytes: number }>('SELECT pg_database_size(current_database()) AS bytes')
   await log.close()
   await pool.end()

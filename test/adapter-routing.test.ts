@@ -23,8 +23,10 @@ async function register(
   return h.call('POST', '/v1/adapters', { token: tokenOf(h, admin), body })
 }
 
-const activate = (h: Harness, id: string) => h.call('POST', `/v1/adapters/${id}/activate`, { token: tokenOf(h, 'operator') })
-const suspend = (h: Harness, id: string) => h.call('POST', `/v1/adapters/${id}/suspend`, { token: tokenOf(h, 'operator') })
+const activate = (h: Harness, id: string) =>
+  h.call('POST', `/v1/adapters/${id}/activate`, { token: tokenOf(h, 'operator') })
+const suspend = (h: Harness, id: string) =>
+  h.call('POST', `/v1/adapters/${id}/suspend`, { token: tokenOf(h, 'operator') })
 
 /** Registers and activates; returns the id, failing the test with the answer when either step fails. */
 async function registerActive(t: Test, h: Harness, admin: Person, body: Parameters<typeof register>[2]) {
@@ -39,7 +41,13 @@ let supervision = 0
 async function openGrant(h: Harness, court: string, caseNo: string) {
   return h.call('POST', '/v1/grants', {
     token: tokenOf(h, 'prosecutor'),
-    body: { court, caseNo, supervisionCase: `哈检民监〔2024〕${++supervision}号`, volumes: ['main'], reason: '民事监督' },
+    body: {
+      court,
+      caseNo,
+      supervisionCase: `哈检民监〔2024〕${++supervision}号`,
+      volumes: ['main'],
+      reason: '民事监督',
+    },
   })
 }
 
@@ -49,11 +57,14 @@ async function readThrough(h: Harness, grantId: string) {
   const summary = await h.call('GET', `/v1/grants/${grantId}/case`, { token })
   const volumes = await h.call('GET', `/v1/grants/${grantId}/volumes`, { token })
   const main = volumes.json?.volumes?.find((v: { kind: string }) => v.kind === 'main')
-  const document = main ? await h.call('GET', `/v1/grants/${grantId}/documents/${main.documents[0].id}`, { token }) : undefined
+  const document = main
+    ? await h.call('GET', `/v1/grants/${grantId}/documents/${main.documents[0].id}`, { token })
+    : undefined
   return { summary, volumes, document }
 }
 
-const caseRequests = (seen: SeenRequest[], caseNo: string) => seen.filter((r) => r.url.startsWith(`/v1/cases/${caseNo}`))
+const caseRequests = (seen: SeenRequest[], caseNo: string) =>
+  seen.filter((r) => r.url.startsWith(`/v1/cases/${caseNo}`))
 
 async function auditEntries(h: Harness, query: string) {
   const response = await h.call('GET', `/v1/audit/entries?${query}&limit=1000`, { token: tokenOf(h, 'auditor') })
@@ -92,51 +103,61 @@ async function harbinArea(t: Test) {
   return { h, trial, execution, trialId, executionId }
 }
 
-t.test('a covering trial adapter and a separate enforcement adapter: reads routed by store, aud = the case court', async (t) => {
-  const { h, trial, execution, trialId, executionId } = await harbinArea(t)
-  // The conformance probes name the probe case's court, but for the one token meant to be refused for naming another.
-  t.ok(trial.seen.length > 0 && execution.seen.length > 0)
-  const probes = trial.seen.filter((r) => r.aud !== undefined && r.aud !== '黑01-not-this-court')
-  t.ok(probes.length > 0 && probes.every((r) => r.aud === '黑01'), 'the trial probe is for 黑01')
-  trial.seen.length = 0
-  execution.seen.length = 0
+t.test(
+  'a covering trial adapter and a separate enforcement adapter: reads routed by store, aud = the case court',
+  async (t) => {
+    const { h, trial, execution, trialId, executionId } = await harbinArea(t)
+    // The conformance probes name the probe case's court, but for the one token meant to be refused for naming another.
+    t.ok(trial.seen.length > 0 && execution.seen.length > 0)
+    const probes = trial.seen.filter((r) => r.aud !== undefined && r.aud !== '黑01-not-this-court')
+    t.ok(probes.length > 0 && probes.every((r) => r.aud === '黑01'), 'the trial probe is for 黑01')
+    trial.seen.length = 0
+    execution.seen.length = 0
 
-  const civil = await openGrant(h, '黑0103', CIVIL_0103)
-  t.equal(civil.status, 201, civil.text)
-  const enforcement = await openGrant(h, '黑0103', EXECUTION_0103)
-  t.equal(enforcement.status, 201, enforcement.text)
+    const civil = await openGrant(h, '黑0103', CIVIL_0103)
+    t.equal(civil.status, 201, civil.text)
+    const enforcement = await openGrant(h, '黑0103', EXECUTION_0103)
+    t.equal(enforcement.status, 201, enforcement.text)
 
-  const civilRead = await readThrough(h, civil.json.id)
-  t.equal(civilRead.summary.status, 200, civilRead.summary.text)
-  t.equal(civilRead.summary.json.court, '黑0103')
-  t.equal(civilRead.document?.status, 200)
-  const enforcementRead = await readThrough(h, enforcement.json.id)
-  t.equal(enforcementRead.summary.status, 200, enforcementRead.summary.text)
-  t.equal(enforcementRead.summary.json.caseType, '执')
-  t.equal(enforcementRead.document?.status, 200)
+    const civilRead = await readThrough(h, civil.json.id)
+    t.equal(civilRead.summary.status, 200, civilRead.summary.text)
+    t.equal(civilRead.summary.json.court, '黑0103')
+    t.equal(civilRead.document?.status, 200)
+    const enforcementRead = await readThrough(h, enforcement.json.id)
+    t.equal(enforcementRead.summary.status, 200, enforcementRead.summary.text)
+    t.equal(enforcementRead.summary.json.caseType, '执')
+    t.equal(enforcementRead.document?.status, 200)
 
-  // Grant check (case) + summary + catalogue + catalogue again for the document's volume, at least; all of
-  // them at the right adapter, none at the other.
-  t.ok(caseRequests(trial.seen, CIVIL_0103).length >= 4, 'civil requests reach the trial adapter')
-  t.same(caseRequests(trial.seen, EXECUTION_0103), [], 'no enforcement request reaches the trial adapter')
-  t.ok(caseRequests(execution.seen, EXECUTION_0103).length >= 4, 'enforcement requests reach the enforcement adapter')
-  t.same(caseRequests(execution.seen, CIVIL_0103), [], 'no civil request reaches the enforcement adapter')
-  t.same([...new Set([...trial.seen, ...execution.seen].map((r) => r.aud))], ['黑0103'], 'every request names exactly 黑0103')
+    // Grant check (case) + summary + catalogue + catalogue again for the document's volume, at least; all of
+    // them at the right adapter, none at the other.
+    t.ok(caseRequests(trial.seen, CIVIL_0103).length >= 4, 'civil requests reach the trial adapter')
+    t.same(caseRequests(trial.seen, EXECUTION_0103), [], 'no enforcement request reaches the trial adapter')
+    t.ok(caseRequests(execution.seen, EXECUTION_0103).length >= 4, 'enforcement requests reach the enforcement adapter')
+    t.same(caseRequests(execution.seen, CIVIL_0103), [], 'no civil request reaches the enforcement adapter')
+    t.same(
+      [...new Set([...trial.seen, ...execution.seen].map((r) => r.aud))],
+      ['黑0103'],
+      'every request names exactly 黑0103',
+    )
 
-  // The log names the adapter each read went to.
-  const civilEntries = await auditEntries(h, `grant=${civil.json.id}&action=case.read`)
-  t.ok(civilEntries.length > 0 && civilEntries.every((i) => i.entry.resource.adapter === trialId))
-  const enforcementEntries = await auditEntries(h, `grant=${enforcement.json.id}&action=case.read`)
-  t.ok(enforcementEntries.length > 0 && enforcementEntries.every((i) => i.entry.resource.adapter === executionId))
+    // The log names the adapter each read went to.
+    const civilEntries = await auditEntries(h, `grant=${civil.json.id}&action=case.read`)
+    t.ok(civilEntries.length > 0 && civilEntries.every((i) => i.entry.resource.adapter === trialId))
+    const enforcementEntries = await auditEntries(h, `grant=${enforcement.json.id}&action=case.read`)
+    t.ok(enforcementEntries.length > 0 && enforcementEntries.every((i) => i.entry.resource.adapter === executionId))
 
-  // The intermediate court's own cases go to the same systems, with aud = 黑01.
-  trial.seen.length = 0
-  execution.seen.length = 0
-  const own = await openGrant(h, '黑01', EXECUTION_01)
-  t.equal(own.status, 201, own.text)
-  t.equal(trial.seen.length, 0)
-  t.same(execution.seen.map((r) => r.aud), ['黑01'])
-})
+    // The intermediate court's own cases go to the same systems, with aud = 黑01.
+    trial.seen.length = 0
+    execution.seen.length = 0
+    const own = await openGrant(h, '黑01', EXECUTION_01)
+    t.equal(own.status, 201, own.text)
+    t.equal(trial.seen.length, 0)
+    t.same(
+      execution.seen.map((r) => r.aud),
+      ['黑01'],
+    )
+  },
+)
 
 t.test("precedence: a court's own adapter wins over the covering one, from the next read on", async (t) => {
   const { h, trial, execution, trialId, executionId } = await harbinArea(t)
@@ -144,7 +165,12 @@ t.test("precedence: a court's own adapter wins over the covering one, from the n
   t.equal(civil.status, 201, civil.text)
 
   const nangang = await startAdapter(t, h.url, ['黑0103'])
-  const created = await register(h, 'courtAdmin0103', { court: '黑0103', baseUrl: nangang.url, stores: ['trial'], probeCase: CIVIL_0103 })
+  const created = await register(h, 'courtAdmin0103', {
+    court: '黑0103',
+    baseUrl: nangang.url,
+    stores: ['trial'],
+    probeCase: CIVIL_0103,
+  })
   t.equal(created.status, 201, created.text)
   t.same(created.json.covers, [])
   t.same(created.json.stores, ['trial'])
@@ -182,7 +208,9 @@ t.test("precedence: a court's own adapter wins over the covering one, from the n
   t.same(served('黑01'), { trial: trialId, execution: executionId })
 
   // The activation's log entry says what changed hands.
-  const [entry] = (await auditEntries(h, 'action=adapter.activate&decision=allow')).filter((i) => i.entry.resource.adapter === ownId)
+  const [entry] = (await auditEntries(h, 'action=adapter.activate&decision=allow')).filter(
+    (i) => i.entry.resource.adapter === ownId,
+  )
   t.ok(entry, 'the activation is logged')
   t.same(entry!.entry.detail.takesOver, [{ store: 'trial', courts: ['黑0103'], from: trialId }])
 })
@@ -192,7 +220,13 @@ t.test('409: two adapters of the same court and store at the same specificity ca
   const second = await startAdapter(t, h.url)
 
   // Another Harbin trial system (it even covers another court): it clashes on 黑01's trial store.
-  const clash = await register(h, 'courtAdmin', { court: '黑01', baseUrl: second.url, covers: ['黑0102'], stores: ['trial'], probeCase: CIVIL_01 })
+  const clash = await register(h, 'courtAdmin', {
+    court: '黑01',
+    baseUrl: second.url,
+    covers: ['黑0102'],
+    stores: ['trial'],
+    probeCase: CIVIL_01,
+  })
   t.equal(clash.status, 201, clash.text)
   const refused = await activate(h, clash.json.id)
   t.equal(refused.status, 409)
@@ -205,10 +239,18 @@ t.test('409: two adapters of the same court and store at the same specificity ca
   t.equal(after.json.status, 'pending', 'the refused adapter stays as it was')
 
   const denials = await auditEntries(h, 'action=adapter.activate&decision=deny')
-  t.ok(denials.some((i) => i.entry.reason === 'ADAPTER_CONFLICT' && i.entry.resource.adapter === clash.json.id), 'the refusal is logged')
+  t.ok(
+    denials.some((i) => i.entry.reason === 'ADAPTER_CONFLICT' && i.entry.resource.adapter === clash.json.id),
+    'the refusal is logged',
+  )
 
   // Two own adapters of 黑0103 conflict the same way.
-  const firstOwn = await registerActive(t, h, 'courtAdmin0103', { court: '黑0103', baseUrl: second.url, stores: ['trial'], probeCase: CIVIL_0103 })
+  const firstOwn = await registerActive(t, h, 'courtAdmin0103', {
+    court: '黑0103',
+    baseUrl: second.url,
+    stores: ['trial'],
+    probeCase: CIVIL_0103,
+  })
   const secondOwn = await register(h, 'courtAdmin0103', { court: '黑0103', baseUrl: second.url, probeCase: CIVIL_0103 })
   const refusedOwn = await activate(h, secondOwn.json.id)
   t.equal(refusedOwn.status, 409)
@@ -228,7 +270,12 @@ t.test('409 also between activations that run at the same time', async (t) => {
   const court = await startAdapter(t, h.url)
   const ids: string[] = []
   for (let i = 0; i < 3; i++) {
-    const created = await register(h, 'courtAdmin', { court: '黑01', baseUrl: court.url, stores: ['trial'], probeCase: CIVIL_01 })
+    const created = await register(h, 'courtAdmin', {
+      court: '黑01',
+      baseUrl: court.url,
+      stores: ['trial'],
+      probeCase: CIVIL_01,
+    })
     ids.push(created.json.id)
   }
   const answers = await Promise.all(ids.map((id) => activate(h, id)))
@@ -240,7 +287,12 @@ t.test('409 also between activations that run at the same time', async (t) => {
 t.test('suspension hands the reads back to the covering adapter, and the log records the hand-over', async (t) => {
   const { h, trial, trialId } = await harbinArea(t)
   const nangang = await startAdapter(t, h.url, ['黑0103'])
-  const ownId = await registerActive(t, h, 'courtAdmin0103', { court: '黑0103', baseUrl: nangang.url, stores: ['trial'], probeCase: CIVIL_0103 })
+  const ownId = await registerActive(t, h, 'courtAdmin0103', {
+    court: '黑0103',
+    baseUrl: nangang.url,
+    stores: ['trial'],
+    probeCase: CIVIL_0103,
+  })
   const civil = await openGrant(h, '黑0103', CIVIL_0103)
   t.equal(civil.status, 201, civil.text)
   t.ok(caseRequests(nangang.seen, CIVIL_0103).length > 0)
@@ -272,7 +324,9 @@ t.test('suspension hands the reads back to the covering adapter, and the log rec
   // Suspending the covering trial adapter too leaves a gap, which the log records as such; reads answer 503.
   const gap = await suspend(h, trialId)
   t.equal(gap.status, 200)
-  const gapEntry = (await auditEntries(h, 'action=adapter.suspend')).find((i) => i.entry.resource.adapter === trialId)!.entry
+  const gapEntry = (await auditEntries(h, 'action=adapter.suspend')).find(
+    (i) => i.entry.resource.adapter === trialId,
+  )!.entry
   t.same(gapEntry.detail.handedTo, [{ store: 'trial', courts: ['黑01', '黑0103'] }])
   const unavailable = await h.call('GET', `/v1/grants/${civil.json.id}/case`, { token: tokenOf(h, 'prosecutor') })
   t.equal(unavailable.status, 503)
@@ -286,8 +340,20 @@ t.test('GET /v1/courts shows per court and store which adapter serves it, or non
   t.same(served('黑0103'), { trial: undefined, execution: undefined }, 'nothing before any adapter')
 
   const { url } = await startAdapter(t, h.url)
-  const trialId = await registerActive(t, h, 'courtAdmin', { court: '黑01', baseUrl: url, covers: ['黑0103'], stores: ['trial'], probeCase: CIVIL_01 })
-  const pendingExecution = await register(h, 'courtAdmin', { court: '黑01', baseUrl: url, covers: ['黑0103'], stores: ['execution'], probeCase: EXECUTION_01 })
+  const trialId = await registerActive(t, h, 'courtAdmin', {
+    court: '黑01',
+    baseUrl: url,
+    covers: ['黑0103'],
+    stores: ['trial'],
+    probeCase: CIVIL_01,
+  })
+  const pendingExecution = await register(h, 'courtAdmin', {
+    court: '黑01',
+    baseUrl: url,
+    covers: ['黑0103'],
+    stores: ['execution'],
+    probeCase: EXECUTION_01,
+  })
   t.equal(pendingExecution.status, 201)
 
   const response = await h.call('GET', '/v1/courts', { token: tokenOf(h, 'prosecutor') })
@@ -314,7 +380,13 @@ t.test('503 ADAPTER_UNAVAILABLE names the court and the store when nothing serve
 
   // A trial adapter alone leaves the enforcement store unserved.
   const { url } = await startAdapter(t, h.url)
-  await registerActive(t, h, 'courtAdmin', { court: '黑01', baseUrl: url, covers: ['黑0103'], stores: ['trial'], probeCase: CIVIL_01 })
+  await registerActive(t, h, 'courtAdmin', {
+    court: '黑01',
+    baseUrl: url,
+    covers: ['黑0103'],
+    stores: ['trial'],
+    probeCase: CIVIL_01,
+  })
   t.equal((await openGrant(h, '黑0103', CIVIL_0103)).status, 201)
   const enforcement = await openGrant(h, '黑0103', EXECUTION_0103)
   t.equal(enforcement.status, 503)
@@ -335,11 +407,26 @@ t.test('coverage outside the jurisdiction is refused with 403, and nothing is re
   const h = await startGateway(t)
   const { url } = await startAdapter(t, h.url)
   const refusals: Array<[string, Person, { court: string; covers?: string[] }, string]> = [
-    ['黑01 covering a sibling intermediate court', 'courtAdmin', { court: '黑01', covers: ['黑02'] }, 'OUT_OF_JURISDICTION'],
+    [
+      '黑01 covering a sibling intermediate court',
+      'courtAdmin',
+      { court: '黑01', covers: ['黑02'] },
+      'OUT_OF_JURISDICTION',
+    ],
     ['黑01 covering the high court above it', 'courtAdmin', { court: '黑01', covers: ['黑'] }, 'OUT_OF_JURISDICTION'],
-    ['黑01 covering a basic court of another city', 'courtAdmin', { court: '黑01', covers: ['黑0103', '黑0202'] }, 'OUT_OF_JURISDICTION'],
+    [
+      '黑01 covering a basic court of another city',
+      'courtAdmin',
+      { court: '黑01', covers: ['黑0103', '黑0202'] },
+      'OUT_OF_JURISDICTION',
+    ],
     ['黑0103 registering for 黑01', 'courtAdmin0103', { court: '黑01' }, 'FORBIDDEN'],
-    ['黑0103 covering the court above it', 'courtAdmin0103', { court: '黑0103', covers: ['黑01'] }, 'OUT_OF_JURISDICTION'],
+    [
+      '黑0103 covering the court above it',
+      'courtAdmin0103',
+      { court: '黑0103', covers: ['黑01'] },
+      'OUT_OF_JURISDICTION',
+    ],
     ['a prosecutor registering at all', 'prosecutor', { court: '黑01' }, 'FORBIDDEN'],
   ]
   for (const [name, admin, body, code] of refusals) {
@@ -353,7 +440,12 @@ t.test('coverage outside the jurisdiction is refused with 403, and nothing is re
   t.equal(denials.length, refusals.length, 'every refusal is logged')
 
   // The same court-admin within the jurisdiction: both basic courts of Harbin.
-  const allowed = await register(h, 'courtAdmin', { court: '黑01', baseUrl: url, covers: ['黑0102', '黑0103'], probeCase: CIVIL_01 })
+  const allowed = await register(h, 'courtAdmin', {
+    court: '黑01',
+    baseUrl: url,
+    covers: ['黑0102', '黑0103'],
+    probeCase: CIVIL_01,
+  })
   t.equal(allowed.status, 201, allowed.text)
   t.same(allowed.json.stores, ['trial', 'execution'], 'both stores by default')
 })
@@ -364,7 +456,9 @@ t.test('adapters are visible to operators and to the court-admins of their court
   const ownId = (await register(h, 'courtAdmin0103', { court: '黑0103', baseUrl: url, probeCase: CIVIL_0103 })).json.id
 
   const ids = async (person: Person) =>
-    ((await h.call('GET', '/v1/adapters', { token: tokenOf(h, person) })).json.items as Array<{ id: string }>).map((a) => a.id).sort()
+    ((await h.call('GET', '/v1/adapters', { token: tokenOf(h, person) })).json.items as Array<{ id: string }>)
+      .map((a) => a.id)
+      .sort()
   t.same(await ids('operator'), [trialId, executionId, ownId].sort())
   t.same(await ids('courtAdmin'), [trialId, executionId].sort())
   t.same(await ids('courtAdmin0103'), [ownId])
@@ -381,7 +475,12 @@ t.test('adapters are visible to operators and to the court-admins of their court
 t.test('every change is logged: registration, activation, refusal, suspension', async (t) => {
   const { h, trialId, executionId } = await harbinArea(t)
   const { url } = await startAdapter(t, h.url, ['黑0103'])
-  const ownId = await registerActive(t, h, 'courtAdmin0103', { court: '黑0103', baseUrl: url, stores: ['trial'], probeCase: CIVIL_0103 })
+  const ownId = await registerActive(t, h, 'courtAdmin0103', {
+    court: '黑0103',
+    baseUrl: url,
+    stores: ['trial'],
+    probeCase: CIVIL_0103,
+  })
   t.equal((await suspend(h, ownId)).status, 200)
   const again = await activate(h, trialId)
   t.equal(again.status, 200, 're-activating an active adapter is no conflict with itself')
@@ -391,7 +490,12 @@ t.test('every change is logged: registration, activation, refusal, suspension', 
 
   const registrations = await auditEntries(h, 'action=adapter.register')
   t.same(
-    registrations.map((i) => [i.entry.resource.adapter, i.entry.actor.sub, i.entry.detail.covers, i.entry.detail.stores]),
+    registrations.map((i) => [
+      i.entry.resource.adapter,
+      i.entry.actor.sub,
+      i.entry.detail.covers,
+      i.entry.detail.stores,
+    ]),
     [
       [trialId, PEOPLE.courtAdmin.sub, ['黑0103'], ['trial']],
       [executionId, PEOPLE.courtAdmin.sub, ['黑0103'], ['execution']],
@@ -404,9 +508,11 @@ t.test('every change is logged: registration, activation, refusal, suspension', 
     [trialId, executionId, ownId, trialId],
   )
   t.ok(activations.every((i) => i.entry.actor.sub === PEOPLE.operator.sub && i.entry.phase === 'event'))
-  t.same(activations[0]!.entry.detail.takesOver, [
-    { store: 'trial', courts: ['黑01', '黑0103'] },
-  ], 'the first activation takes over from nobody')
+  t.same(
+    activations[0]!.entry.detail.takesOver,
+    [{ store: 'trial', courts: ['黑01', '黑0103'] }],
+    'the first activation takes over from nobody',
+  )
   const suspensions = await auditEntries(h, 'action=adapter.suspend')
   t.same(
     suspensions.map((i) => [i.entry.resource.adapter, i.entry.decision, i.entry.reason]),

@@ -256,7 +256,10 @@ t.test('suspending an adapter drops its catalogues at once; the cache is bounded
   )
 
   const operator = tokenOf(h, 'operator')
-  const suspended = await h.call('POST', `/v1/adapters/${adapterId}/suspend`, { token: operator, body: { reason: 'x' } })
+  const suspended = await h.call('POST', `/v1/adapters/${adapterId}/suspend`, {
+    token: operator,
+    body: { reason: 'x' },
+  })
   t.equal(suspended.status, 200)
   const refused = await read(civil.id, 'main-02-answer')
   t.equal(refused.status, 503, 'a suspended adapter serves nothing, kept catalogue or not')

@@ -212,7 +212,7 @@ t.test(
     t.same(services.migrate.depends_on, { postgres: { condition: 'service_healthy' } })
     t.equal(services['gateway-1'].depends_on.migrate.condition, 'service_completed_successfully')
 
-    t.same(exposed, [config.server.port], 'EXPOSE is the port of the replicas\' config')
+    t.same(exposed, [config.server.port], "EXPOSE is the port of the replicas' config")
     for (const file of [config.accessLog.signingKeyFile, config.adapters.signingKeyFile, config.dev?.keyFile ?? '']) {
       t.ok(file.startsWith(`${volume[0]}/`), `${file} is on the shared volume`)
     }

@@ -52,7 +52,15 @@ const OPERATION_IDS = [
   'getConsoleSignIn',
 ]
 const PLANNED: string[] = []
-const UNAUTHENTICATED = ['healthz', 'readyz', 'getJwks', 'getOpenApiDocument', 'getDocs', 'getConsole', 'getConsoleSignIn']
+const UNAUTHENTICATED = [
+  'healthz',
+  'readyz',
+  'getJwks',
+  'getOpenApiDocument',
+  'getDocs',
+  'getConsole',
+  'getConsoleSignIn',
+]
 
 t.test('the committed generated types match the specs', async (t) => {
   // A variable specifier keeps tsc from demanding declarations for the plain-JavaScript script.

@@ -39,11 +39,23 @@ t.test('specificity: own court 0, covering adapters by parent steps, otherwise n
     ['intermediate covering a basic court', adapter('a', '黑01', { covers: ['黑0103'] }), '黑0103', 'trial', 1],
     ['high court covering a basic court', adapter('a', '黑', { covers: ['黑0103'] }), '黑0103', 'execution', 2],
     ['a court it does not list', adapter('a', '黑01', { covers: ['黑0102'] }), '黑0103', 'trial', undefined],
-    ['a store it does not serve', adapter('a', '黑01', { covers: ['黑0103'], stores: ['trial'] }), '黑0103', 'execution', undefined],
+    [
+      'a store it does not serve',
+      adapter('a', '黑01', { covers: ['黑0103'], stores: ['trial'] }),
+      '黑0103',
+      'execution',
+      undefined,
+    ],
     ['its own court, wrong store', adapter('a', '黑01', { stores: ['execution'] }), '黑01', 'trial', undefined],
     // The directory is the authority: a listed court that is not below the registrant is not served.
     ['a listed court outside its jurisdiction', adapter('a', '黑01', { covers: ['黑02'] }), '黑02', 'trial', undefined],
-    ['a listed court unknown to the directory', adapter('a', '黑01', { covers: ['黑9999'] }), '黑9999', 'trial', undefined],
+    [
+      'a listed court unknown to the directory',
+      adapter('a', '黑01', { covers: ['黑9999'] }),
+      '黑9999',
+      'trial',
+      undefined,
+    ],
   ]
   for (const [name, a, court, store, expected] of cases) t.equal(specificity(a, court, store, tree), expected, name)
 })
@@ -68,7 +80,13 @@ t.test('servingAdapter: the most specific active adapter of the store', async (t
     ['the farther one serves what the nearer does not cover', [province, city], '黑01', 'trial', 'city'],
     ['the high court serves the intermediate court it covers', [province], '黑01', 'execution', 'province'],
     ['trial reads go to the trial adapter', [cityTrial, cityExecution], '黑0103', 'trial', 'city-trial'],
-    ['enforcement reads go to the execution adapter', [cityTrial, cityExecution], '黑0103', 'execution', 'city-execution'],
+    [
+      'enforcement reads go to the execution adapter',
+      [cityTrial, cityExecution],
+      '黑0103',
+      'execution',
+      'city-execution',
+    ],
     ['nobody covers 黑0102 trial here', [cityTrial, cityExecution, own], '黑0102', 'trial', undefined],
     ['no adapter at all', [], '黑0103', 'trial', undefined],
     ['a sibling court is never served', [city], '黑02', 'trial', undefined],
@@ -85,7 +103,11 @@ t.test('servingAdapter: pending and suspended adapters never serve', async (t) =
     t.equal(servingAdapter([own, city], '黑0103', 'trial', tree)?.id, 'city', `a ${status} own adapter hands over`)
     t.equal(servingAdapter([own], '黑0103', 'trial', tree), undefined, `a ${status} adapter alone serves nothing`)
     const cityInactive = adapter('city', '黑01', { covers: ['黑0103'], status })
-    t.equal(servingAdapter([cityInactive], '黑0103', 'trial', tree), undefined, `a ${status} covering adapter serves nothing`)
+    t.equal(
+      servingAdapter([cityInactive], '黑0103', 'trial', tree),
+      undefined,
+      `a ${status} covering adapter serves nothing`,
+    )
   }
 })
 
@@ -101,13 +123,19 @@ t.test('claims: every (court, store) pair, the own court once', async (t) => {
     { court: '黑01', store: 'trial' },
     { court: '黑0103', store: 'trial' },
   ])
-  t.same(claims(adapter('a', '黑01', { covers: ['黑01'], stores: ['execution'] })), [{ court: '黑01', store: 'execution' }])
+  t.same(claims(adapter('a', '黑01', { covers: ['黑01'], stores: ['execution'] })), [
+    { court: '黑01', store: 'execution' },
+  ])
 })
 
 t.test('conflicts: same court, same store, same specificity, active only', async (t) => {
   const candidate = adapter('new', '黑01', { covers: ['黑0103'], stores: ['trial'], status: 'pending' })
   const cases: Array<[string, Adapter[], Array<{ id: string; court: string; store: Store }>]> = [
-    ['an active adapter of the same court and store', [adapter('old', '黑01', { stores: ['trial'] })], [{ id: 'old', court: '黑01', store: 'trial' }]],
+    [
+      'an active adapter of the same court and store',
+      [adapter('old', '黑01', { stores: ['trial'] })],
+      [{ id: 'old', court: '黑01', store: 'trial' }],
+    ],
     [
       'both covering the same court too',
       [adapter('old', '黑01', { covers: ['黑0103'], stores: ['trial'] })],
@@ -119,15 +147,23 @@ t.test('conflicts: same court, same store, same specificity, active only', async
     ['the same court, another store', [adapter('old', '黑01', { covers: ['黑0103'], stores: ['execution'] })], []],
     ['a pending one', [adapter('old', '黑01', { stores: ['trial'], status: 'pending' })], []],
     ['a suspended one', [adapter('old', '黑01', { stores: ['trial'], status: 'suspended' })], []],
-    ['the covered court\'s own adapter (more specific)', [adapter('own', '黑0103', { stores: ['trial'] })], []],
+    ["the covered court's own adapter (more specific)", [adapter('own', '黑0103', { stores: ['trial'] })], []],
     ['a farther covering adapter (less specific)', [adapter('province', '黑', { covers: ['黑01', '黑0103'] })], []],
     ['another court altogether', [adapter('other', '黑02')], []],
   ]
   for (const [name, others, expected] of cases) {
-    const found = conflicts(candidate, others, tree).map(({ adapter, court, store }) => ({ id: adapter.id, court, store }))
+    const found = conflicts(candidate, others, tree).map(({ adapter, court, store }) => ({
+      id: adapter.id,
+      court,
+      store,
+    }))
     t.same(found, expected, name)
   }
-  t.same(conflicts(adapter('old', '黑01', { stores: ['trial'] }), [adapter('old', '黑01', { stores: ['trial'] })], tree), [], 'never with itself')
+  t.same(
+    conflicts(adapter('old', '黑01', { stores: ['trial'] }), [adapter('old', '黑01', { stores: ['trial'] })], tree),
+    [],
+    'never with itself',
+  )
 })
 
 t.test('conflicts: a claim the directory does not back clashes with nothing', async (t) => {

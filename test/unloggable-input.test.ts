@@ -68,5 +68,9 @@ t.test('unloggable input is a 400 before anything changes, on every route', asyn
     headers: { 'x-request-id': 'id\u0085' },
   })
   t.equal(requestId.status, 200, 'a request id with a C1 control does not stop the request')
-  t.not(requestId.headers['x-request-id'], 'id\u0085', 'it is replaced by an id of our own, so it never reaches the log')
+  t.not(
+    requestId.headers['x-request-id'],
+    'id\u0085',
+    'it is replaced by an id of our own, so it never reaches the log',
+  )
 })

@@ -171,11 +171,7 @@ export class AdapterClient {
    * turn. The pinned address replaces only where the socket goes: `host` and with it the TLS server name and
    * the certificate check stay the registered name.
    */
-  async #connectVetted(
-    host: ReturnType<typeof urlHost>,
-    options: ConnectOptions,
-    connect: Connector,
-  ): Promise<Socket> {
+  async #connectVetted(host: ReturnType<typeof urlHost>, options: ConnectOptions, connect: Connector): Promise<Socket> {
     const vetted = this.#options.addresses.vet('address' in host ? [host.address] : await this.#resolve(host.name))
     if (!vetted) throw new Error('the adapter host resolves to an address outside adapters.allowedNetworks')
     let lastError: unknown
@@ -314,7 +310,8 @@ export class AdapterClient {
       if (response.status === 304) {
         releaseEmpty(response.body)
         if (etag === undefined) throw bad('answered 304 to a request without If-None-Match')
-        if (sent !== undefined && !weaklyEqual(sent, etag)) throw bad('answered 304 with another ETag than it was asked about')
+        if (sent !== undefined && !weaklyEqual(sent, etag))
+          throw bad('answered 304 with another ETag than it was asked about')
         return { notModified: true as const }
       }
       return { body: await readJson(response, adapter), etag: sent }

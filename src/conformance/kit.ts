@@ -252,7 +252,8 @@ export async function runContractChecks(run: ConformanceRun): Promise<CheckResul
       const etag = header(exchange, 'etag') ?? ''
       if (etag.startsWith('W/')) fail('the ETag is weak; the contract asks for a strong one')
       const kind = header(exchange, 'volume-kind')
-      if (kind !== undefined && kind !== document.kind) fail(`Volume-Kind is ${kind}, the catalogue says ${document.kind}`)
+      if (kind !== undefined && kind !== document.kind)
+        fail(`Volume-Kind is ${kind}, the catalogue says ${document.kind}`)
       bodies.set(document.id, { bytes: exchange.body, etag, reprDigest })
     })
   }

@@ -326,8 +326,7 @@ export async function fileRoutes(
     // Allowed as a main-volume document to a grant that could not read it in the sub-volume: a kept
     // catalogue must be confirmed, by the court's Volume-Kind on the document, or by asking for the catalogue
     // first when this court's last document answer named no volume.
-    const confirm =
-      kept && !decide(principal, action, { volume: 'sub' }, context.grant, now(), policy).allow
+    const confirm = kept && !decide(principal, action, { volume: 'sub' }, context.grant, now(), policy).allow
     if (confirm && !catalogues.confirmsVolumes(context.adapter.id)) return 'revalidate'
     const ifNoneMatch = headerOf(request.headers['if-none-match'])
     const expected: Expected = {
