@@ -1,8 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { buildCourtAdapter } from '../examples/court-adapter/app.js'
 import { shippedCasesDir } from '../examples/court-adapter/paths.js'
@@ -17,11 +19,19 @@ import {
   runContractChecks,
   type Transport,
 } from '../src/conformance/kit.js'
+import {
+  bodyOf,
+  KEPT_BODY_BYTES,
+  MAX_BODY_BYTES,
+  type ReadOptions,
+  readAnswer,
+} from '../src/conformance/read-answer.js'
 import { httpTransport } from '../src/conformance/transport.js'
 import { loadSpec } from '../src/http/openapi.js'
 import { ADAPTER_SPEC } from '../src/paths.js'
 import { GATEWAY_ISSUER } from '../src/server.js'
 import { registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { startHostileCourt } from './helpers/hostile-court.js'
 
 const CASE = '（2023）黑01民终1234号'
 const ISSUER = 'court-file-gateway'
@@ -48,12 +58,20 @@ const kit = (url: string, dir: string, extra: Partial<KitOptions> = {}) =>
 const failedNames = (results: CheckResult[]) =>
   results.filter((r) => r.required && r.outcome !== 'pass').map((r) => r.name)
 
-/** An adapter whose answers a test spoils in one way: what the kit sees is exactly what such an adapter sends. */
+/**
+ * An adapter whose answers a test spoils in one way: what the kit sees is exactly what such an adapter sends.
+ * `next` reads as the kit asked (`options`); a spoiler that changes bytes rebuilds the answer with bodyOf.
+ */
 function spoiled(
   inner: Transport,
-  spoil: (path: string, headers: Record<string, string>, next: Transport) => Promise<Exchange>,
-) {
-  return (path: string, headers: Record<string, string>) => spoil(path, headers, inner)
+  spoil: (
+    path: string,
+    headers: Record<string, string>,
+    next: (path: string, headers: Record<string, string>) => Promise<Exchange>,
+    options: ReadOptions,
+  ) => Promise<Exchange>,
+): Transport {
+  return (path, headers, options = {}) => spoil(path, headers, (p, h) => inner(p, h, options), options)
 }
 
 t.test(
@@ -142,12 +160,12 @@ t.test('broken adapters: each failure is named', async (t) => {
   })
 
   t.test('bytes, digests and headers that do not match the catalogue', async (t) => {
-    const { results } = await run(async (path, headers, next) => {
+    const { results } = await run(async (path, headers, next, options) => {
       const answer = await next(path, headers)
-      if (!path.includes('/documents/main-')) return answer
+      if (!path.includes('/documents/main-') || answer.status !== 200 || answer.length === 0) return answer
       const body = Buffer.from(answer.body)
-      if (answer.status === 200 && body.length > 0) body[0] = (body[0] ?? 0) ^ 1
-      return { ...answer, body }
+      body[0] = (body[0] ?? 0) ^ 1
+      return { ...answer, ...bodyOf(body, options) }
     })
     const failed = failedNames(results)
     t.ok(
@@ -357,4 +375,162 @@ t.test('where the contract requires jti, a replayed token must be refused', asyn
     { outcome: 'pass', required: true },
   )
   t.equal(results.find((r) => r.name === 'refuses replayed token')?.detail, 'expected HTTP 401, got HTTP 200')
+})
+
+const MiB = 1024 * 1024
+
+/** A server answering every request with `size` bytes of `block` repeated (or without end), generated as sent. */
+async function repeatingServer(t: Tap, block: Buffer, size: number, headers: Record<string, string> = {}) {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      ...(Number.isFinite(size) ? { 'content-length': String(size) } : {}),
+      ...headers,
+    })
+    let at = 0
+    const pump = () => {
+      while (!response.destroyed && at < size) {
+        const chunk = block.subarray(0, Math.min(block.length, size - at))
+        at += chunk.length
+        if (!response.write(chunk)) return void response.once('drain', pump)
+      }
+      if (!response.destroyed) response.end()
+    }
+    pump()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+t.test('the transport hashes a large answer as it streams and keeps only its first 4 MiB', async (t) => {
+  const block = Buffer.alloc(MiB)
+  for (let i = 0; i < block.length; i++) block[i] = (i * 31 + (i >> 10)) & 0xff
+  const size = 32 * MiB
+  const url = await repeatingServer(t, block, size)
+  const whole = createHash('sha256')
+  const tail = createHash('sha256').update(block.subarray(1))
+  for (let at = 0; at < size; at += MiB) {
+    whole.update(block)
+    if (at > 0) tail.update(block)
+  }
+  const transport = httpTransport(url, 20_000)
+  const plain = await transport('/document', {})
+  t.equal(plain.length, size)
+  t.equal(plain.body.length, KEPT_BODY_BYTES, 'only the first 4 MiB are kept')
+  t.ok(plain.body.equals(Buffer.concat([block, block, block, block])), 'and they are the first bytes')
+  t.equal(plain.sha256.toString('hex'), whole.digest('hex'))
+  t.equal(plain.tail, undefined, 'no second digest unless asked')
+  const asked = await transport('/document', {}, { tail: true })
+  t.equal(asked.tail?.sha256.toString('hex'), tail.digest('hex'), 'the digest of bytes 1 to the end')
+  t.equal(asked.tail?.last, block[block.length - 1])
+})
+
+t.test('the 256 MiB cap holds for an answer without end', async (t) => {
+  // Bounded by the cap, not by time: the reader must stop once past it, and destroy the body.
+  const chunk = Buffer.alloc(MiB, 0x25)
+  let sent = 0
+  let destroyed = false
+  const endless = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        sent += chunk.length
+        yield chunk
+      }
+    },
+    destroy() {
+      destroyed = true
+    },
+  }
+  await t.rejects(readAnswer(endless), { message: `the answer is larger than ${MAX_BODY_BYTES} bytes` })
+  t.equal(MAX_BODY_BYTES, 256 * MiB)
+  t.ok(destroyed, 'the body is destroyed')
+  t.equal(sent, MAX_BODY_BYTES + MiB, 'nothing is read past the chunk that crossed the cap')
+
+  // Over HTTP, with a smaller cap: the kit names the failure.
+  const dir = t.testdir()
+  const url = await repeatingServer(t, chunk, Number.POSITIVE_INFINITY)
+  const outcome = await kit(url, dir, { transport: httpTransport(url, 20_000, { maxBytes: 8 * MiB }) })
+  t.equal(outcome.results.find((r) => r.name === 'health')?.detail, `the answer is larger than ${8 * MiB} bytes`)
+})
+
+t.test('a JSON answer larger than 4 MiB fails as such, never parsed from its first bytes', async (t) => {
+  const dir = t.testdir()
+  const json = JSON.stringify({ status: 'ok', padding: 'x'.repeat(KEPT_BODY_BYTES) })
+  const url = await rawServer(
+    t,
+    `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${json.length}\r\n\r\n${json}`,
+  )
+  const outcome = await kit(url, dir)
+  const health = outcome.results.find((r) => r.name === 'health')
+  t.equal(health?.detail, `the body is larger than 4 MiB (${json.length} bytes), too large to be read as JSON`)
+  t.match(
+    health?.received,
+    /^HTTP 200 \(content-type: application\/json; content-length: \d+\) "\{\\"status\\":\\"ok\\"/,
+  )
+})
+
+t.test('an open-ended range with wrong bytes in its middle fails', async (t) => {
+  const dir = t.testdir()
+  const { url } = await referenceAdapter(dir)
+  const real = httpTransport(url, 5000)
+  const transport = spoiled(real, async (path, headers, next, options) => {
+    const answer = await next(path, headers)
+    if (headers.range !== 'bytes=1-' || answer.status !== 206) return answer
+    t.equal(answer.length, answer.body.length, 'the fixture documents are kept whole')
+    const body = Buffer.from(answer.body)
+    const middle = Math.floor(body.length / 2)
+    body[middle] = (body[middle] ?? 0) ^ 0xff
+    return { ...answer, ...bodyOf(body, options) }
+  })
+  const outcome = await kit(url, dir, { transport })
+  t.same(failedNames(outcome.results), ['range open-ended'])
+  t.equal(outcome.results.find((r) => r.name === 'range open-ended')?.detail, 'the bytes are not those of the range')
+})
+
+t.test('a court listing large documents is activated without the gateway holding them', async (t) => {
+  const h = await startGateway(t, {
+    adapters: { allowHttp: true, allowedNetworks: ['127.0.0.0/8'], signingKeyFile: `${t.testdirName}/adapter.pem` },
+  })
+  const jwks = await h.call('GET', '/.well-known/jwks.json')
+  const count = 6
+  const court = await startHostileCourt(t, jwks.json, { largeBytes: 32 * MiB, probeLarge: count })
+  // Earlier tests' garbage collected first, so that what grows is this activation's.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  setFlagsFromString('--no-expose-gc')
+  gc()
+  const before = process.memoryUsage()
+  let peak = { arrayBuffers: before.arrayBuffers, rss: before.rss }
+  const sample = setInterval(() => {
+    const now = process.memoryUsage()
+    peak = { arrayBuffers: Math.max(peak.arrayBuffers, now.arrayBuffers), rss: Math.max(peak.rss, now.rss) }
+  }, 5)
+  let id: string
+  try {
+    id = await registerAdapter(h, court.url)
+  } finally {
+    clearInterval(sample)
+  }
+  const grownBuffers = peak.arrayBuffers - before.arrayBuffers
+  const grownRss = peak.rss - before.rss
+  t.comment(
+    `${count} documents of 32 MiB: buffers grew by ${(grownBuffers / MiB).toFixed(1)} MiB at most, RSS ${(grownRss / MiB).toFixed(1)} MiB`,
+  )
+  const shown = await h.call('GET', `/v1/adapters/${id}`, { token: tokenOf(h, 'operator') })
+  const checks = shown.json.conformance.checks as CheckResult[]
+  const passedNames = checks.filter((c) => c.ok).map((c) => c.name)
+  for (let i = 1; i <= count; i++) t.ok(passedNames.includes(`document probe-large-${i}`), `probe-large-${i} read`)
+  t.match(
+    checks.find((c) => c.name === 'range open-ended'),
+    { ok: true, received: /content-range: bytes 1-33554431\/33554432/ },
+    'the range checks were made on a large document',
+  )
+  // Held whole (as before), the documents alone were 192 MiB and buffers grew by 250 MiB. Hashed as they stream,
+  // what is held is one answer's kept 4 MiB and the garbage of the ones before (dead socket buffers, earlier
+  // prefixes), which V8 collects once it has grown 64 MiB: 20 to 80 MiB measured, whatever the documents' sizes.
+  t.ok(grownBuffers < 128 * MiB, `buffers grew by ${grownBuffers} bytes`)
 })

@@ -209,6 +209,7 @@ export async function adapterRoutes(
         adapterSpec: loadSpec(ADAPTER_SPEC),
         legacyCourts: directory.legacyCourts(),
         now,
+        socketBuffers: services.socketBuffers,
       },
       { sub: request.principal!.sub, org: request.principal!.org.code, log: log.size() },
     )

@@ -5,7 +5,7 @@ import type { Adapter } from '../adapters/types.js'
 import { type LegacyCourts, parseCaseNumber } from '../directory/case-number.js'
 import type { OpenApiSpec } from '../http/openapi.js'
 import { type CheckResult, passed, runContractChecks, type Transport } from './kit.js'
-import { readCapped } from './read-capped.js'
+import { readAnswer } from './read-answer.js'
 
 /** The result of the checks an activation ran, kept on the adapter (`GET /v1/adapters/{id}`). */
 export interface ConformanceResult {
@@ -20,10 +20,15 @@ const PROBE_DOCUMENT_BYTES = 16 * 1024 * 1024
 /**
  * The gateway's own client as the kit's transport: the same vetted connections (allowed networks, TLS, no
  * redirects) as every read. The breaker is bypassed, as for health checks: the checks provoke refusals on
- * purpose, and one failing check must not make the rest read "circuit open".
+ * purpose, and one failing check must not make the rest read "circuit open". Bodies are hashed as they stream,
+ * never held whole (src/conformance/read-answer.ts): a court listing many large documents costs no memory.
  */
-function clientTransport(client: AdapterClient, adapter: Adapter): Transport {
-  return async (path, headers) => {
+function clientTransport(
+  client: AdapterClient,
+  adapter: Adapter,
+  onReceived: ((bytes: number) => void) | undefined,
+): Transport {
+  return async (path, headers, options = {}) => {
     const { authorization, ...rest } = headers
     const ms = client.deadlineMs(PROBE_DOCUMENT_BYTES)
     const signal = AbortSignal.timeout(ms)
@@ -32,7 +37,8 @@ function clientTransport(client: AdapterClient, adapter: Adapter): Transport {
         healthCheck: true,
         signal,
       })
-      return { status: response.status, headers: response.headers, body: await readCapped(response.body) }
+      const read = await readAnswer(response.body, { ...options, ...(onReceived ? { onReceived } : {}) })
+      return { status: response.status, headers: response.headers, ...read }
     } catch (error) {
       throw new Error(signal.aborted ? `no complete answer within ${ms} ms` : (error as Error).message)
     }
@@ -49,6 +55,8 @@ export async function checkAdapter(
     adapterSpec: OpenApiSpec
     legacyCourts: LegacyCourts
     now: () => Date
+    /** Told every chunk read from the court, so dead socket buffers are reclaimed as for downloads. */
+    socketBuffers?: { forwarded: (bytes: number) => void } | undefined
   },
   /** The operator who activates, named in the tokens so the court's own log shows who probed it. */
   reader: { sub: string; org: string; log: number },
@@ -73,7 +81,7 @@ export async function checkAdapter(
     // aud is the court of the case read, which may be a lower court the adapter covers.
     adapter: { ...adapter, court: probe.courtCode },
     caseNo: probe.text,
-    transport: clientTransport(services.adapterClient, adapter),
+    transport: clientTransport(services.adapterClient, adapter, services.socketBuffers?.forwarded),
     signer: services.signer,
     validators: services.validators,
     adapterSpec: services.adapterSpec,

@@ -1,6 +1,6 @@
 import { errors, request } from 'undici'
 import type { Exchange, Transport } from './kit.js'
-import { readCapped } from './read-capped.js'
+import { readAnswer } from './read-answer.js'
 
 /** Names a transport fault the way a court team can act on it. */
 export function describeFault(error: unknown, timeoutMs: number): string {
@@ -24,11 +24,13 @@ export function describeFault(error: unknown, timeoutMs: number): string {
 
 /**
  * The kit's own HTTP: every request must be answered in full within `timeoutMs`, redirects are returned as
- * they are (never followed), and faults become errors with a readable message.
+ * they are (never followed), and faults become errors with a readable message. Bodies are read as
+ * src/conformance/read-answer.ts does: hashed as they stream, capped (`limits.maxBytes`, MAX_BODY_BYTES by
+ * default), only their first KEPT_BODY_BYTES kept.
  */
-export function httpTransport(baseUrl: string, timeoutMs: number): Transport {
+export function httpTransport(baseUrl: string, timeoutMs: number, limits: { maxBytes?: number } = {}): Transport {
   const base = baseUrl.replace(/\/+$/, '')
-  return async (path, headers): Promise<Exchange> => {
+  return async (path, headers, options = {}): Promise<Exchange> => {
     const signal = AbortSignal.timeout(timeoutMs)
     try {
       const response = await request(`${base}${path}`, {
@@ -39,8 +41,8 @@ export function httpTransport(baseUrl: string, timeoutMs: number): Transport {
         bodyTimeout: timeoutMs,
       })
       response.body.on('error', () => {})
-      const body = await readCapped(response.body)
-      return { status: response.statusCode, headers: response.headers, body }
+      const read = await readAnswer(response.body, { ...options, ...limits })
+      return { status: response.statusCode, headers: response.headers, ...read }
     } catch (error) {
       throw new Error(describeFault(signal.aborted ? signal.reason : error, timeoutMs))
     }

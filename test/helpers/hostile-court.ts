@@ -97,6 +97,8 @@ export interface ServedDocument {
   bytes: Buffer
   sha256: string
   etag: string
+  /** The document's size when `bytes` is only a block repeated to make it (never held whole). */
+  repeated?: number
 }
 
 /** One document request as the court saw it: whether the gateway closed the connection, bytes written. */
@@ -118,7 +120,7 @@ export interface DocumentRequest {
 export async function startHostileCourt(
   t: { teardown: (fn: () => unknown) => void },
   jwks: JSONWebKeySet,
-  options: { largeBytes?: number } = {},
+  options: { largeBytes?: number; probeLarge?: number } = {},
 ) {
   const keys = createLocalJWKSet(jwks)
   const documents = new Map<string, ServedDocument>()
@@ -130,6 +132,12 @@ export async function startHostileCourt(
     for (let at = 0; at < largeBytes; at += LARGE_BLOCK)
       hash.update(block.subarray(0, Math.min(LARGE_BLOCK, largeBytes - at)))
     const sha256 = hash.digest('hex')
+    // Listed first, so the activation's range checks are made on a large document.
+    for (let i = 1; i <= (options.probeLarge ?? 0); i++) {
+      const id = `probe-large-${i}`
+      const etag = `"${sha256.slice(0, 16)}-${i}"`
+      documents.set(id, { id, mediaType: 'application/pdf', bytes: block, sha256, etag, repeated: largeBytes })
+    }
     for (const id of LARGE) {
       documents.set(id, { id, mediaType: 'application/pdf', bytes: block, sha256, etag: `"${sha256.slice(0, 16)}"` })
     }
@@ -143,7 +151,7 @@ export async function startHostileCourt(
   }
   let json: JsonBehaviour = 'honest'
   // Until misbehave(), the court keeps the whole contract for the activation's conformance checks, listing only
-  // its honest document; then it lists and serves every behaviour.
+  // its honest document (and `probeLarge` documents of `largeBytes`); then it lists and serves every behaviour.
   let probing = true
   let beforeCatalogue: (() => Promise<unknown>) | undefined
   let editCatalogue: ((honest: ReturnType<typeof catalogue>) => unknown) | undefined
@@ -238,7 +246,7 @@ export async function startHostileCourt(
     document: ServedDocument,
     write: (chunk: Buffer) => boolean,
   ) {
-    if (probing) return serveToProbe(req, res, document, write)
+    if (probing || document.repeated !== undefined) return serveToProbe(req, res, document, write)
     const { bytes } = document
     const digest = `sha-256=:${Buffer.from(document.sha256, 'hex').toString('base64')}:`
     const headers = {
@@ -404,12 +412,12 @@ export async function startHostileCourt(
           kind: 'main',
           title: '正卷',
           documents: [...documents.values()]
-            .filter((d) => !probing || d.id === 'honest')
+            .filter((d) => !probing || d.id === 'honest' || d.repeated !== undefined)
             .map((d) => ({
               id: d.id,
               title: d.id,
               mediaType: d.mediaType,
-              size: d.id === 'vast' ? VAST_SIZE : LARGE.has(d.id) ? largeBytes : d.bytes.length,
+              size: d.id === 'vast' ? VAST_SIZE : LARGE.has(d.id) ? largeBytes : (d.repeated ?? d.bytes.length),
               sha256: d.sha256,
             })),
         },
@@ -481,6 +489,7 @@ function serveToProbe(
   write: (chunk: Buffer) => boolean,
 ) {
   const { bytes } = document
+  const size = document.repeated ?? bytes.length
   const headers = {
     'content-type': document.mediaType,
     etag: document.etag,
@@ -491,19 +500,33 @@ function serveToProbe(
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, document.etag)) {
     return void res.writeHead(304, { etag: document.etag }).end()
   }
-  const range = decideRange(req.headers.range, bytes.length)
+  const range = decideRange(req.headers.range, size)
   if (range.kind === 'unsatisfiable') {
-    res.setHeader('content-range', `bytes */${bytes.length}`)
+    res.setHeader('content-range', `bytes */${size}`)
     return send(res, 416, { title: 'range not satisfiable' })
   }
-  const [first, last] = range.kind === 'partial' ? [range.start, range.end] : [0, bytes.length - 1]
+  const [first, last] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
   res.writeHead(range.kind === 'partial' ? 206 : 200, {
     ...headers,
     'content-length': last - first + 1,
-    ...(range.kind === 'partial' ? { 'content-range': `bytes ${first}-${last}/${bytes.length}` } : {}),
+    ...(range.kind === 'partial' ? { 'content-range': `bytes ${first}-${last}/${size}` } : {}),
   })
-  write(bytes.subarray(first, last + 1))
-  res.end()
+  if (document.repeated === undefined) {
+    write(bytes.subarray(first, last + 1))
+    return void res.end()
+  }
+  // The block repeated, as fast as the reader takes it and no faster.
+  let at = first
+  const pump = () => {
+    while (!res.destroyed && at <= last) {
+      const offset = at % bytes.length
+      const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + last - at + 1))
+      at += chunk.length
+      if (!write(chunk)) return void res.once('drain', pump)
+    }
+    if (!res.destroyed) res.end()
+  }
+  pump()
 }
 
 function listen(server: Server): Promise<void> {
