@@ -1,7 +1,7 @@
 import crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { EMPTY_ROOT, leafHash, nodeHash } from '../src/accesslog/merkle/hash.js'
+import { EMPTY_ROOT, leafHash, nodeHash } from '../../src/accesslog/merkle/hash.js'
 import {
   consistencyProof,
   Frontier,
@@ -10,10 +10,10 @@ import {
   rootHash,
   verifyConsistency,
   verifyInclusion,
-} from '../src/accesslog/merkle/tree.js'
+} from '../../src/accesslog/merkle/tree.js'
 
 const vectorFile = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`./fixtures/vectors/${name}`, import.meta.url), 'utf8'))
+  JSON.parse(readFileSync(new URL(`../fixtures/vectors/${name}`, import.meta.url), 'utf8'))
 
 interface RfcVectors {
   hasher_vectors: Array<{ desc: string; want: string; leaf_data_hex?: string; left_hex?: string; right_hex?: string }>

@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import t from 'tap'
-import { ERRORS } from '../src/http/errors.js'
-import { inlineSchema, loadSpec, type OpenApiSpec, operations, routeSchema, SpecError } from '../src/http/openapi.js'
-import problemPlugin from '../src/http/problem-plugin.js'
-import { specValidatorCompiler } from '../src/http/validator-compiler.js'
+import { ERRORS } from '../../src/http/errors.js'
+import { inlineSchema, loadSpec, type OpenApiSpec, operations, routeSchema, SpecError } from '../../src/http/openapi.js'
+import problemPlugin from '../../src/http/problem-plugin.js'
+import { specValidatorCompiler } from '../../src/http/validator-compiler.js'
 
-const root = resolve(import.meta.dirname, '..')
+const root = resolve(import.meta.dirname, '..', '..')
 const gatewaySpec = join(root, 'openapi/gateway.yaml')
 
 interface GeneratorModule {

@@ -1,12 +1,12 @@
-import { seedGrants } from './helpers/seed.js'
+import { seedGrants } from '../helpers/seed.js'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import type { Config } from '../src/config/types.js'
-import type { Court, Organisation, Procuratorate } from '../src/directory/types.js'
-import { SqliteGrantStore } from '../src/grants/sqlite-store.js'
-import type { Grant } from '../src/grants/types.js'
-import type { ErrorCode } from '../src/http/errors.js'
-import type { Principal, Role } from '../src/identity/principal.js'
+import type { Config } from '../../src/config/types.js'
+import type { Court, Organisation, Procuratorate } from '../../src/directory/types.js'
+import { SqliteGrantStore } from '../../src/grants/sqlite-store.js'
+import type { Grant } from '../../src/grants/types.js'
+import type { ErrorCode } from '../../src/http/errors.js'
+import type { Principal, Role } from '../../src/identity/principal.js'
 import {
   ACTIONS,
   type Action,
@@ -20,8 +20,8 @@ import {
   MAX_GRANT_LIFETIME_DAYS,
   type PolicyContext,
   type Resource,
-} from '../src/policy/decide.js'
-import { openSqlite } from '../src/storage/sqlite.js'
+} from '../../src/policy/decide.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // A small province: the high court, two intermediate courts, a basic court under 黑01, and a special (railway)
@@ -1163,7 +1163,7 @@ for (const mode of MODES) {
 }
 
 t.test('every reason code the module returns appears in the table', async (t) => {
-  const source = readFileSync(new URL('../src/policy/decide.ts', import.meta.url), 'utf8')
+  const source = readFileSync(new URL('../../src/policy/decide.ts', import.meta.url), 'utf8')
   const returned = new Set([...source.matchAll(/deny\(\s*'([A-Z_]+)'/g)].map((m) => m[1]))
   t.ok(returned.size > 5, 'found the deny calls')
   const tabled = new Set(ROWS.map((r) => r.expect))

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { type CourtTree, claims, conflicts, servingAdapter, specificity } from '../src/adapters/routing.js'
-import type { Adapter, AdapterStatus, Store } from '../src/adapters/types.js'
+import { type CourtTree, claims, conflicts, servingAdapter, specificity } from '../../src/adapters/routing.js'
+import type { Adapter, AdapterStatus, Store } from '../../src/adapters/types.js'
 
 // A slice of the province: the high court, two intermediate courts, two basic courts under 黑01.
 const PARENTS: Record<string, string | undefined> = {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { canonicalJson as serverCanonicalJson } from '../src/accesslog/canonical-json.js'
-import { ed25519PrivateKeyFromSeed, signNote, verifierKey, ed25519PublicKey } from '../src/accesslog/note.js'
+import { canonicalJson as serverCanonicalJson } from '../../src/accesslog/canonical-json.js'
+import { ed25519PrivateKeyFromSeed, signNote, verifierKey, ed25519PublicKey } from '../../src/accesslog/note.js'
 import {
   canonicalJson,
   fromBase64,
@@ -13,11 +13,11 @@ import {
   toHex,
   verifyConsistency,
   verifyInclusion,
-} from '../console/src/verify.js'
+} from '../../console/src/verify.js'
 
 // The console's WebCrypto port against the vectors the server's Merkle and note code is tested with.
 const vectors = (name: string): any =>
-  JSON.parse(readFileSync(new URL(`./fixtures/vectors/${name}`, import.meta.url), 'utf8'))
+  JSON.parse(readFileSync(new URL(`../fixtures/vectors/${name}`, import.meta.url), 'utf8'))
 const rfc = vectors('rfc6962_merkle_vectors.json')
 const probes = vectors('transparency-dev_merkle_probes.json')
 const notes = vectors('signed_note_checkpoint_vectors.json')

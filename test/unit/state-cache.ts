@@ -1,9 +1,9 @@
 import t from 'tap'
-import type { AdapterStore } from '../src/adapters/store.js'
-import type { Adapter } from '../src/adapters/types.js'
-import type { GrantStore } from '../src/grants/store.js'
-import type { Grant } from '../src/grants/types.js'
-import { type ChangeFeed, type ChangeListener, type RemoteChange, StateCache } from '../src/storage/state-cache.js'
+import type { AdapterStore } from '../../src/adapters/store.js'
+import type { Adapter } from '../../src/adapters/types.js'
+import type { GrantStore } from '../../src/grants/store.js'
+import type { Grant } from '../../src/grants/types.js'
+import { type ChangeFeed, type ChangeListener, type RemoteChange, StateCache } from '../../src/storage/state-cache.js'
 
 /**
  * The in-memory grants and adapter registry of the read path (src/storage/state-cache.ts), against stores

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { findUnloggable, isIdentifier, isWellFormed } from '../src/http/loggable-input.js'
+import { findUnloggable, isIdentifier, isWellFormed } from '../../src/http/loggable-input.js'
 
 t.test('well-formed Unicode: a lone surrogate is not, a pair is', async (t) => {
   t.ok(isWellFormed('黑01 (2023) 😀 \u0000 \u202e'), 'controls and bidi are well-formed, just not identifiers')

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { formatCheckpoint, openCheckpoint, parseCheckpoint } from '../src/accesslog/checkpoint.js'
-import { leafHash } from '../src/accesslog/merkle/hash.js'
+import { formatCheckpoint, openCheckpoint, parseCheckpoint } from '../../src/accesslog/checkpoint.js'
+import { leafHash } from '../../src/accesslog/merkle/hash.js'
 import {
   ed25519PrivateKeyFromSeed,
   ed25519PublicKey,
@@ -13,7 +13,7 @@ import {
   rawEd25519PublicKey,
   signNote,
   verifierKey,
-} from '../src/accesslog/note.js'
+} from '../../src/accesslog/note.js'
 
 interface NoteVectors {
   signed_note_golang_mod: {
@@ -34,7 +34,7 @@ interface NoteVectors {
 }
 
 const v = JSON.parse(
-  readFileSync(new URL('./fixtures/vectors/signed_note_checkpoint_vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/vectors/signed_note_checkpoint_vectors.json', import.meta.url), 'utf8'),
 ) as NoteVectors
 const golang = v.signed_note_golang_mod
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import t from 'tap'
-import { parseConfig } from '../src/config/load.js'
-import type { IssuerConfig } from '../src/config/types.js'
-import { claimAt, mappedClaims } from '../src/identity/claims.js'
+import { parseConfig } from '../../src/config/load.js'
+import type { IssuerConfig } from '../../src/config/types.js'
+import { claimAt, mappedClaims } from '../../src/identity/claims.js'
 
 const KEYCLOAK = 'https://sso.jcy.example/realms/hlj'
 /** What Keycloak puts in an access token: realm roles nested, client roles per client, custom attributes. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatReceipt, parseReceipt } from '../src/accesslog/receipt.js'
+import { formatReceipt, parseReceipt } from '../../src/accesslog/receipt.js'
 
 // The example from https://c2sp.org/tlog-proof (its signatures are elided with [...], so it is a format
 // vector: the checkpoint is carried verbatim, not parsed, by the receipt layer).

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os'
 import t from 'tap'
-import { findPatterns, type PatternEntry, type Thresholds } from '../console/src/patterns.js'
-import { testConfig } from './helpers/harness.js'
+import { findPatterns, type PatternEntry, type Thresholds } from '../../console/src/patterns.js'
+import { testConfig } from '../helpers/harness.js'
 
 /** The defaults of the gateway's configuration console.patterns (dailyQuota: limits.documentsPerDay). */
 const LIMITS: Thresholds = testConfig(tmpdir()).console.patterns

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { ERRORS, GatewayError, toProblem } from '../src/http/errors.js'
-import { toGatewayError } from '../src/http/problem-plugin.js'
+import { ERRORS, GatewayError, toProblem } from '../../src/http/errors.js'
+import { toGatewayError } from '../../src/http/problem-plugin.js'
 
 // The codes are a contract with clients (docs/architecture.md#errors): changing one is a breaking change, so each is locked here.
 const LOCKED: Record<string, number> = {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { AddressPolicy, canonicalAddress, urlHost } from '../src/adapters/addresses.js'
+import { AddressPolicy, canonicalAddress, urlHost } from '../../src/adapters/addresses.js'
 
 t.test('canonical addresses: IPv4-mapped IPv6 is the IPv4 address it reaches; names are not addresses', async (t) => {
   t.same(canonicalAddress('127.0.0.1'), { address: '127.0.0.1', family: 4 })

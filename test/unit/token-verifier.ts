@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import t from 'tap'
-import { TokenVerifier } from '../src/identity/token-verifier.js'
+import { TokenVerifier } from '../../src/identity/token-verifier.js'
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 function token(payload: Record<string, unknown>, key: KeyObject): string {

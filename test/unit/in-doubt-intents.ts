@@ -1,12 +1,12 @@
 import crypto from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
-import { TransparencyLog } from '../src/accesslog/access-log.js'
-import type { Entry, EntryInput } from '../src/accesslog/entry.js'
-import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
-import type { LeafRecord, TreeNode } from '../src/accesslog/store.js'
-import { openSqlite } from '../src/storage/sqlite.js'
-import { waitFor } from './helpers/wait.js'
+import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import type { Entry, EntryInput } from '../../src/accesslog/entry.js'
+import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
+import type { LeafRecord, TreeNode } from '../../src/accesslog/store.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * A store can commit a batch and fail to say so (a COMMIT whose reply is lost with the connection). The

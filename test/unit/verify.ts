@@ -1,12 +1,12 @@
 import crypto from 'node:crypto'
 import canonicalize from 'canonicalize'
 import t from 'tap'
-import { formatCheckpoint } from '../src/accesslog/checkpoint.js'
-import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { consistencyProof, Frontier, inclusionProof, type NodeReader } from '../src/accesslog/merkle/tree.js'
-import { signNote, verifierKey } from '../src/accesslog/note.js'
-import { formatReceipt } from '../src/accesslog/receipt.js'
-import { verifyBundle, verifyCheckpointConsistency, verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
+import { formatCheckpoint } from '../../src/accesslog/checkpoint.js'
+import { leafHash } from '../../src/accesslog/merkle/hash.js'
+import { consistencyProof, Frontier, inclusionProof, type NodeReader } from '../../src/accesslog/merkle/tree.js'
+import { signNote, verifierKey } from '../../src/accesslog/note.js'
+import { formatReceipt } from '../../src/accesslog/receipt.js'
+import { verifyBundle, verifyCheckpointConsistency, verifyExport, verifyReceipt } from '../../src/accesslog/verify.js'
 
 const ORIGIN = 'court-file-gateway.test/log'
 const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { calculateJwkThumbprint, createLocalJWKSet, type JWK, jwtVerify, SignJWT } from 'jose'
 import t from 'tap'
-import { jwkThumbprint, REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../src/adapters/signing.js'
+import { jwkThumbprint, REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../../src/adapters/signing.js'
 
 const claims = {
   court: '黑01',

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto'
 import canonicalize from 'canonicalize'
 import t from 'tap'
-import { TransparencyLog } from '../src/accesslog/access-log.js'
-import { canonicalJson } from '../src/accesslog/canonical-json.js'
-import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
-import { openSqlite } from '../src/storage/sqlite.js'
+import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import { canonicalJson } from '../../src/accesslog/canonical-json.js'
+import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function random(seed: number) {

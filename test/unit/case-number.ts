@@ -7,8 +7,8 @@ import {
   normaliseCaseNumber,
   parseCaseNumber,
   storeForTypeCode,
-} from '../src/directory/case-number.js'
-import { GatewayError } from '../src/http/errors.js'
+} from '../../src/directory/case-number.js'
+import { GatewayError } from '../../src/http/errors.js'
 
 // A fixed clock, so the year bound (current year + 1 = 2026) does not drift with the calendar.
 const now = new Date('2025-06-01T00:00:00Z')
