@@ -155,7 +155,7 @@ t.test(
 
     // A chunked body (too-long, too-short, endless) has no Content-Length, which the adapter contract requires:
     // it is refused before a byte reaches the client. The guard's cut at the catalogued length stays as the
-    // second line of defence (test/read-path.test.ts).
+    // second line of defence (test/gateway/read-path.ts).
     const documentCases: Array<[DocumentBehaviour, Expectation, Record<string, string>?]> = [
       ['honest', { status: 200, result: 'completed' }],
       ['wrong-digest', { status: 502, result: 'failed', code: 'DOCUMENT_INTEGRITY_FAILED' }],

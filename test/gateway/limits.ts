@@ -1,5 +1,5 @@
 import t from 'tap'
-import { eventually, PEOPLE, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { eventually, PEOPLE, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 

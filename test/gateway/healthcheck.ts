@@ -1,8 +1,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { healthcheck, healthUrl, probeHealth } from '../src/healthcheck.js'
-import { startGateway } from './helpers/harness.js'
+import { healthcheck, healthUrl, probeHealth } from '../../src/healthcheck.js'
+import { startGateway } from '../helpers/harness.js'
 
 t.test(
   'the probe asks loopback when the gateway listens on every address, and the named address otherwise',

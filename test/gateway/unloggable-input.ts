@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAIN_GRANT, openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { MAIN_GRANT, openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /**
  * Input the access log could not hold, or an identifier with a control or format character, is refused with

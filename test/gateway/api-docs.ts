@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startGateway } from './helpers/harness.js'
+import { startGateway } from '../helpers/harness.js'
 
 t.test('the served description works from any host and says where a token comes from', async (t) => {
   const h = await startGateway(t)

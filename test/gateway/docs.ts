@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import t from 'tap'
-import { PROJECT_ROOT } from '../src/paths.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
 
 /** The files a cloner reads: sources, tests, specs, examples, scripts and every Markdown file. */
 function projectFiles(): string[] {

@@ -4,7 +4,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { SignJWT } from 'jose'
 import t from 'tap'
 import { request } from 'undici'
-import { registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const GRANT = { court: '黑01', caseNo: CASE, supervisionCase: 'S-1', volumes: ['main'], reason: '监督' }

@@ -8,7 +8,7 @@ import {
   startGateway,
   tokenOf,
   openGrant,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 

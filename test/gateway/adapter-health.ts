@@ -1,6 +1,6 @@
 import t from 'tap'
-import { CircuitBreaker } from '../src/adapters/breaker.js'
-import { startFaultProxy } from './helpers/fault-proxy.js'
+import { CircuitBreaker } from '../../src/adapters/breaker.js'
+import { startFaultProxy } from '../helpers/fault-proxy.js'
 import {
   eventually,
   openGrant,
@@ -10,7 +10,7 @@ import {
   startGateway,
   testClock,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 t.test('the breaker opens after N failures, stays open for the cooldown, and one probe decides', async (t) => {
   let now = 1_000_000

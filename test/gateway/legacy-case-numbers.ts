@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAIN_GRANT, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { MAIN_GRANT, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 // A pre-2016 number reaches the court's adapter like any other: the court and store come from the directory's
 // abbreviations, and the adapter is asked for the case under the number as the court filed it.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /**
  * Edges of the document read as a client can push them: HEAD (which Fastify would answer by running the whole

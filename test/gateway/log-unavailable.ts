@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 t.test('fail closed: when the access log cannot be written nothing is served', async (t) => {
   const h = await startGateway(t)

@@ -2,12 +2,12 @@ import t from 'tap'
 import { createServer } from 'node:http'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
-import { forwardChecked, IntegrityError } from '../src/files/digest-guard.js'
-import { InlineHasher } from '../src/files/digests.js'
-import { servedMediaType } from '../src/files/media-types.js'
-import { contentRange, parseRange, rangeLength } from '../src/files/range.js'
-import { ActiveTransfers } from '../src/files/transfers.js'
-import { TransferDeadlineError } from '../src/adapters/client.js'
+import { forwardChecked, IntegrityError } from '../../src/files/digest-guard.js'
+import { InlineHasher } from '../../src/files/digests.js'
+import { servedMediaType } from '../../src/files/media-types.js'
+import { contentRange, parseRange, rangeLength } from '../../src/files/range.js'
+import { ActiveTransfers } from '../../src/files/transfers.js'
+import { TransferDeadlineError } from '../../src/adapters/client.js'
 
 t.test('a client Range is read against the catalogue size', async (t) => {
   const size = 1000

@@ -9,8 +9,8 @@ import {
   nextCstMidnight,
   readerKey,
   SqliteDocumentReadCounter,
-} from '../src/files/quota.js'
-import { openSqlite } from '../src/storage/sqlite.js'
+} from '../../src/files/quota.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
 import {
   eventually,
   PEOPLE,
@@ -19,7 +19,7 @@ import {
   startGateway,
   testClock,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 

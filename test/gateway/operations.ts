@@ -2,11 +2,11 @@ import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { request } from 'undici'
-import { loadSpec, operations } from '../src/http/openapi.js'
-import { GATEWAY_SPEC } from '../src/paths.js'
-import { createGateway } from '../src/server.js'
-import { LOGGER_OPTIONS } from '../src/server.js'
-import { startFaultProxy } from './helpers/fault-proxy.js'
+import { loadSpec, operations } from '../../src/http/openapi.js'
+import { GATEWAY_SPEC } from '../../src/paths.js'
+import { createGateway } from '../../src/server.js'
+import { LOGGER_OPTIONS } from '../../src/server.js'
+import { startFaultProxy } from '../helpers/fault-proxy.js'
 import {
   registerAdapter,
   startAdapter,
@@ -15,7 +15,7 @@ import {
   tokenOf,
   openGrant,
   scrapeMetrics,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 t.test('health, readiness and the API description are public; metrics are on their own listener', async (t) => {
   const h = await startGateway(t, { metrics: { port: 0 } })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { request } from 'undici'
-import { startFaultProxy } from './helpers/fault-proxy.js'
-import { eventually, registerAdapter, startAdapter, startGateway, tokenOf, openGrant } from './helpers/harness.js'
+import { startFaultProxy } from '../helpers/fault-proxy.js'
+import { eventually, registerAdapter, startAdapter, startGateway, tokenOf, openGrant } from '../helpers/harness.js'
 
 t.test('adapter faults give clear 502/503/504, cut transfers are cut for the client, and all is logged', async (t) => {
   const h = await startGateway(t, {
