@@ -3,15 +3,15 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { buildCourtAdapter } from '../examples/court-adapter/app.js'
-import { shippedCasesDir } from '../examples/court-adapter/paths.js'
-import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
-import { loadSpec } from '../src/http/openapi.js'
-import { clientErrorHandler, MAX_URI_LENGTH } from '../src/http/problem-plugin.js'
-import { type ObservedResponse, responseConformance } from '../src/http/response-conformance.js'
-import { GATEWAY_SPEC } from '../src/paths.js'
-import { createGateway, GATEWAY_ISSUER } from '../src/server.js'
-import { openSqlite } from '../src/storage/sqlite.js'
+import { buildCourtAdapter } from '../../examples/court-adapter/app.js'
+import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
+import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
+import { loadSpec } from '../../src/http/openapi.js'
+import { clientErrorHandler, MAX_URI_LENGTH } from '../../src/http/problem-plugin.js'
+import { type ObservedResponse, responseConformance } from '../../src/http/response-conformance.js'
+import { GATEWAY_SPEC } from '../../src/paths.js'
+import { createGateway, GATEWAY_ISSUER } from '../../src/server.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
 import {
   MAIN_GRANT,
   httpCaller,
@@ -22,7 +22,7 @@ import {
   startGateway,
   testConfig,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const json = (value: unknown) => JSON.stringify(value)
 const problem = (status: number, code: string) =>
@@ -269,7 +269,7 @@ t.test('the mismatches found against the spec are fixed', async (t) => {
   t.equal(tooLarge.status, 413)
   t.equal(tooLarge.json.code, 'PAYLOAD_TOO_LARGE')
   // The body is refused while it is read, before routing finds that the path (an empty grant id) matches no
-  // operation: x-unrouted-responses lists 413 (found by test/property-log-promise.test.ts).
+  // operation: x-unrouted-responses lists 413 (found by test/gateway/property-log-promise.ts).
   const tooLargeUnrouted = await h.call('POST', '/v1/grants//revoke', {
     token: prosecutor,
     body: { reason: 'y'.repeat(70_000) },

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { ConfigError } from '../src/config/load.js'
-import { createGateway, startupSummary } from '../src/server.js'
-import { testConfig } from './helpers/harness.js'
+import { ConfigError } from '../../src/config/load.js'
+import { createGateway, startupSummary } from '../../src/server.js'
+import { testConfig } from '../helpers/harness.js'
 
 /** node:crypto makes keys but no X.509 certificates; the TLS tests need the openssl command for one. */
 const OPENSSL = (() => {

@@ -9,9 +9,9 @@ import {
   startAdapter,
   startGateway,
   tokenOf,
-} from './helpers/harness.js'
-import { verifiedLog } from './helpers/log-check.js'
-import { waitFor } from './helpers/wait.js'
+} from '../helpers/harness.js'
+import { verifiedLog } from '../helpers/log-check.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * Every state-changing route, with the log append failing before and after its database change: the client

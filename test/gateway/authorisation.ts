@@ -12,7 +12,7 @@ import {
   startAdapter,
   startGateway,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const UNKNOWN = '00000000-0000-4000-8000-000000000000'

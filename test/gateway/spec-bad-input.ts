@@ -1,9 +1,9 @@
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import t from 'tap'
-import { type JsonSchema, loadSpec, operations, routeSchema } from '../src/http/openapi.js'
-import { GATEWAY_SPEC } from '../src/paths.js'
-import { MAIN_GRANT, openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { type JsonSchema, loadSpec, operations, routeSchema } from '../../src/http/openapi.js'
+import { GATEWAY_SPEC } from '../../src/paths.js'
+import { MAIN_GRANT, openGrant, registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /**
  * Bad input generated from the spec itself: for every operation, every constraint of its body, query, path

@@ -7,7 +7,7 @@ import {
   startAdapter,
   startGateway,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 // The shipped cases (examples/court-adapter/cases): a civil and an enforcement case at each of two courts.
 const CIVIL_01 = '（2023）黑01民终1234号'

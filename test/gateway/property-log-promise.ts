@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import type { Entry } from '../src/accesslog/entry.js'
+import type { Entry } from '../../src/accesslog/entry.js'
 import {
   type Harness,
   MAIN_GRANT,
@@ -10,8 +10,8 @@ import {
   startAdapter,
   startGateway,
   tokenOf,
-} from './helpers/harness.js'
-import { verifiedLog } from './helpers/log-check.js'
+} from '../helpers/harness.js'
+import { verifiedLog } from '../helpers/log-check.js'
 
 /**
  * Generated requests — every state-changing and reading route, bodies and parameters built from odd strings

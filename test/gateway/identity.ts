@@ -7,12 +7,12 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import t from 'tap'
 import { request } from 'undici'
-import type { Config } from '../src/config/types.js'
-import type { Org } from '../src/directory/types.js'
-import problemPlugin from '../src/http/problem-plugin.js'
-import identityPlugin, { bearerToken, principalFromClaims } from '../src/identity/authenticate.js'
-import { DEV_ISSUER, loadDevIssuer } from '../src/identity/dev-issuer.js'
-import { JwksSource, keyMatchesAlgorithm, parseJwks } from '../src/identity/jwks.js'
+import type { Config } from '../../src/config/types.js'
+import type { Org } from '../../src/directory/types.js'
+import problemPlugin from '../../src/http/problem-plugin.js'
+import identityPlugin, { bearerToken, principalFromClaims } from '../../src/identity/authenticate.js'
+import { DEV_ISSUER, loadDevIssuer } from '../../src/identity/dev-issuer.js'
+import { JwksSource, keyMatchesAlgorithm, parseJwks } from '../../src/identity/jwks.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures: a tiny directory, three issuers with their keys, a JWKS endpoint that counts its fetches.

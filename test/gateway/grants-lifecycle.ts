@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { normaliseMembers } from '../src/grants/members.js'
+import { normaliseMembers } from '../../src/grants/members.js'
 import {
   eventually,
   type Harness,
@@ -10,7 +10,7 @@ import {
   startGateway,
   testClock,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const PROBLEM = 'application/problem+json; charset=utf-8'

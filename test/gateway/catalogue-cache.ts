@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { CatalogueCache } from '../src/files/catalogue-cache.js'
-import type { Adapter } from '../src/adapters/types.js'
-import { startHostileCourt } from './helpers/hostile-court.js'
+import { CatalogueCache } from '../../src/files/catalogue-cache.js'
+import type { Adapter } from '../../src/adapters/types.js'
+import { startHostileCourt } from '../helpers/hostile-court.js'
 import {
   eventually,
   type Harness,
@@ -13,7 +13,7 @@ import {
   startGateway,
   testClock,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 /**
  * The catalogue cache (docs/courts.md#catalogue-cache): a document read within the catalogue's lifetime makes

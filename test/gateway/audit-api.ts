@@ -1,11 +1,11 @@
 import canonicalize from 'canonicalize'
 import t from 'tap'
-import { openCheckpoint } from '../src/accesslog/checkpoint.js'
-import type { Entry } from '../src/accesslog/entry.js'
-import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { verifyConsistency, verifyInclusion } from '../src/accesslog/merkle/tree.js'
-import { parseVerifierKey } from '../src/accesslog/note.js'
-import { verifyExport, verifyReceipt } from '../src/accesslog/verify.js'
+import { openCheckpoint } from '../../src/accesslog/checkpoint.js'
+import type { Entry } from '../../src/accesslog/entry.js'
+import { leafHash } from '../../src/accesslog/merkle/hash.js'
+import { verifyConsistency, verifyInclusion } from '../../src/accesslog/merkle/tree.js'
+import { parseVerifierKey } from '../../src/accesslog/note.js'
+import { verifyExport, verifyReceipt } from '../../src/accesslog/verify.js'
 import {
   eventually,
   type Harness,
@@ -14,7 +14,7 @@ import {
   startAdapter,
   startGateway,
   tokenOf,
-} from './helpers/harness.js'
+} from '../helpers/harness.js'
 
 const CASE_01 = '（2023）黑01民终1234号'
 const CASE_0103 = '（2023）黑0103民初4567号'
@@ -319,7 +319,7 @@ t.test('checkpoint, key, inclusion and consistency proofs, export and receipts a
     const oldLines = exportFrom.bytes.subarray(0, -1).toString('utf8').split('\n')
     t.equal(oldLines.length, from)
     // The root of the first `from` leaves, recomputed from the export, is what the proof must link up.
-    const { Frontier } = await import('../src/accesslog/merkle/tree.js')
+    const { Frontier } = await import('../../src/accesslog/merkle/tree.js')
     const frontier = new Frontier()
     for (const line of oldLines) frontier.push(leafHash(Buffer.from(line, 'utf8')))
     t.ok(verifyConsistency(from, cp2.size, hashes, frontier.root(), cp2.rootHash), `consistency ${from} → ${cp2.size}`)

@@ -4,24 +4,24 @@ import { createServer as createNetServer, type Socket } from 'node:net'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildCourtAdapter } from '../examples/court-adapter/app.js'
-import { shippedCasesDir } from '../examples/court-adapter/paths.js'
-import { createResponseValidators } from '../src/adapters/responses.js'
-import { generatePrivateKeyPem, RequestSigner } from '../src/adapters/signing.js'
-import type { Adapter } from '../src/adapters/types.js'
-import { type KitOptions, runKit } from '../src/conformance/command.js'
+import { buildCourtAdapter } from '../../examples/court-adapter/app.js'
+import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
+import { createResponseValidators } from '../../src/adapters/responses.js'
+import { generatePrivateKeyPem, RequestSigner } from '../../src/adapters/signing.js'
+import type { Adapter } from '../../src/adapters/types.js'
+import { type KitOptions, runKit } from '../../src/conformance/command.js'
 import {
   type CheckResult,
   contractForbidsReplay,
   type Exchange,
   runContractChecks,
   type Transport,
-} from '../src/conformance/kit.js'
-import { httpTransport } from '../src/conformance/transport.js'
-import { loadSpec } from '../src/http/openapi.js'
-import { ADAPTER_SPEC } from '../src/paths.js'
-import { GATEWAY_ISSUER } from '../src/server.js'
-import { registerAdapter, startAdapter, startGateway, tokenOf } from './helpers/harness.js'
+} from '../../src/conformance/kit.js'
+import { httpTransport } from '../../src/conformance/transport.js'
+import { loadSpec } from '../../src/http/openapi.js'
+import { ADAPTER_SPEC } from '../../src/paths.js'
+import { GATEWAY_ISSUER } from '../../src/server.js'
+import { registerAdapter, startAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
 const ISSUER = 'court-file-gateway'

@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import { createServer as createTlsServer } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildCourtAdapter } from '../examples/court-adapter/app.js'
-import { shippedCasesDir } from '../examples/court-adapter/paths.js'
-import type { ResolvedAddress, Resolver } from '../src/adapters/addresses.js'
-import { PROJECT_ROOT } from '../src/paths.js'
-import { GATEWAY_ISSUER } from '../src/server.js'
-import { type Harness, openGrant, startGateway, tokenOf } from './helpers/harness.js'
+import { buildCourtAdapter } from '../../examples/court-adapter/app.js'
+import { shippedCasesDir } from '../../examples/court-adapter/paths.js'
+import type { ResolvedAddress, Resolver } from '../../src/adapters/addresses.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import { GATEWAY_ISSUER } from '../../src/server.js'
+import { type Harness, openGrant, startGateway, tokenOf } from '../helpers/harness.js'
 
 /**
  * The gateway may only reach adapters at 127.0.0.2 (`ALLOWED`). Traps listen on forbidden addresses — the

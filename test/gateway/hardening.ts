@@ -1,9 +1,9 @@
 import t from 'tap'
 import { Agent } from 'undici'
-import { addressKey } from '../src/http/address-key.js'
-import { FailureCounter } from '../src/http/address-limit.js'
-import { requestIdFrom } from '../src/http/request-id.js'
-import { httpCaller, startGateway, tokenOf, scrapeMetrics } from './helpers/harness.js'
+import { addressKey } from '../../src/http/address-key.js'
+import { FailureCounter } from '../../src/http/address-limit.js'
+import { requestIdFrom } from '../../src/http/request-id.js'
+import { httpCaller, startGateway, tokenOf, scrapeMetrics } from '../helpers/harness.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 

@@ -10,8 +10,8 @@ import {
   type SignInIssuer,
   s256,
   SignInError,
-} from '../console/src/oidc.js'
-import { eachAtMost } from '../console/src/pool.js'
+} from '../../console/src/oidc.js'
+import { eachAtMost } from '../../console/src/pool.js'
 
 /**
  * The console's sign-in helpers (console/src/oidc.ts) in Node, whose WebCrypto and fetch are the browser's
