@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { type DocumentBehaviour, HTML_DOCUMENT, startHostileCourt } from './helpers/hostile-court.js'
-import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { type DocumentBehaviour, HTML_DOCUMENT, startHostileCourt } from '../helpers/hostile-court.js'
+import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { startHostileCourt, VAST_SIZE } from './helpers/hostile-court.js'
-import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { startHostileCourt, VAST_SIZE } from '../helpers/hostile-court.js'
+import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {

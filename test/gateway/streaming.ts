@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { Agent, request } from 'undici'
-import { startHostileCourt } from './helpers/hostile-court.js'
-import { openGrant, registerAdapter, startGateway, tokenOf } from './helpers/harness.js'
+import { startHostileCourt } from '../helpers/hostile-court.js'
+import { openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
