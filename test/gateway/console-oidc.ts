@@ -16,7 +16,7 @@ import { eachAtMost } from '../../console/src/pool.js'
 /**
  * The console's sign-in helpers (console/src/oidc.ts) in Node, whose WebCrypto and fetch are the browser's
  * APIs: PKCE against RFC 7636's own example, and every refusal of an issuer that misbehaves. The flow with a
- * real provider in a real browser is test/console-sign-in.test.ts.
+ * real provider in a real browser is test/console/sign-in.ts.
  */
 
 /** RFC 7636 Appendix B: these 32 octets are the verifier below, whose S256 challenge is the one after. */
