@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js'
-import { PROJECT_ROOT } from '../src/paths.js'
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
 
 const minimal = {
   identity: { audience: 'a', issuers: [] },

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { createPool, migratePostgres, openPostgresStorage } from '../src/storage/postgres.js'
-import { testDatabase } from './helpers/postgres.js'
-import { storeContract } from './helpers/store-contract.js'
+import { createPool, migratePostgres, openPostgresStorage } from '../../src/storage/postgres.js'
+import { testDatabase } from '../helpers/postgres.js'
+import { storeContract } from '../helpers/store-contract.js'
 
 /**
  * The store contract on PostgreSQL: a fresh database for the run (see helpers/postgres.ts), a fresh schema

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
-import { openSqliteStorage } from '../src/storage/sqlite.js'
-import { storeContract } from './helpers/store-contract.js'
+import { openSqliteStorage } from '../../src/storage/sqlite.js'
+import { storeContract } from '../helpers/store-contract.js'
 
 /** The store contract on SQLite, a fresh file for each case: batches committed by the writer thread, or inline. */
 let files = 0

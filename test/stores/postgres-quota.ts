@@ -1,9 +1,9 @@
 import crypto from 'node:crypto'
 import t from 'tap'
-import { TransparencyLog } from '../src/accesslog/access-log.js'
-import { PostgresDocumentReadCounter } from '../src/files/postgres-quota.js'
-import { createPool, migratePostgres, openPostgresStorage } from '../src/storage/postgres.js'
-import { testDatabase } from './helpers/postgres.js'
+import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import { PostgresDocumentReadCounter } from '../../src/files/postgres-quota.js'
+import { createPool, migratePostgres, openPostgresStorage } from '../../src/storage/postgres.js'
+import { testDatabase } from '../helpers/postgres.js'
 
 /** The quota counter on PostgreSQL: counts in memory, written in batches, loaded again on the next start. */
 const database = await testDatabase(t)

@@ -1,18 +1,18 @@
 import crypto from 'node:crypto'
 import t, { type Test } from 'tap'
-import { TransparencyLog } from '../src/accesslog/access-log.js'
-import { leafHash } from '../src/accesslog/merkle/hash.js'
-import { Frontier, withNodes } from '../src/accesslog/merkle/tree.js'
-import { PostgresLogStore } from '../src/accesslog/postgres-store.js'
-import type { LeafRecord, Rebase, TreeNode } from '../src/accesslog/store.js'
-import { checkSchemaVersion, createPool, migratePostgres } from '../src/storage/postgres.js'
-import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations.js'
-import { asRole, testDatabase } from './helpers/postgres.js'
-import { waitFor } from './helpers/wait.js'
+import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import { leafHash } from '../../src/accesslog/merkle/hash.js'
+import { Frontier, withNodes } from '../../src/accesslog/merkle/tree.js'
+import { PostgresLogStore } from '../../src/accesslog/postgres-store.js'
+import type { LeafRecord, Rebase, TreeNode } from '../../src/accesslog/store.js'
+import { checkSchemaVersion, createPool, migratePostgres } from '../../src/storage/postgres.js'
+import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres-migrations.js'
+import { asRole, testDatabase } from '../helpers/postgres.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * PostgreSQL beyond the store contract: migrations, the append-only triggers and the gateway's role, and
- * appends from two processes' stores sequenced by the head lock. (The gateway on it: postgres-gateway.test.ts.)
+ * appends from two processes' stores sequenced by the head lock. (The gateway on it: test/stores/postgres-gateway.ts.)
  */
 const database = await testDatabase(t)
 

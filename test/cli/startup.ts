@@ -3,11 +3,11 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
-import { PROJECT_ROOT } from '../src/paths.js'
-import { startupSummary } from '../src/server.js'
-import { cli, type Finished, type Running, startBuilt } from './helpers/children.js'
-import { startGateway } from './helpers/harness.js'
-import { waitFor } from './helpers/wait.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import { startupSummary } from '../../src/server.js'
+import { cli, type Finished, type Running, startBuilt } from '../helpers/children.js'
+import { startGateway } from '../helpers/harness.js'
+import { waitFor } from '../helpers/wait.js'
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version
 const STACK = /\n\s+at /
