@@ -3,8 +3,8 @@
 // runs them one after another.
 // One test process for these tests of an in-process gateway (issue 9): each test file costs about half a CPU-second of
 // process start and tap bookkeeping in the suite. Each module in test/gateway/ registers its own top-level tests on
-// tap's root test, as it did as a file of its own; run one group with `TAP_TYPE_STRIP_ONLY=1 npx tap test/gateway-
-// hostile.test.ts`.
+// tap's root test, as it did as a file of its own; run one group with
+// `TAP_TYPE_STRIP_ONLY=1 npx tap test/gateway-hostile.test.ts`.
 import './gateway/hostile-court.js'
 import './gateway/hostile-catalogue.js'
 import './gateway/streaming.js'
