@@ -7,7 +7,7 @@
  *   validators/<kind>.cjs                     found by src/http/schema-compiler.ts's compileSchema
  *
  * The schemas are the ones the gateway's own code paths compile (collected while they run), taken from the
- * YAML parsed here, so the specs stay the only source; test/build-artifacts.test.ts checks that dist/prebuilt
+ * YAML parsed here, so the specs stay the only source; test/cli/build-artifacts.ts checks that dist/prebuilt
  * is what this script makes from them now, and that a built gateway compiles nothing when it starts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'

@@ -1,4 +1,4 @@
-// Generates TypeScript types from the OpenAPI specs. Run with `npm run generate`; test/openapi.test.ts reuses
+// Generates TypeScript types from the OpenAPI specs. Run with `npm run generate`; test/unit/openapi.ts reuses
 // `generate` to fail when a committed file no longer matches its spec.
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { dirname, relative, resolve, sep } from 'node:path'

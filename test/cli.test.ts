@@ -10,6 +10,11 @@ import { PROJECT_ROOT } from '../src/paths.js'
 // The binary (dist/src/cli.js) where its own wiring matters: exit statuses, output streams, no stack traces;
 // the commands in-process (the same code, without a process start) where only what they do matters.
 import { cli, cliInProcess } from './helpers/children.js'
+// The gateway's start as an operator sees it (test/cli/startup.ts) and the build's artifacts it starts from
+// (test/cli/build-artifacts.ts) run in this process too: a test file costs about half a CPU-second of process
+// start and tap bookkeeping in the suite (issue 9).
+import './cli/startup.js'
+import './cli/build-artifacts.js'
 
 const STACK = /\n\s+at /
 const PRODUCTION_EXAMPLE = join(PROJECT_ROOT, 'config', 'production.example.json')

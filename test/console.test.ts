@@ -24,6 +24,10 @@ import {
   testConfig,
   tokenOf,
 } from './helpers/harness.js'
+// Signing in to the console with an OpenID Connect provider (test/console/sign-in.ts) runs in this process too, in
+// the same Chromium (test/helpers/browser.ts launches one per process) and on the same console build: a test file
+// and a browser launch fewer in the suite (issue 9).
+import './console/sign-in.js'
 
 /**
  * The auditor console end to end: Debian's Chromium driven by playwright-core against a real gateway with a

@@ -16,7 +16,7 @@ import { eventually, type Person, registerAdapter, startAdapter, startGateway, t
  * test. Prism cannot check binary bodies (it re-encodes them as text through the proxy), so a document's
  * bytes are read from the gateway directly and compared with the catalogue's SHA-256; the document operation
  * goes through Prism as a 304, which has no body. Nor does Prism know `x-protocol-responses` (414, 431...):
- * test/spec-conformance.test.ts covers those.
+ * test/gateway/spec-conformance.ts covers those.
  */
 
 const PRISM = join(PROJECT_ROOT, 'node_modules', '.bin', 'prism')

@@ -3,7 +3,7 @@
  * checkpoint (c2sp.org/signed-note, c2sp.org/tlog-checkpoint, Ed25519), inclusion and consistency proofs
  * (RFC 9162 §2.1.3.2 and §2.1.4.2, SHA-256) and the leaf bytes of an entry (RFC 8785). A port of
  * src/accesslog/merkle/tree.ts, note.ts and checkpoint.ts onto WebCrypto, which is asynchronous; it runs
- * unchanged in Node (test/console-verify.test.ts checks it against the same vectors as the server's code).
+ * unchanged in Node (test/unit/console-verify.ts checks it against the same vectors as the server's code).
  * Every check answers false or throws an Error whose message is meant for the auditor.
  */
 

@@ -1,6 +1,6 @@
 /**
  * RFC 8785 (JSON Canonicalization Scheme) serialisation of the values an access-log entry holds, byte for
- * byte what the `canonicalize` package produces (test/canonical-json.test.ts compares the two), at about a
+ * byte what the `canonicalize` package produces (test/unit/canonical-json.ts compares the two), at about a
  * third of its cost: serialising entries was a third of the sequencer's time per append. The scheme is
  * ECMAScript's JSON.stringify for strings and numbers, with object keys sorted by UTF-16 code units, which
  * is what Array.prototype.sort does by default.

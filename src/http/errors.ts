@@ -1,6 +1,6 @@
 /**
  * The one registry of coded errors. Clients see these as RFC 9457 problem+json with a stable `code`;
- * the codes are a contract (docs/architecture.md#errors), so test/errors.test.ts locks every entry.
+ * the codes are a contract (docs/architecture.md#errors), so test/unit/errors.ts locks every entry.
  */
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, title: 'Request validation failed' },

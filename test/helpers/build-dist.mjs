@@ -8,7 +8,7 @@
 // not stop the tests, and the next type check still reports them (build mode records the check as pending).
 // Any other failure of tsc stops the run.
 //
-// Then dist/prebuilt (scripts/build-artifacts.ts), as `npm run build` does; test/build-artifacts.test.ts checks what
+// Then dist/prebuilt (scripts/build-artifacts.ts), as `npm run build` does; test/cli/build-artifacts.ts checks what
 // it wrote.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'

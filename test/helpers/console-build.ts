@@ -7,8 +7,17 @@ import { PROJECT_ROOT } from '../../src/paths.js'
  * console: it builds dist/console, which a gateway reads when it starts. A variable specifier keeps tsc from
  * asking for declarations of the plain-JavaScript script.
  */
-export async function buildConsole(): Promise<{ files: string[]; gzipBytes: number }> {
-  const script = pathToFileURL(join(PROJECT_ROOT, 'scripts', 'build-console.mjs')).href
-  const module = (await import(script)) as { buildConsole: () => Promise<{ files: string[]; gzipBytes: number }> }
-  return module.buildConsole()
+export function buildConsole(): Promise<{ files: string[]; gzipBytes: number }> {
+  built ??= (async () => {
+    const script = pathToFileURL(join(PROJECT_ROOT, 'scripts', 'build-console.mjs')).href
+    const module = (await import(script)) as { buildConsole: () => Promise<{ files: string[]; gzipBytes: number }> }
+    return module.buildConsole()
+  })()
+  return built
 }
+
+/**
+ * Built once per test process: the sources do not change while it runs, and test/console.test.ts runs the sign-in
+ * test (test/console/sign-in.ts) in the same process.
+ */
+let built: Promise<{ files: string[]; gzipBytes: number }> | undefined

@@ -1,4 +1,4 @@
-// oidc-provider (a devDependency, the issuer of test/console-sign-in.test.ts) ships no types; this is the part
+// oidc-provider (a devDependency, the issuer of test/console/sign-in.ts) ships no types; this is the part
 // of its API the test uses (https://github.com/panva/node-oidc-provider/blob/v9.x/docs/README.md).
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http'

@@ -1,0 +1,8 @@
+// The auditor console's browser modules (console/src), run in Node: verification against the shared vectors, access
+// patterns.
+// One test process for these pure unit tests (issue 9): each test file costs about half a CPU-second of process start
+// and tap bookkeeping in the suite, more than most of them take to run. Each module in test/unit/ registers its own
+// top-level tests on tap's root test, as it did as a file of its own; run one group with
+// `TAP_TYPE_STRIP_ONLY=1 npx tap test/unit-console.test.ts`.
+import './unit/console-verify.js'
+import './unit/console-patterns.js'

@@ -1,0 +1,113 @@
+import crypto from 'node:crypto'
+import { join } from 'node:path'
+import t from 'tap'
+import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import type { Entry, EntryInput } from '../../src/accesslog/entry.js'
+import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
+import type { LeafRecord, TreeNode } from '../../src/accesslog/store.js'
+import { openSqlite } from '../../src/storage/sqlite.js'
+import { waitFor } from '../helpers/wait.js'
+
+/**
+ * A store can commit a batch and fail to say so (a COMMIT whose reply is lost with the connection). The
+ * caller of such an intent was refused, so nothing was served; the intent must still get its one outcome,
+ * `interrupted`, rather than stay open for as long as the process lives. So must an intent whose outcome the
+ * store refused. An intent the store really did not commit gets none, and nothing gets two.
+ */
+
+const ORIGIN = 'test.court-file-gateway/log'
+const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
+
+const intent = (document: string): EntryInput => ({
+  action: 'document.read',
+  phase: 'intent',
+  decision: 'allow',
+  actor: { sub: 'zhang.wei', org: '230100', roles: ['prosecutor'], issuer: 'https://idp.test' },
+  resource: { court: '黑01', caseNo: '（2023）黑01民终1234号', document },
+})
+
+/** A SQLite store that, when told, loses its answer for the next batch: after committing it, or instead. */
+class LossyStore extends SqliteLogStore {
+  loseNext: 'after-commit' | 'before-commit' | undefined
+
+  override async appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
+    const lose = this.loseNext
+    this.loseNext = undefined
+    if (lose === 'before-commit') throw new Error('connection lost before COMMIT')
+    await super.appendBatch(leaves, nodes)
+    if (lose === 'after-commit') throw new Error('connection lost after COMMIT')
+  }
+}
+
+async function entries(log: TransparencyLog): Promise<Array<{ index: number; entry: Entry }>> {
+  return (await log.query({}, -1, 1000)).map(({ index, entry }) => ({ index, entry }))
+}
+
+t.test('an intent committed though its append was refused is closed as interrupted, once', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'gateway.db'))
+  const store = new LossyStore(db)
+  const log = await TransparencyLog.open({
+    store,
+    origin: ORIGIN,
+    signingKey: privateKey,
+    publicKey,
+    checkpointIntervalMs: 20,
+  })
+  t.teardown(async () => {
+    await log.close()
+    db.close()
+  })
+
+  const first = await log.append(intent('main-01'))
+  store.loseNext = 'after-commit'
+  await t.rejects(log.append(intent('main-02')), { code: 'ACCESS_LOG_UNAVAILABLE' }, 'its caller is refused')
+  store.loseNext = 'before-commit'
+  await t.rejects(log.append(intent('main-03')), { code: 'ACCESS_LOG_UNAVAILABLE' }, 'so is this one')
+
+  const closed = await waitFor(
+    async () => {
+      const all = await entries(log)
+      const outcome = all.find(({ entry }) => entry.phase === 'outcome')
+      return outcome ? { all, outcome } : undefined
+    },
+    { what: 'an outcome for the intent committed in doubt' },
+  )
+  const inDoubt = closed.all.find(({ entry }) => entry.resource?.document === 'main-02')
+  t.ok(inDoubt, 'the intent whose answer was lost is in the log')
+  t.match(closed.outcome.entry, {
+    phase: 'outcome',
+    intent: inDoubt!.index,
+    action: 'document.read',
+    outcome: { result: 'interrupted' },
+    resource: { document: 'main-02' },
+  })
+  t.notOk(
+    closed.all.some(({ entry }) => entry.resource?.document === 'main-03'),
+    'the intent the store refused is not in the log',
+  )
+
+  // An outcome the store refused leaves its intent open: that intent is closed as interrupted instead.
+  const later = await log.append(intent('main-04'))
+  t.ok(later > first)
+  store.loseNext = 'before-commit'
+  await t.rejects(
+    log.append({ ...intent('main-04'), phase: 'outcome', intent: later, outcome: { result: 'completed' } }),
+    { code: 'ACCESS_LOG_UNAVAILABLE' },
+  )
+  const outcomes = await waitFor(
+    async () => {
+      const found = (await entries(log)).filter(({ entry }) => entry.phase === 'outcome')
+      return found.length === 2 ? found : undefined
+    },
+    { what: 'an outcome for the intent whose outcome was lost' },
+  )
+  t.match(outcomes[1]!.entry, { intent: later, outcome: { result: 'interrupted' }, resource: { document: 'main-04' } })
+
+  // Later still, one outcome per closed intent, and none for the first intent (still open: never in doubt).
+  await log.append(intent('main-05'))
+  t.same(
+    (await entries(log)).filter(({ entry }) => entry.phase === 'outcome').map(({ entry }) => entry.intent),
+    [inDoubt!.index, later],
+    'one outcome each, for the intents in doubt',
+  )
+})
