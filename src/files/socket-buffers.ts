@@ -9,7 +9,8 @@ import { runInNewContext } from 'node:vm'
  * memory has grown 64 MiB since its last full collection (a constant of V8, no flag changes it). A download
  * makes too little JavaScript garbage to start a young-generation collection on its own, so 32 downloads held
  * 40–65 MiB of dead buffers at any time. A young-generation collection (about half a millisecond, and only
- * young objects) frees them: one is asked for every `everyBytes` forwarded, so dead buffers stay near that.
+ * young objects) frees them: one is asked for every `everyBytes` forwarded. V8 returns the memory on a
+ * background sweep that the next collection at the latest completes, so dead buffers stay under about twice that.
  */
 export class SocketBufferReclaimer {
   readonly #everyBytes: number
