@@ -9,6 +9,7 @@
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *   npm run bench -- --only large      # only the large-document figures: one stream, RSS under 32 downloads
  *   npm run bench -- --only rss        # only the RSS under 32 downloads (two rounds, with the gateway's heap)
+ *   npm run bench -- --only latency    # only the 20 KB rows and the added latency at half load
  *   npm run bench -- --variant 'inline={"hashInWorkerFromBytes":0}'
  *                                      # adds a row of this tree's gateway with those `adapters` settings
  *   npm run bench -- --node-flags='--max-semi-space-size=32' --variant 'plain={}'
@@ -111,9 +112,15 @@ function start(
       buffer += chunk.toString('utf8')
       let newline = buffer.indexOf('\n')
       while (newline >= 0) {
-        out.push(JSON.parse(buffer.slice(0, newline)))
+        const line = buffer.slice(0, newline)
         buffer = buffer.slice(newline + 1)
         newline = buffer.indexOf('\n')
+        // Lines that are not JSON (Node's --trace-gc, say, given with --node-flags) go to the bench's stderr.
+        if (!line.startsWith('{')) {
+          process.stderr.write(`${line}\n`)
+          continue
+        }
+        out.push(JSON.parse(line))
         child.emit('line', out.at(-1))
         if (out.length === lines) {
           clearTimeout(timer)
@@ -517,7 +524,7 @@ http {
       ['catalogue', 'catalogue (GET …/volumes)'],
       ['small', '20 KB document'],
     ] as const
-  ).filter(([kind]) => args.only === undefined || args.only === kind)
+  ).filter(([kind]) => args.only === undefined || args.only === kind || (args.only === 'latency' && kind === 'small'))
   for (const [kind] of kinds) {
     for (const connections of CONNECTIONS) {
       for (const target of targets) {
@@ -572,7 +579,7 @@ http {
     console.log('| path | rate /s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors | load avg |')
     console.log('| --- | --: | --: | --: | --: | --: | --: | --: |')
     // --only is for profiling one kind of request: the rest of the bench would dilute the profile.
-    if (args.only !== undefined) return
+    if (args.only !== undefined && args.only !== 'latency') return
     for (const g of gateways) {
       const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
       const rate = Math.max(1, Math.round(max / 2))
