@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm'
  *
  * Every read of a court's socket lands in a fresh buffer of up to 64 KiB; once its bytes are hashed and
  * written to the client it is garbage, but it lives outside V8's heap, and V8 collects for it only when such
- * memory has grown 64 MiB since its last full collection (a constant of V8, no flag changes it). A download
+ * memory has grown 64 MiB since its last full collection (a constant of V8). A download
  * makes too little JavaScript garbage to start a young-generation collection on its own, so 32 downloads held
  * 40–65 MiB of dead buffers at any time. A young-generation collection (about half a millisecond, and only
  * young objects) frees them: one is asked for every `everyBytes` forwarded. V8 returns the memory on a
