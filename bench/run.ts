@@ -10,6 +10,7 @@
  *   npm run bench -- --only large      # only the large-document figures: one stream, RSS under 32 downloads
  *   npm run bench -- --only rss        # only the RSS under 32 downloads (two rounds, with the gateway's heap)
  *   npm run bench -- --only latency    # only the 20 KB rows and the added latency at half load
+ *   npm run bench -- --only latency --rate 1000,2000   # the added latency at these rates instead of half load
  *   npm run bench -- --variant 'inline={"hashInWorkerFromBytes":0}'
  *                                      # adds a row of this tree's gateway with those `adapters` settings
  *   npm run bench -- --node-flags='--max-semi-space-size=32' --variant 'plain={}'
@@ -54,6 +55,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     seconds: { type: 'string' },
+    rate: { type: 'string' },
     profile: { type: 'string' },
     only: { type: 'string' },
     variant: { type: 'string', multiple: true },
@@ -62,6 +64,8 @@ const { values: args } = parseArgs({
 })
 const QUICK = args.quick === true
 const SECONDS = Number(args.seconds ?? (QUICK ? 2 : 8))
+/** `--rate`: the open loop's rates (requests/s) instead of half of each gateway's best rate. */
+const RATES = args.rate?.split(',').map(Number)
 const MiB = 1024 * 1024
 const STREAM_BYTES = QUICK ? 128 * MiB : 1024 * MiB
 const PARALLEL_BYTES = QUICK ? 16 * MiB : 64 * MiB
@@ -582,15 +586,20 @@ http {
     if (args.only !== undefined && args.only !== 'latency') return
     for (const g of gateways) {
       const max = Math.max(...CONNECTIONS.map((c) => results.get(`small|${c}|${g.label}`)!.rps))
-      const rate = Math.max(1, Math.round(max / 2))
-      say(`open loop at ${rate}/s`)
-      const direct = await openLoop(targets[0]!.url.small, token, rate, SECONDS * 2)
-      const through = await openLoop(g.target.url.small, g.target.token, rate, SECONDS * 2)
+      for (const rate of RATES ?? [Math.max(1, Math.round(max / 2))]) await openLoopRow(g, rate)
+    }
+  }
+  // The floor at the same rate: what the log's promise alone adds to the tail (see bench/floor-proxy.ts).
+  async function openLoopRow(g: (typeof gateways)[number], rate: number) {
+    say(`open loop at ${rate}/s`)
+    const direct = await openLoop(targets[0]!.url.small, token, rate, SECONDS * 2)
+    console.log(
+      `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
+    )
+    for (const target of [targets.find((t) => t.name === FLOOR)!, g.target]) {
+      const through = await openLoop(target.url.small, target.token, rate, SECONDS * 2)
       console.log(
-        `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
-      )
-      console.log(
-        `| ${g.label} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
+        `| ${target.name} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
       )
     }
   }
