@@ -7,8 +7,10 @@
  * Starts the gateway built in <source-root>/dist (this tree, or a checkout of an older commit for a
  * before/after row) with everything on: JWT verification, policy, the daily quota, both durable log entries,
  * signed court requests and the digest check. It registers and activates the upstream as the adapter of 黑01,
- * opens a grant and prints one JSON line with the URL, a prosecutor's token and the paths to read. Timings of
- * its own start-up go in the same line. Rate limits and the daily quota are set high enough not to refuse.
+ * opens a grant and prints one JSON line with the URL, a prosecutor's token, the paths to read and the metrics
+ * endpoint (`metrics` is on, as operators run it; the bench reads the gateway's own view of its open loop
+ * there). Timings of its own start-up go in the same line. Rate limits and the daily quota are set high enough
+ * not to refuse.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -41,6 +43,9 @@ const config = parseConfig(
       ...(adapterSettings ? JSON.parse(adapterSettings) : {}),
     },
     limits: { requestsPerMinute: 100_000_000, documentsPerDay: 100_000_000 },
+    // As an operator runs it (docs/operators.md#metrics-and-alerts); the bench reads the gateway's own view
+    // of the open loop from it.
+    metrics: { port: 0 },
     // The bench's tokens live three hours (one run with baselines takes minutes; the cap is an hour by default).
     dev: { issuer: true, keyFile: join(dir, 'dev.pem'), maxTokenLifetimeSeconds: 3 * 3600 },
   },
@@ -51,6 +56,11 @@ const created = performance.now()
 await gateway.app.listen({ host: '127.0.0.1', port: 0 })
 const listening = performance.now()
 const url = `http://127.0.0.1:${(gateway.app.server.address() as { port: number }).port}`
+let metrics: string | undefined
+if (gateway.metrics) {
+  await gateway.metrics.listen({ host: '127.0.0.1', port: 0 })
+  metrics = `http://127.0.0.1:${(gateway.metrics.server.address() as { port: number }).port}/metrics`
+}
 // First line: listening (the bench times spawn → /readyz from here); the second once set up.
 process.stdout.write(`${JSON.stringify({ listening: url })}\n`)
 
@@ -92,6 +102,7 @@ process.stdout.write(
     small: `/v1/grants/${grant.id}/documents/bench-20k`,
     stream: `/v1/grants/${grant.id}/documents/bench-stream`,
     parallel: `/v1/grants/${grant.id}/documents/bench-parallel`,
+    metrics,
     startup: {
       sinceProcessStartMs: Math.round(listening),
       importMs: Math.round(imported - importStarted),

@@ -299,6 +299,55 @@ async function openLoop(url: string, token: string, rate: number, seconds: numbe
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, load: load() }
 }
 
+type Samples = Map<string, number>
+
+/** A Prometheus text page as series → value (`name{labels}` as written). */
+async function scrape(url: string | undefined): Promise<Samples | undefined> {
+  if (!url) return undefined
+  const response = await request(url)
+  const samples: Samples = new Map()
+  for (const line of (await response.body.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const space = line.lastIndexOf(' ')
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)))
+  }
+  return samples
+}
+
+/**
+ * Where a histogram's 99th percentile falls between two scrapes: the first bucket bound holding 99 % of what
+ * was observed in between (`selector` picks the series, e.g. the document route).
+ */
+function p99Bound(before: Samples, after: Samples, name: string, selector = ''): string {
+  const buckets: Array<[number, number]> = []
+  for (const [series, value] of after) {
+    if (!series.startsWith(`${name}_bucket{`) || !series.includes(selector)) continue
+    const le = /le="([^"]+)"/.exec(series)![1]!
+    buckets.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), value - (before.get(series) ?? 0)])
+  }
+  buckets.sort((a, b) => a[0] - b[0])
+  const total = buckets.at(-1)?.[1] ?? 0
+  const bound = buckets.find(([, count]) => count >= 0.99 * total)?.[0]
+  return total === 0 || bound === undefined
+    ? 'none'
+    : bound === Number.POSITIVE_INFINITY
+      ? 'above all buckets'
+      : `≤ ${bound * 1000} ms`
+}
+
+function ownView(before: Samples | undefined, after: Samples | undefined): string {
+  if (!before || !after) return 'no metrics endpoint'
+  const delta = (series: string) => (after.get(series) ?? 0) - (before.get(series) ?? 0)
+  const majors = delta('nodejs_gc_duration_seconds_count{kind="major"}')
+  const majorMs = delta('nodejs_gc_duration_seconds_sum{kind="major"}') * 1000
+  return [
+    `document requests p99 ${p99Bound(before, after, 'gateway_http_request_duration_seconds', 'documents')}`,
+    `log commits p99 ${p99Bound(before, after, 'gateway_access_log_commit_seconds')}`,
+    `${majors} full GCs (${majorMs.toFixed(0)} ms)`,
+    `event-loop delay max ${((after.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000).toFixed(1)} ms`,
+  ].join('; ')
+}
+
 /** One download, timed; returns MiB/s. */
 async function download(url: string, token: string): Promise<{ mibPerSecond: number; bytes: number }> {
   const started = performance.now()
@@ -577,6 +626,7 @@ http {
 
   // Added latency at half of each gateway's own maximum 20 KB rate, with the same rate straight from the
   // upstream as the reference.
+  const ownViews: string[] = []
   if (!large) await addedLatency()
   async function addedLatency() {
     console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
@@ -597,11 +647,17 @@ http {
       `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
     )
     for (const target of [targets.find((t) => t.name === FLOOR)!, g.target]) {
+      const before = target === g.target ? await scrape(g.info.metrics) : undefined
       const through = await openLoop(target.url.small, target.token, rate, SECONDS * 2)
       console.log(
         `| ${target.name} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
       )
+      if (before) ownViews.push(`${g.label} at ${rate}/s: ${ownView(before, await scrape(g.info.metrics))}`)
     }
+  }
+  if (ownViews.length > 0) {
+    console.log("\nThe gateway's own view of each open loop (its /metrics, before and after):\n")
+    for (const line of ownViews) console.log(`- ${line}`)
   }
   if (args.only !== undefined && !large) return
 
