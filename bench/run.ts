@@ -348,6 +348,28 @@ function ownView(before: Samples | undefined, after: Samples | undefined): strin
   ].join('; ')
 }
 
+/**
+ * The scheduler's account of a process (/proc/PID/task/TID/schedstat): time on a CPU and time runnable but
+ * waiting for one, for its main thread and summed over all its threads.
+ */
+function schedule(pid: number) {
+  const read = (tid: string) => {
+    try {
+      const [ran, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      return { ranMs: ran! / 1e6, waitedMs: waited! / 1e6 }
+    } catch {
+      return { ranMs: 0, waitedMs: 0 } // a thread that ended between the listing and the read
+    }
+  }
+  const all = { ranMs: 0, waitedMs: 0 }
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const thread = read(tid)
+    all.ranMs += thread.ranMs
+    all.waitedMs += thread.waitedMs
+  }
+  return { main: read(String(pid)), all }
+}
+
 /** One download, timed; returns MiB/s. */
 async function download(url: string, token: string): Promise<{ mibPerSecond: number; bytes: number }> {
   const started = performance.now()
@@ -648,11 +670,19 @@ http {
     )
     for (const target of [targets.find((t) => t.name === FLOOR)!, g.target]) {
       const before = target === g.target ? await scrape(g.info.metrics) : undefined
+      const scheduledBefore = schedule(g.child.pid!)
       const through = await openLoop(target.url.small, target.token, rate, SECONDS * 2)
       console.log(
         `| ${target.name} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
       )
-      if (before) ownViews.push(`${g.label} at ${rate}/s: ${ownView(before, await scrape(g.info.metrics))}`)
+      if (before) {
+        const scheduled = schedule(g.child.pid!)
+        const waited = (key: 'main' | 'all') =>
+          `${fmt(scheduled[key].ranMs - scheduledBefore[key].ranMs)} ms on a CPU, ${fmt(scheduled[key].waitedMs - scheduledBefore[key].waitedMs)} ms waiting for one`
+        ownViews.push(
+          `${g.label} at ${rate}/s: ${ownView(before, await scrape(g.info.metrics))}; main thread ${waited('main')}; all its threads ${waited('all')}`,
+        )
+      }
     }
   }
   if (ownViews.length > 0) {
