@@ -669,13 +669,15 @@ http {
       `| direct (upstream) | ${rate} | ${fmt(direct.p50, 2)} | ${fmt(direct.p99, 2)} | | | ${direct.errors} | ${direct.load} |`,
     )
     for (const target of [targets.find((t) => t.name === FLOOR)!, g.target]) {
-      const before = target === g.target ? await scrape(g.info.metrics) : undefined
-      const scheduledBefore = schedule(g.child.pid!)
+      // The gateway's own view of its run: its metrics and the scheduler's account, before and after.
+      const own = target === g.target
+      const before = own ? await scrape(g.info.metrics) : undefined
+      const scheduledBefore = own ? schedule(g.child.pid!) : undefined
       const through = await openLoop(target.url.small, target.token, rate, SECONDS * 2)
       console.log(
         `| ${target.name} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
       )
-      if (before) {
+      if (before && scheduledBefore) {
         const scheduled = schedule(g.child.pid!)
         const waited = (key: 'main' | 'all') =>
           `${fmt(scheduled[key].ranMs - scheduledBefore[key].ranMs)} ms on a CPU, ${fmt(scheduled[key].waitedMs - scheduledBefore[key].waitedMs)} ms waiting for one`
