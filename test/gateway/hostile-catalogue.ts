@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { startHostileCourt, VAST_SIZE } from '../helpers/hostile-court.js'
-import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
+import { escapedErrors, httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
@@ -22,10 +22,7 @@ type Catalogue = Parameters<Parameters<Awaited<ReturnType<typeof startHostileCou
  * a prosecutor another case's catalogue or read a document whose volume it cannot tell.
  */
 t.test('case answers that are not about the grant’s case, or are ambiguous, are refused', async (t) => {
-  const fatal: unknown[] = []
-  const record = (error: unknown) => fatal.push(error)
-  process.on('uncaughtException', record)
-  t.teardown(() => process.off('uncaughtException', record))
+  const fatal = escapedErrors(t)
 
   const h = await startGateway(t)
   const court = await startHostileCourt(t, (await h.call('GET', '/.well-known/jwks.json')).json)

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { type DocumentBehaviour, HTML_DOCUMENT, startHostileCourt } from '../helpers/hostile-court.js'
-import { httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
+import { escapedErrors, httpCaller, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
@@ -40,14 +40,7 @@ type Expectation = {
 t.test(
   'no court behaviour and no client ends the process, passes bytes that are not the document, or leaks',
   async (t) => {
-    const fatal: unknown[] = []
-    const record = (error: unknown) => fatal.push(error)
-    process.on('uncaughtException', record)
-    process.on('unhandledRejection', record)
-    t.teardown(() => {
-      process.off('uncaughtException', record)
-      process.off('unhandledRejection', record)
-    })
+    const fatal = escapedErrors(t)
 
     // timeoutMs bounds silence (hangs end in 1 s); 1 KiB/s makes the 256-byte drip's deadline 1.25 s while
     // the drip itself would take 10 s. The breaker is kept out of the way: each fault here is judged alone.

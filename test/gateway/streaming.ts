@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { startHostileCourt } from '../helpers/hostile-court.js'
-import { openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
+import { escapedErrors, openGrant, registerAdapter, startGateway, tokenOf } from '../helpers/harness.js'
 
 /** Waits for `probe` to return a value, up to `ms` (a deadline, not a count of polls). */
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -20,14 +20,7 @@ const MiB = 1024 * 1024
 const LARGE = 64 * MiB
 
 t.test('large documents stream through the worker hash with backpressure, and fail safe', async (t) => {
-  const fatal: unknown[] = []
-  const record = (error: unknown) => fatal.push(error)
-  process.on('uncaughtException', record)
-  process.on('unhandledRejection', record)
-  t.teardown(() => {
-    process.off('uncaughtException', record)
-    process.off('unhandledRejection', record)
-  })
+  const fatal = escapedErrors(t)
 
   const h = await startGateway(t, {
     adapters: {

@@ -215,6 +215,22 @@ export function tokenOf(h: Harness, person: Person): string {
   return h.token(p.sub, p.org, p.roles)
 }
 
+/**
+ * Errors that escape to the process while the test runs (uncaughtException, unhandledRejection), collected
+ * instead of ending it, so that the test can assert there were none.
+ */
+export function escapedErrors(t: Tap): unknown[] {
+  const escaped: unknown[] = []
+  const record = (error: unknown) => escaped.push(error)
+  process.on('uncaughtException', record)
+  process.on('unhandledRejection', record)
+  t.teardown(() => {
+    process.off('uncaughtException', record)
+    process.off('unhandledRejection', record)
+  })
+  return escaped
+}
+
 /** Waits for an effect that follows a response (an outcome entry, a health check); see `waitFor`. */
 export function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
   return waitFor(probe, { what: 'the effect' })

@@ -1,26 +1,15 @@
-import crypto from 'node:crypto'
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import t from 'tap'
-import { TransparencyLog } from '../../src/accesslog/access-log.js'
 import type { EntryInput } from '../../src/accesslog/entry.js'
-import { checkLogDatabase } from '../../src/accesslog/fsck.js'
-import { verifierKey } from '../../src/accesslog/note.js'
-import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
 import { SqliteGrantStore } from '../../src/grants/sqlite-store.js'
 import type { Grant } from '../../src/grants/types.js'
-import { openSqlite } from '../../src/storage/sqlite.js'
 import { ChangeConflict } from '../../src/storage/state-change.js'
+import { checkLogFile, openFileLog } from '../helpers/file-log.js'
 
 /**
  * The log store applies a state change in the transaction of the entry recording it: a change whose
  * condition fails is refused alone (ChangeConflict), with nothing of it or its entry written, while the
  * other entries of its batch, and of the batches pipelined behind it, are sequenced again and commit.
  */
-
-const ORIGIN = 'test.court-file-gateway/log'
-const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
-const KEY_TEXT = `${verifierKey(ORIGIN, publicKey)}\n`
 
 const event = (n: number, grant?: string): EntryInput => ({
   action: 'grant.approve',
@@ -48,19 +37,7 @@ const grantOf = (id: string, overrides: Partial<Grant> = {}): Grant => ({
 
 for (const writer of ['thread', 'inline'] as const) {
   t.test(`${writer} writer: a conflicting change is refused alone; its batch commits without it`, async (t) => {
-    const path = join(t.testdir(), 'gateway.db')
-    const db = openSqlite(path)
-    const log = await TransparencyLog.open({
-      store: new SqliteLogStore(db, { writer }),
-      origin: ORIGIN,
-      signingKey: privateKey,
-      publicKey,
-      checkpointIntervalMs: 50,
-    })
-    t.teardown(async () => {
-      await log.close()
-      db.close()
-    })
+    const { db, log, path } = await openFileLog(t, { writer })
     const grants = new SqliteGrantStore(db)
     const pending = grantOf('g1')
     t.equal(await log.append(event(-1, 'g1'), { kind: 'grant.open', grant: pending }), 0)
@@ -97,24 +74,13 @@ for (const writer of ['thread', 'inline'] as const) {
       'the others all are, once each',
     )
     await log.close()
-    const check = checkLogDatabase(new Database(path, { readonly: true }), KEY_TEXT)
+    const check = checkLogFile(path)
     t.match(check, { ok: true, size: 299, problems: [] }, 'the stored tree and its checkpoints verify')
   })
 }
 
 t.test('an entry the log cannot serialise takes its change with it', async (t) => {
-  const db = openSqlite(join(t.testdir(), 'gateway.db'))
-  const log = await TransparencyLog.open({
-    store: new SqliteLogStore(db),
-    origin: ORIGIN,
-    signingKey: privateKey,
-    publicKey,
-    checkpointIntervalMs: 50,
-  })
-  t.teardown(async () => {
-    await log.close()
-    db.close()
-  })
+  const { db, log } = await openFileLog(t)
   const grant = grantOf('g1', { reason: 'lone \ud800' })
   await t.rejects(log.append({ ...event(0, 'g1'), detail: { reason: grant.reason } }, { kind: 'grant.open', grant }), {
     code: 'ACCESS_LOG_UNAVAILABLE',
@@ -124,20 +90,7 @@ t.test('an entry the log cannot serialise takes its change with it', async (t) =
 })
 
 t.test('a writer lost before or after its commit: the change and its entry are both there, or neither', async (t) => {
-  const path = join(t.testdir(), 'gateway.db')
-  const db = openSqlite(path)
-  const store = new SqliteLogStore(db)
-  const log = await TransparencyLog.open({
-    store,
-    origin: ORIGIN,
-    signingKey: privateKey,
-    publicKey,
-    checkpointIntervalMs: 50,
-  })
-  t.teardown(async () => {
-    await log.close()
-    db.close()
-  })
+  const { db, store, log, path } = await openFileLog(t)
   const grants = new SqliteGrantStore(db)
   await log.append(event(0)) // starts the writer thread
 
@@ -163,6 +116,6 @@ t.test('a writer lost before or after its commit: the change and its entry are b
   )
   t.equal(await log.append(event(4)), 3, 'the log goes on after the committed entry')
   await log.close()
-  const check = checkLogDatabase(new Database(path, { readonly: true }), KEY_TEXT)
+  const check = checkLogFile(path)
   t.match(check, { ok: true, size: 4, problems: [] })
 })

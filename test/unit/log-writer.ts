@@ -1,52 +1,15 @@
-import crypto from 'node:crypto'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { TransparencyLog } from '../../src/accesslog/access-log.js'
 import type { EntryInput } from '../../src/accesslog/entry.js'
-import { checkLogDatabase } from '../../src/accesslog/fsck.js'
-import { verifierKey } from '../../src/accesslog/note.js'
-import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
-import { openSqlite } from '../../src/storage/sqlite.js'
-
-const ORIGIN = 'test.court-file-gateway/log'
-const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
-const KEY_TEXT = `${verifierKey(ORIGIN, publicKey)}\n`
+import { checkLogFile, openFileLog } from '../helpers/file-log.js'
 
 function event(n: number): EntryInput {
   return { action: 'grant.create', phase: 'event', decision: 'allow', detail: { n } }
 }
 
-/** A log on a file (so its batches are committed by the writer thread), closed at the end of the test. */
-async function openLog(t: Tap, path = join(t.testdir(), 'gateway.db')) {
-  const db = openSqlite(path)
-  const store = new SqliteLogStore(db)
-  const log = await TransparencyLog.open({
-    store,
-    origin: ORIGIN,
-    signingKey: privateKey,
-    publicKey,
-    checkpointIntervalMs: 50,
-  })
-  t.teardown(async () => {
-    await log.close()
-    db.close()
-  })
-  return { db, store, log, path }
-}
-type Tap = { testdir(): string; teardown(fn: () => unknown): void }
-
-function verify(path: string) {
-  const db = new Database(path, { readonly: true })
-  try {
-    return checkLogDatabase(db, KEY_TEXT)
-  } finally {
-    db.close()
-  }
-}
-
 t.test('appends commit on the writer thread, in order, and size() counts only durable entries', async (t) => {
-  const { log, path } = await openLog(t)
+  const { log, path } = await openFileLog(t)
   const first = log.append(event(0))
   t.equal(log.size(), 0, 'an append in flight is not counted')
   t.equal(await first, 0)
@@ -60,11 +23,11 @@ t.test('appends commit on the writer thread, in order, and size() counts only du
   t.equal(log.size(), 1001)
   t.equal((await log.get(1000))?.entry.detail?.n, 1000, 'the main connection reads what the writer committed')
   await log.close()
-  t.match(verify(path), { ok: true, size: 1001, problems: [] }, 'the stored tree and its checkpoints verify')
+  t.match(checkLogFile(path), { ok: true, size: 1001, problems: [] }, 'the stored tree and its checkpoints verify')
 })
 
 t.test('a failed batch fails every batch built on it, and the log goes on without a gap', async (t) => {
-  const { log, path } = await openLog(t)
+  const { log, path } = await openFileLog(t)
   t.equal(await log.append(event(-1)), 0)
   // Another connection holds the write lock: the batches in flight time out (busy_timeout) and fail.
   const locker = new Database(path)
@@ -84,11 +47,11 @@ t.test('a failed batch fails every batch built on it, and the log goes on withou
   t.equal(log.size(), 1, 'nothing of them counts')
   t.equal(await log.append(event(2)), 1, 'the next append continues right after the last durable entry')
   await log.close()
-  t.match(verify(path), { ok: true, size: 2, problems: [] })
+  t.match(checkLogFile(path), { ok: true, size: 2, problems: [] })
 })
 
 t.test('a crashed writer fails its appends closed, never hangs them, and is replaced', async (t) => {
-  const { log, store, path } = await openLog(t)
+  const { log, store, path } = await openFileLog(t)
   const refused = (results: PromiseSettledResult<number>[]) =>
     results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ACCESS_LOG_UNAVAILABLE')
   const stored = () => {
@@ -141,29 +104,29 @@ t.test('a crashed writer fails its appends closed, never hangs them, and is repl
   }
   t.equal(await log.append(event(20_000)), stored() - 1, 'no gap')
   await log.close()
-  t.match(verify(path), { ok: true, size: stored(), problems: [] }, 'and the stored log verifies')
+  t.match(checkLogFile(path), { ok: true, size: stored(), problems: [] }, 'and the stored log verifies')
 })
 
 t.test('close() waits for the batches in flight and signs a checkpoint of them', async (t) => {
-  const { log, path } = await openLog(t)
+  const { log, path } = await openFileLog(t)
   const appends = Array.from({ length: 700 }, (_, i) => log.append(event(i)))
   await log.close()
   const indexes = await Promise.all(appends)
   t.equal(indexes.length, 700)
   t.equal(log.latestCheckpoint().size, 700, 'the final checkpoint covers every committed entry')
   await t.rejects(log.append(event(0)), { code: 'ACCESS_LOG_UNAVAILABLE' }, 'a closed log refuses appends')
-  t.match(verify(path), { ok: true, size: 700, problems: [] })
+  t.match(checkLogFile(path), { ok: true, size: 700, problems: [] })
 })
 
 t.test('a closed log restarted on the same file continues the same tree', async (t) => {
   const path = join(t.testdir(), 'gateway.db')
-  const first = await openLog(t, path)
+  const first = await openFileLog(t, { path })
   await Promise.all(Array.from({ length: 50 }, (_, i) => first.log.append(event(i))))
   await first.log.close()
   first.db.close()
-  const second = await openLog(t, path)
+  const second = await openFileLog(t, { path })
   t.equal(second.log.size(), 50)
   t.equal(await second.log.append(event(50)), 50)
   await second.log.close()
-  t.match(verify(path), { ok: true, size: 51, problems: [] })
+  t.match(checkLogFile(path), { ok: true, size: 51, problems: [] })
 })
