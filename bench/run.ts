@@ -164,6 +164,23 @@ function mainThreadCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
 }
 
+/** User + system CPU milliseconds per thread name (/proc/PID/task/TID/comm), summed over threads of one name. */
+function cpuMsByThread(pid: number): Map<string, number> {
+  const byName = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
+      byName.set(name, (byName.get(name) ?? 0) + ms)
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return byName
+}
+
 function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return Number(match?.[1] ?? 0) * 1024
@@ -704,19 +721,29 @@ http {
     console.log('| --: | --- | --: | --: | --: | --: | --- |')
     say('streaming')
     const perGiB = (ms: number, bytes: number) => fmt(ms / 1000 / (bytes / 1024 / MiB), 2)
+    const threadLines: string[] = []
     for (const round of [1, 2]) {
       for (const g of gateways) {
         const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
         console.log(`| ${round} | direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | | | ${load()} |`)
         const pid = g.child.pid!
-        const [cpu0, main0] = [cpuMs([pid]), mainThreadCpuMs(pid)]
+        const [cpu0, main0, threads0] = [cpuMs([pid]), mainThreadCpuMs(pid), cpuMsByThread(pid)]
         const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
         const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
+        const byThread = [...cpuMsByThread(pid)]
+          .map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const)
+          .filter(([, ms]) => ms > 0)
+          .sort((a, b) => b[1] - a[1])
+        threadLines.push(
+          `${g.label}, round ${round}: ${byThread.map(([name, ms]) => `${name} ${perGiB(ms, through.bytes)}`).join(', ')}`,
+        )
         console.log(
           `| ${round} | ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${perGiB(cpu, through.bytes)} | ${perGiB(main, through.bytes)} | ${load()} |`,
         )
       }
     }
+    console.log('\nCPU s/GiB by thread (/proc/PID/task/*/comm; V8 names its GC helpers, libuv its pool):\n')
+    for (const line of threadLines) console.log(`- ${line}`)
   }
 
   console.log(

@@ -1,5 +1,6 @@
 // The HTTP layer (src/http: errors, OpenAPI, loggable input) and the court adapters' client side (src/adapters:
-// addresses, routing, signing) with the state cache, and the reclaiming of court socket buffers (src/files).
+// addresses, routing, signing) with the state cache, and the reclaiming of court socket buffers and the digest
+// threads (src/files).
 // One test process for these pure unit tests (issue 9): each test file costs about half a CPU-second of process start
 // and tap bookkeeping in the suite, more than most of them take to run. Each module in test/unit/ registers its own
 // top-level tests on tap's root test, as it did as a file of its own; run one group with
@@ -12,3 +13,4 @@ import './unit/routing.js'
 import './unit/signing.js'
 import './unit/state-cache.js'
 import './unit/socket-buffers.js'
+import './unit/digests.js'

@@ -73,14 +73,20 @@ parentPort.on('message', (m) => {
     if (m.last) hash.update(m.last)
     const whole = hash.digest('hex')
     parentPort.postMessage({ op: 'digest', id: m.id, before: before ?? whole, whole })
-  } else if (m.op === 'drop') {
-    hashes.delete(m.id)
   }
 })
 `
 
-/** Bytes per message to a worker: fewer messages, at the price of 2 × SLOT bytes of staging per stream. */
-const SLOT_BYTES = 128 * 1024
+/**
+ * Bytes per message to a worker. Every message wakes the other thread, which on this machine's virtual CPUs
+ * costs more than copying the bytes (BENCHMARKS.md, "Session 7"): 1 MiB slots cut the gateway's CPU per GiB
+ * by about half against 128 KiB ones. A stream holds two slots, so the large ones go to the first
+ * LARGE_SLOT_STREAMS streams at a time (a lone download, or a few, are the ones a larger slot speeds up) and
+ * every other stream gets small ones, which bounds the staging of 32 concurrent downloads to about 12 MiB.
+ */
+const LARGE_SLOT_BYTES = 1024 * 1024
+const SMALL_SLOT_BYTES = 128 * 1024
+const LARGE_SLOT_STREAMS = 2
 
 type WorkerMessage =
   | { op: 'free'; id: number; slot: number }
@@ -109,7 +115,12 @@ export interface Slot {
 export class DigestPool {
   readonly #size: number
   readonly #threads: Array<Thread | undefined>
-  readonly #spare: Slot[] = []
+  /** Spare slots by size, reused across streams. */
+  readonly #spare = new Map<number, Slot[]>([
+    [LARGE_SLOT_BYTES, []],
+    [SMALL_SLOT_BYTES, []],
+  ])
+  #largeStreams = 0
   #slots = 0
   #next = 0
   #ids = 0
@@ -166,15 +177,24 @@ export class DigestPool {
     return thread
   }
 
-  /** @internal a staging slot, reused. */
-  takeSlot(): Slot {
-    return this.#spare.pop() ?? { key: ++this.#slots, buffer: new SharedArrayBuffer(SLOT_BYTES) }
+  /** @internal the two staging slots of a new stream: large ones while few streams hold them. */
+  takeSlots(): [Slot, Slot] {
+    const bytes = this.#largeStreams < LARGE_SLOT_STREAMS ? LARGE_SLOT_BYTES : SMALL_SLOT_BYTES
+    if (bytes === LARGE_SLOT_BYTES) this.#largeStreams++
+    const spare = this.#spare.get(bytes)!
+    const take = () => spare.pop() ?? { key: ++this.#slots, buffer: new SharedArrayBuffer(bytes) }
+    return [take(), take()]
   }
 
-  /** @internal */
-  giveSlot(slot: Slot): void {
-    // Kept for reuse up to what 32 concurrent streams need; beyond that left to the collector.
-    if (this.#spare.length < 64) this.#spare.push(slot)
+  /** @internal a finished stream's slots. */
+  giveSlots(slots: Slot[]): void {
+    if (slots[0]?.buffer.byteLength === LARGE_SLOT_BYTES) this.#largeStreams--
+    for (const slot of slots) {
+      const bytes = slot.buffer.byteLength
+      // Kept for reuse up to what the large streams and 32 small ones need; beyond that left to the collector.
+      const spare = this.#spare.get(bytes)!
+      if (spare.length < (bytes === LARGE_SLOT_BYTES ? 2 * LARGE_SLOT_STREAMS : 64)) spare.push(slot)
+    }
   }
 
   /** The live threads (for operators' diagnostics and for tests that stop one to see a read fail safely). */
@@ -185,7 +205,7 @@ export class DigestPool {
   async close(): Promise<void> {
     this.#closed = true
     await Promise.all(this.workers().map((worker) => worker.terminate()))
-    this.#spare.length = 0
+    for (const spare of this.#spare.values()) spare.length = 0
   }
 }
 
@@ -217,10 +237,7 @@ class WorkerHasher implements StreamHasher {
     this.id = id
     this.#thread = thread
     this.#pool = pool
-    this.#staging = [0, 1].map(() => {
-      const slot = pool.takeSlot()
-      return { slot, view: Buffer.from(slot.buffer), busy: false }
-    })
+    this.#staging = pool.takeSlots().map((slot) => ({ slot, view: Buffer.from(slot.buffer), busy: false }))
   }
 
   update(chunk: Buffer): boolean {
@@ -244,7 +261,7 @@ class WorkerHasher implements StreamHasher {
       const copied = chunk.copy(staging.view, this.#filled, at)
       at += copied
       this.#filled += copied
-      if (this.#filled === SLOT_BYTES) this.#post()
+      if (this.#filled === staging.view.length) this.#post()
     }
     return true
   }
@@ -321,12 +338,14 @@ class WorkerHasher implements StreamHasher {
     this.#error = error
     this.#waiting.length = 0
     this.#digest?.reject(error)
+    // The thread is gone: nothing reads the slots any more.
+    this.#release()
     // A caller paused on this hasher resumes and learns of the failure from finish().
     this.#ready?.()
   }
 
   #release(): void {
     this.#thread.streams.delete(this.id)
-    for (const staging of this.#staging) this.#pool.giveSlot(staging.slot)
+    this.#pool.giveSlots(this.#staging.map((staging) => staging.slot))
   }
 }
