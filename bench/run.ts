@@ -164,21 +164,42 @@ function mainThreadCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
 }
 
-/** User + system CPU milliseconds per thread name (/proc/PID/task/TID/comm), summed over threads of one name. */
-function cpuMsByThread(pid: number): Map<string, number> {
-  const byName = new Map<string, number>()
+/** User and system CPU milliseconds per thread name (/proc/PID/task/TID/comm), summed over threads of one name. */
+function cpuMsByThread(pid: number): Map<string, { user: number; sys: number }> {
+  const byName = new Map<string, { user: number; sys: number }>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
-      byName.set(name, (byName.get(name) ?? 0) + ms)
+      const sum = byName.get(name) ?? { user: 0, sys: 0 }
+      sum.user += (Number(fields[11]) * 1000) / CLK_TCK
+      sum.sys += (Number(fields[12]) * 1000) / CLK_TCK
+      byName.set(name, sum)
     } catch {
       // a thread that ended between the listing and the read
     }
   }
   return byName
+}
+
+/** Per thread name, user and system ms spent between two readings of cpuMsByThread, busiest first. */
+function threadDelta(before: ReturnType<typeof cpuMsByThread>, after: ReturnType<typeof cpuMsByThread>) {
+  return [...after]
+    .map(([name, { user, sys }]) => {
+      const was = before.get(name) ?? { user: 0, sys: 0 }
+      return { name, user: user - was.user, sys: sys - was.sys }
+    })
+    .filter((thread) => thread.user + thread.sys > 0)
+    .sort((a, b) => b.user + b.sys - (a.user + a.sys))
+}
+
+/** The whole machine's CPU ticks from /proc/stat: busy (not idle or waiting for I/O), stolen by the host, all. */
+function machineTicks(): { busy: number; steal: number; all: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as number[]
+  const all = user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal!
+  return { busy: all - idle! - iowait!, steal: steal!, all }
 }
 
 function rssBytes(pid: number): number {
@@ -216,6 +237,11 @@ interface WrkResult {
   requests: number
   errors: number
   cpuPerRequestMs: number
+  /** Share of the machine's CPU time that was busy during the run, and the share the host stole. */
+  machineBusy: number
+  steal: number
+  /** For a server of one process: its threads' user and system CPU per request, µs. */
+  threads?: ReturnType<typeof threadDelta>
   load: string
 }
 
@@ -230,13 +256,24 @@ function wrk(target: Target, url: string, connections: number, seconds: number):
   const lua = join(work, 'auth.lua')
   writeFileSync(lua, `wrk.headers["Authorization"] = "Bearer ${target.token}"\n`)
   const before = cpuMs(target.pids)
+  const machineBefore = machineTicks()
+  const threadsBefore = target.pids.length === 1 ? cpuMsByThread(target.pids[0]!) : undefined
   const output = execFileSync(
     'wrk',
     ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', lua, url],
     { encoding: 'utf8' },
   )
   const cpu = cpuMs(target.pids) - before
+  const machineAfter = machineTicks()
+  const machineAll = machineAfter.all - machineBefore.all
   const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
+  const threads = threadsBefore
+    ? threadDelta(threadsBefore, cpuMsByThread(target.pids[0]!)).map((t) => ({
+        name: t.name,
+        user: (t.user * 1000) / requests,
+        sys: (t.sys * 1000) / requests,
+      }))
+    : undefined
   const errors =
     Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) +
     [...output.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0)
@@ -247,6 +284,9 @@ function wrk(target: Target, url: string, connections: number, seconds: number):
     requests,
     errors,
     cpuPerRequestMs: requests > 0 ? cpu / requests : Number.NaN,
+    machineBusy: (machineAfter.busy - machineBefore.busy) / machineAll,
+    steal: (machineAfter.steal - machineBefore.steal) / machineAll,
+    ...(threads && requests > 0 ? { threads } : {}),
     load: load(),
   }
 }
@@ -635,16 +675,27 @@ http {
       : '—'
   if (!large) printWrk()
   function printWrk() {
-    console.log('| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | errors | load avg |')
-    console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --- |')
+    console.log(
+      '| what | conns | path | req/s | p50 ms | p99 ms | CPU ms/req | machine busy % (stolen) | errors | load avg |',
+    )
+    console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --: | --- |')
     for (const [kind, title] of kinds) {
       for (const connections of CONNECTIONS) {
         for (const target of targets) {
           const r = results.get(`${kind}|${connections}|${target.name}`)!
           console.log(
-            `| ${title} | ${connections} | ${target.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequestMs, 3)} | ${r.errors} | ${r.load} |`,
+            `| ${title} | ${connections} | ${target.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequestMs, 3)} | ${fmt(r.machineBusy * 100)} (${fmt(r.steal * 100)}) | ${r.errors} | ${r.load} |`,
           )
         }
+      }
+    }
+    // Where each read's CPU goes, for the floor and the gateways (one process each) at 32 connections.
+    console.log('\nCPU µs per read by thread at 32 connections, user + system (/proc/PID/task/*):\n')
+    for (const [kind, title] of kinds) {
+      for (const target of targets.filter((t) => t.pids.length === 1 && t.name !== targets[0]!.name)) {
+        const threads = results.get(`${kind}|32|${target.name}`)?.threads ?? []
+        const cells = threads.map((t) => `${t.name} ${fmt(t.user)} + ${fmt(t.sys)}`).join(', ')
+        console.log(`- ${title}, ${target.name}: ${cells}`)
       }
     }
     console.log('\nRatios of requests/s in the same run:\n')
@@ -666,6 +717,7 @@ http {
   // Added latency at half of each gateway's own maximum 20 KB rate, with the same rate straight from the
   // upstream as the reference.
   const ownViews: string[] = []
+  const threadViews: string[] = []
   if (!large) await addedLatency()
   async function addedLatency() {
     console.log(`\nAdded latency, 20 KB documents, fixed-rate arrivals (open loop), ${SECONDS * 2} s each:\n`)
@@ -690,7 +742,13 @@ http {
       const own = target === g.target
       const before = own ? await scrape(g.info.metrics) : undefined
       const scheduledBefore = own ? schedule(g.child.pid!) : undefined
+      const threadsBefore = cpuMsByThread(target.pids[0]!)
       const through = await openLoop(target.url.small, target.token, rate, SECONDS * 2)
+      const reads = rate * SECONDS * 2
+      const threads = threadDelta(threadsBefore, cpuMsByThread(target.pids[0]!))
+      threadViews.push(
+        `${target.name} at ${rate}/s: ${fmt(threads.reduce((sum, t) => sum + t.user + t.sys, 0) * (1000 / reads))} µs in all; ${threads.map((t) => `${t.name} ${fmt((t.user * 1000) / reads)} + ${fmt((t.sys * 1000) / reads)}`).join(', ')}`,
+      )
       console.log(
         `| ${target.name} | ${rate} | ${fmt(through.p50, 2)} | ${fmt(through.p99, 2)} | ${fmt(through.p50 - direct.p50, 2)} | ${fmt(through.p99 - direct.p99, 2)} | ${through.errors} | ${through.load} |`,
       )
@@ -707,6 +765,8 @@ http {
   if (ownViews.length > 0) {
     console.log("\nThe gateway's own view of each open loop (its /metrics, before and after):\n")
     for (const line of ownViews) console.log(`- ${line}`)
+    console.log('\nCPU µs per read by thread in each open loop, user + system (/proc/PID/task/*):\n')
+    for (const line of threadViews) console.log(`- ${line}`)
   }
   if (args.only !== undefined && !large) return
 
@@ -730,12 +790,9 @@ http {
         const [cpu0, main0, threads0] = [cpuMs([pid]), mainThreadCpuMs(pid), cpuMsByThread(pid)]
         const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
         const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
-        const byThread = [...cpuMsByThread(pid)]
-          .map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const)
-          .filter(([, ms]) => ms > 0)
-          .sort((a, b) => b[1] - a[1])
+        const byThread = threadDelta(threads0, cpuMsByThread(pid))
         threadLines.push(
-          `${g.label}, round ${round}: ${byThread.map(([name, ms]) => `${name} ${perGiB(ms, through.bytes)}`).join(', ')}`,
+          `${g.label}, round ${round}: ${byThread.map((t) => `${t.name} ${perGiB(t.user + t.sys, through.bytes)}`).join(', ')}`,
         )
         console.log(
           `| ${round} | ${g.label} | ${fmt(through.mibPerSecond)} | ${fmt(through.mibPerSecond / streamed.mibPerSecond, 3)} | ${perGiB(cpu, through.bytes)} | ${perGiB(main, through.bytes)} | ${load()} |`,

@@ -1,0 +1,68 @@
+/**
+ * What one access-log commit writes on SQLite: the WAL pages of single-entry commits (as at a low, fixed rate of
+ * reads, when nothing batches), counted by the B-tree each page belongs to. Every page is a 4 KiB frame written
+ * to the WAL and covered by the commit's fsync, so this is what each read's intent and outcome cost the writer.
+ *
+ *   node --import tsx bench/wal-pages.ts [--commits N]
+ */
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { TransparencyLog } from '../src/accesslog/access-log.js'
+import type { EntryInput } from '../src/accesslog/entry.js'
+import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
+import { openSqlite } from '../src/storage/sqlite.js'
+import { reading } from './log-entries.js'
+
+const { values } = parseArgs({ options: { commits: { type: 'string', default: '200' } } })
+const commits = Number(values.commits)
+const dir = mkdtempSync(join(tmpdir(), 'cfg-wal-pages-'))
+const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+const db = openSqlite(join(dir, 'gateway.db'))
+// The production writer: its own connection on a worker thread, synchronous=FULL.
+const log = await TransparencyLog.open({
+  store: new SqliteLogStore(db),
+  origin: 'bench.gateway/log',
+  signingKey: privateKey,
+  publicKey,
+  checkpointIntervalMs: 3_600_000,
+})
+/** A read's two entries, as the gateway appends them: the intent, then its outcome. */
+const entry = (i: number): EntryInput =>
+  i % 2 === 0
+    ? reading(i)
+    : ({
+        ...reading(i - 1),
+        phase: 'outcome',
+        intent: i - 1,
+        outcome: { result: 'completed', bytes: 20480, sha256: 'ab'.repeat(32) },
+      } as EntryInput)
+// A log of some size first, so that the B-trees have their depth and the first commits' schema pages are gone.
+for (let i = 0; i < 2000; i++) await log.append(entry(i))
+db.pragma('wal_checkpoint(TRUNCATE)')
+for (let i = 2000; i < 2000 + commits; i++) await log.append(entry(i))
+
+const wal = readFileSync(join(dir, 'gateway.db-wal'))
+const pageSize = wal.readUInt32BE(8)
+const owner = new Map(
+  (db.prepare('SELECT name, pageno FROM dbstat').all() as Array<{ name: string; pageno: number }>).map((row) => [
+    row.pageno,
+    row.name,
+  ]),
+)
+const byTree = new Map<string, number>()
+let frames = 0
+for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+  const tree = owner.get(wal.readUInt32BE(at)) ?? '(free or new)'
+  byTree.set(tree, (byTree.get(tree) ?? 0) + 1)
+  frames++
+}
+console.log(`${commits} single-entry commits (intent, outcome, ...) by the writer thread; ${pageSize}-byte pages`)
+console.log(`WAL frames per commit: ${(frames / commits).toFixed(2)} (${((frames * (pageSize + 24)) / commits / 1024).toFixed(1)} KiB)\n`)
+console.log('| B-tree | pages per commit |\n| --- | --: |')
+for (const [tree, count] of [...byTree].sort((a, b) => b[1] - a[1])) console.log(`| ${tree} | ${(count / commits).toFixed(2)} |`)
+await log.close()
+db.close()
+rmSync(dir, { recursive: true, force: true })
