@@ -3,10 +3,12 @@
  * reads, when nothing batches), counted by the B-tree each page belongs to. Every page is a 4 KiB frame written
  * to the WAL and covered by the commit's fsync, so this is what each read's intent and outcome cost the writer.
  *
- *   node --import tsx bench/wal-pages.ts [--commits N]
+ *   node --import tsx bench/wal-pages.ts [--commits N] [--drop INDEX,...]
+ *
+ * --drop removes those indexes first (a measurement of what they cost, never a setting of the gateway).
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -16,11 +18,14 @@ import { SqliteLogStore } from '../src/accesslog/sqlite-store.js'
 import { openSqlite } from '../src/storage/sqlite.js'
 import { reading } from './log-entries.js'
 
-const { values } = parseArgs({ options: { commits: { type: 'string', default: '200' } } })
+const { values } = parseArgs({
+  options: { commits: { type: 'string', default: '200' }, drop: { type: 'string', default: '' } },
+})
 const commits = Number(values.commits)
 const dir = mkdtempSync(join(tmpdir(), 'cfg-wal-pages-'))
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 const db = openSqlite(join(dir, 'gateway.db'))
+for (const index of values.drop.split(',').filter(Boolean)) db.exec(`DROP INDEX ${index}`)
 // The production writer: its own connection on a worker thread, synchronous=FULL.
 const log = await TransparencyLog.open({
   store: new SqliteLogStore(db),
@@ -42,7 +47,11 @@ const entry = (i: number): EntryInput =>
 // A log of some size first, so that the B-trees have their depth and the first commits' schema pages are gone.
 for (let i = 0; i < 2000; i++) await log.append(entry(i))
 db.pragma('wal_checkpoint(TRUNCATE)')
+const cpuBefore = writerCpuMs()
+const started = performance.now()
 for (let i = 2000; i < 2000 + commits; i++) await log.append(entry(i))
+const wallPerCommit = ((performance.now() - started) * 1000) / commits
+const cpuAfter = writerCpuMs()
 
 const wal = readFileSync(join(dir, 'gateway.db-wal'))
 const pageSize = wal.readUInt32BE(8)
@@ -60,9 +69,28 @@ for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
   frames++
 }
 console.log(`${commits} single-entry commits (intent, outcome, ...) by the writer thread; ${pageSize}-byte pages`)
-console.log(`WAL frames per commit: ${(frames / commits).toFixed(2)} (${((frames * (pageSize + 24)) / commits / 1024).toFixed(1)} KiB)\n`)
+console.log(
+  `WAL frames per commit: ${(frames / commits).toFixed(2)} (${((frames * (pageSize + 24)) / commits / 1024).toFixed(1)} KiB)\n`,
+)
+console.log(
+  `writer thread CPU per commit: ${(((cpuAfter.user - cpuBefore.user) * 1000) / commits).toFixed(0)} µs user + ${(((cpuAfter.sys - cpuBefore.sys) * 1000) / commits).toFixed(0)} µs system; ${wallPerCommit.toFixed(0)} µs from append to durable\n`,
+)
 console.log('| B-tree | pages per commit |\n| --- | --: |')
-for (const [tree, count] of [...byTree].sort((a, b) => b[1] - a[1])) console.log(`| ${tree} | ${(count / commits).toFixed(2)} |`)
+for (const [tree, count] of [...byTree].sort((a, b) => b[1] - a[1]))
+  console.log(`| ${tree} | ${(count / commits).toFixed(2)} |`)
 await log.close()
 db.close()
+
+/** User and system CPU ms of this process's unnamed worker threads: the log writer is the only one. */
+function writerCpuMs(): { user: number; sys: number } {
+  const sum = { user: 0, sys: 0 }
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'WorkerThread') continue
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    sum.user += Number(fields[11]) * 10
+    sum.sys += Number(fields[12]) * 10
+  }
+  return sum
+}
 rmSync(dir, { recursive: true, force: true })

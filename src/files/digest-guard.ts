@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import { isMarkedAsUntransferable } from 'node:worker_threads'
 import type { StreamHasher } from './digests.js'
 
 export interface GuardResult {
@@ -16,8 +17,11 @@ export interface GuardOptions {
   hasher: StreamHasher
   /** Called once with the first cause of a failed transfer, before anything is torn down. */
   onFailure: (error: unknown) => void
-  /** Told of every chunk read from the court (SocketBufferReclaimer.forwarded). */
-  onReceived?: (bytes: number) => void
+  /**
+   * Told of the bytes of each chunk left to the garbage collector once released (SocketBufferReclaimer.forwarded):
+   * those whose buffer could not be freed as soon as it was written (see freeWhenWritten).
+   */
+  onLeftToCollector?: (bytes: number) => void
 }
 
 /** Documents (or ranges) shorter than this have what is released in one turn written to the socket at once. */
@@ -89,17 +93,18 @@ export function forwardChecked(
   const resume = () => {
     if (!ended && !waitingForClient && !waitingForHasher) body.resume()
   }
+  const leftToCollector = (bytes: number) => options.onLeftToCollector?.(bytes)
   const release = (chunk: Buffer) => {
     if (!hasher.update(chunk)) waitingForHasher = true
     sent += chunk.length
     headGoes(false)
     gather()
-    if (!out.write(chunk)) waitingForClient = true
+    const written = freeWhenWritten(chunk, hasher, leftToCollector)
+    if (!out.write(chunk, written)) waitingForClient = true
     if (waitingForClient || waitingForHasher) body.pause()
   }
   const onData = (chunk: Buffer) => {
     received += chunk.length
-    options.onReceived?.(chunk.length)
     if (received > expectedBytes) {
       fail(new IntegrityError(`received more than the expected ${expectedBytes} bytes`))
       return
@@ -127,6 +132,7 @@ export function forwardChecked(
         if (held) {
           heldReleased = true
           sent += held.length
+          leftToCollector(held.length)
           out.end(held)
         } else out.end()
       },
@@ -201,6 +207,55 @@ export function forwardChecked(
   if (out.destroyed) onClientClose()
   else body.on('data', onData)
   return result
+}
+
+/** Buffers smaller than this are not worth a detach (and a document's small buffers are few). */
+const FREE_FROM_BYTES = 16 * 1024
+
+/**
+ * The write callback that frees `chunk`'s memory once the client's socket has taken it, instead of leaving it to
+ * the collector (docs/architecture.md#memory-per-transfer): V8 counts every court socket buffer as external
+ * memory and starts a full collection each time about 64 MiB more of it has been allocated, so a stream left to
+ * the collector costs a major GC every 64 MiB (measured: 17 per GiB; a third of the gateway's CPU per GiB was
+ * concurrent marking on the GC threads). Detaching the buffer (`ArrayBuffer.prototype.transfer(0)`) returns it
+ * at once.
+ *
+ * Detaching is safe only for a buffer nothing else will read. It holds when:
+ * - the chunk ends where its buffer ends: every later byte of the court's body is in a later buffer, so the
+ *   held-back chunk, and any remainder undici handed back to the socket, are elsewhere (a buffer often starts
+ *   with the response head or an earlier chunk, which are parsed or already written);
+ * - the socket has written it (the callback runs once it has, and writes complete in order, so an earlier
+ *   chunk of the same buffer is written too);
+ * - the hasher holds none of it (a worker hasher may queue chunks by reference while it is behind);
+ * - the buffer is detachable: Node's shared pool of small buffers is not, and is never detached.
+ * Anything else is left to the collector and counted for the reclaimer.
+ */
+function freeWhenWritten(
+  chunk: Buffer,
+  hasher: StreamHasher,
+  leftToCollector: (bytes: number) => void,
+): ((error?: Error | null) => void) | undefined {
+  const { buffer } = chunk
+  const freeable =
+    buffer instanceof ArrayBuffer &&
+    buffer.byteLength >= FREE_FROM_BYTES &&
+    chunk.byteOffset + chunk.length === buffer.byteLength &&
+    !isMarkedAsUntransferable(buffer)
+  if (!freeable) {
+    leftToCollector(chunk.length)
+    return undefined
+  }
+  return (error) => {
+    if (error || hasher.holds(buffer)) {
+      leftToCollector(chunk.length)
+      return
+    }
+    try {
+      buffer.transfer(0)
+    } catch {
+      leftToCollector(chunk.length)
+    }
+  }
 }
 
 export class IntegrityError extends Error {

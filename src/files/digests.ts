@@ -18,6 +18,8 @@ export interface StreamHasher {
   update(chunk: Buffer): boolean
   onReady(listener: () => void): void
   finish(last: Buffer | undefined): Promise<Digests>
+  /** Whether the hasher still holds bytes of `buffer` it has not hashed or copied (so they must not be freed). */
+  holds(buffer: ArrayBufferLike): boolean
 }
 
 /** Hashing on the main thread: cheapest for small documents (no copy, no message, no thread hop). */
@@ -30,6 +32,10 @@ export class InlineHasher implements StreamHasher {
   }
 
   onReady(): void {}
+
+  holds(): boolean {
+    return false
+  }
 
   finish(last: Buffer | undefined): Promise<Digests> {
     if (!last) {
@@ -286,6 +292,11 @@ class WorkerHasher implements StreamHasher {
 
   onReady(listener: () => void): void {
     this.#ready = listener
+  }
+
+  holds(buffer: ArrayBufferLike): boolean {
+    // At most a chunk or two wait (the caller pauses on false); every other chunk was copied into a slot.
+    return this.#waiting.some((chunk) => chunk.buffer === buffer)
   }
 
   finish(last: Buffer | undefined): Promise<Digests> {

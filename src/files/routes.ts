@@ -477,8 +477,8 @@ export async function fileRoutes(
     raw.writeHead(status, reply.getHeaders() as Record<string, string>)
     // The cause is recorded (first one wins) before the streams are torn down.
     const onFailure = (error: unknown) => transfer.settle({ kind: 'failed', error })
-    const onReceived = services.socketBuffers?.forwarded
-    const done = forwardChecked(body, raw, { ...check, onFailure, ...(onReceived ? { onReceived } : {}) })
+    const onLeftToCollector = services.socketBuffers?.forwarded
+    const done = forwardChecked(body, raw, { ...check, onFailure, ...(onLeftToCollector ? { onLeftToCollector } : {}) })
       .then(({ sent, error }) => {
         if (error === undefined) transfer.settle({ kind: 'completed' })
         else request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')
