@@ -132,8 +132,7 @@ export function forwardChecked(
         if (held) {
           heldReleased = true
           sent += held.length
-          leftToCollector(held.length)
-          out.end(held)
+          out.end(held, freeWhenWritten(held, hasher, leftToCollector))
         } else out.end()
       },
       (error: unknown) => fail(error),
@@ -223,7 +222,8 @@ const FREE_FROM_BYTES = 16 * 1024
  * Detaching is safe only for a buffer nothing else will read. It holds when:
  * - the chunk ends where its buffer ends: every later byte of the court's body is in a later buffer, so the
  *   held-back chunk, and any remainder undici handed back to the socket, are elsewhere (a buffer often starts
- *   with the response head or an earlier chunk, which are parsed or already written);
+ *   with the response head or an earlier chunk, which are parsed or already written); the held-back chunk
+ *   itself is freed once the response has ended;
  * - the socket has written it (the callback runs once it has, and writes complete in order, so an earlier
  *   chunk of the same buffer is written too);
  * - the hasher holds none of it (a worker hasher may queue chunks by reference while it is behind);
