@@ -18,8 +18,14 @@ export interface GuardOptions {
   /** Called once with the first cause of a failed transfer, before anything is torn down. */
   onFailure: (error: unknown) => void
   /**
+   * The body's buffers belong to this transfer alone, as a court's body read by undici does (a fresh buffer per
+   * read of the socket): they are freed as soon as they are written (see freeWhenWritten). A caller that reads
+   * its chunks' buffers afterwards must leave this off.
+   */
+  freeWrittenBuffers?: boolean
+  /**
    * Told of the bytes of each chunk left to the garbage collector once released (SocketBufferReclaimer.forwarded):
-   * those whose buffer could not be freed as soon as it was written (see freeWhenWritten).
+   * all of them, or with `freeWrittenBuffers` those whose buffer could not be freed as soon as it was written.
    */
   onLeftToCollector?: (bytes: number) => void
 }
@@ -94,13 +100,17 @@ export function forwardChecked(
     if (!ended && !waitingForClient && !waitingForHasher) body.resume()
   }
   const leftToCollector = (bytes: number) => options.onLeftToCollector?.(bytes)
+  const whenWritten = (chunk: Buffer) => {
+    if (options.freeWrittenBuffers) return freeWhenWritten(chunk, hasher, leftToCollector)
+    leftToCollector(chunk.length)
+    return undefined
+  }
   const release = (chunk: Buffer) => {
     if (!hasher.update(chunk)) waitingForHasher = true
     sent += chunk.length
     headGoes(false)
     gather()
-    const written = freeWhenWritten(chunk, hasher, leftToCollector)
-    if (!out.write(chunk, written)) waitingForClient = true
+    if (!out.write(chunk, whenWritten(chunk))) waitingForClient = true
     if (waitingForClient || waitingForHasher) body.pause()
   }
   const onData = (chunk: Buffer) => {
@@ -132,7 +142,7 @@ export function forwardChecked(
         if (held) {
           heldReleased = true
           sent += held.length
-          out.end(held, freeWhenWritten(held, hasher, leftToCollector))
+          out.end(held, whenWritten(held))
         } else out.end()
       },
       (error: unknown) => fail(error),

@@ -478,7 +478,13 @@ export async function fileRoutes(
     // The cause is recorded (first one wins) before the streams are torn down.
     const onFailure = (error: unknown) => transfer.settle({ kind: 'failed', error })
     const onLeftToCollector = services.socketBuffers?.forwarded
-    const done = forwardChecked(body, raw, { ...check, onFailure, ...(onLeftToCollector ? { onLeftToCollector } : {}) })
+    // The body is undici's, read from the court's socket into a fresh buffer per read: nothing else holds them.
+    const done = forwardChecked(body, raw, {
+      ...check,
+      onFailure,
+      freeWrittenBuffers: true,
+      ...(onLeftToCollector ? { onLeftToCollector } : {}),
+    })
       .then(({ sent, error }) => {
         if (error === undefined) transfer.settle({ kind: 'completed' })
         else request.log.warn({ err: error, intent: context.intent }, 'document transfer did not complete')

@@ -29,6 +29,7 @@ async function forward(t: Test, chunks: Buffer[], hasher: StreamHasher) {
       sha256,
       hasher,
       onFailure: () => {},
+      freeWrittenBuffers: true,
       onLeftToCollector: (bytes) => {
         left += bytes
       },
