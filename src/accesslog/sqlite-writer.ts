@@ -183,7 +183,8 @@ export class WorkerWriter {
         const waiting = this.#inFlight.get(reply.id)
         if (!waiting) return
         this.#inFlight.delete(reply.id)
-        if (this.#inFlight.size === 0) this.#worker.unref()
+        // Idle, the thread must not keep the process alive; closing, it must until it has stopped.
+        if (this.#inFlight.size === 0 && this.#closing === undefined) this.#worker.unref()
         if (reply.ok) waiting.resolve()
         else if (reply.conflict !== undefined) waiting.reject(new ChangeConflict(reply.conflict))
         else waiting.reject(new WriterError(reply.message ?? 'the log writer refused the batch', reply.code))
