@@ -72,9 +72,9 @@ export async function createGateway(
   const dev = config.dev?.issuer === true
   const now = options.now ?? (() => new Date())
   const storage = await openStorage(config.storage, now)
-  // Starts the log's writer thread (on SQLite) now, so that its start overlaps the rest of this one instead of
+  // Starts the SQLite log's writer thread now, so that its start overlaps the rest of this one instead of
   // waiting for the first readiness probe; a failure here is what that probe reports.
-  storage.log.probe().catch(() => {})
+  if (config.storage.kind === 'sqlite') storage.log.probe().catch(() => {})
   // Grants and the adapter registry in memory for the read path; every change drops what it touches (see
   // StateCache), and on PostgreSQL the other replicas' changes arrive through the feed.
   const feed =

@@ -84,11 +84,11 @@ parentPort.on('message', (m) => {
 `
 
 /**
- * Bytes per message to a worker. Every message wakes the other thread, which on this machine's virtual CPUs
- * costs more than copying the bytes (BENCHMARKS.md, "Session 7"): 1 MiB slots cut the gateway's CPU per GiB
- * by about half against 128 KiB ones. A stream holds two slots, so the large ones go to the first
- * LARGE_SLOT_STREAMS streams at a time (a lone download, or a few, are the ones a larger slot speeds up) and
- * every other stream gets small ones, which bounds the staging of 32 concurrent downloads to about 12 MiB.
+ * Bytes per message to a worker. Every message wakes the other thread, which on virtual CPUs costs more than
+ * copying the bytes, so larger slots mean less CPU per GiB (BENCHMARKS.md, "Session 7"). A stream holds two
+ * slots, so the large ones go to the first LARGE_SLOT_STREAMS streams at a time (a lone download, or a few, are
+ * the ones a larger slot speeds up) and every other stream gets small ones, which bounds the staging of 32
+ * concurrent downloads to about 12 MiB.
  */
 const LARGE_SLOT_BYTES = 1024 * 1024
 const SMALL_SLOT_BYTES = 128 * 1024

@@ -8,11 +8,11 @@ import { runInNewContext } from 'node:vm'
  * written to the client it is garbage, but it lives outside V8's heap, and V8 collects for it only when such
  * memory has grown 64 MiB since its last full collection (a constant of V8). Most such buffers are freed as
  * soon as the client's socket has written them (digest-guard.ts, freeWhenWritten); this bounds the rest (small
- * buffers, buffers shared with other data). A download makes too little
- * JavaScript garbage to start a young-generation collection on its own, so 32 downloads held 40–65 MiB of dead
- * buffers at any time. A young-generation collection (about half a millisecond, and only young objects) frees
- * them: one is asked for every `everyBytes` left to the collector. V8 returns the memory on a background sweep
- * that the next collection at the latest completes, so dead buffers stay under about twice that.
+ * buffers, buffers shared with other data). A download makes too little JavaScript garbage to start a
+ * young-generation collection on its own, so 32 downloads held 40–65 MiB of dead buffers at any time. A
+ * young-generation collection (about half a millisecond, and only young objects) frees them: one is asked for
+ * every `everyBytes` left to the collector. V8 returns the memory on a background sweep that the next
+ * collection at the latest completes, so dead buffers stay under about twice that.
  */
 export class SocketBufferReclaimer {
   readonly #everyBytes: number
