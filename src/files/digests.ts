@@ -100,6 +100,8 @@ type WorkerMessage =
 
 interface Thread {
   worker: Worker
+  /** Settles once the thread runs (or has stopped before it did). */
+  running: Promise<void>
   streams: Map<number, WorkerHasher>
   /** Keys of the slots this thread has been sent once; later messages name a slot by its key only. */
   slots: Set<number>
@@ -146,6 +148,12 @@ export class DigestPool {
     for (let index = 0; index < this.#size; index++) this.#thread(index)
   }
 
+  /** Starts every thread not running yet, and resolves once they run (tests wait for a fully started gateway). */
+  async ready(): Promise<void> {
+    this.start()
+    await Promise.all(this.#threads.map((thread) => thread?.running))
+  }
+
   /** A hasher for one stream on the least busy thread. */
   hasher(): StreamHasher {
     if (this.#closed) return new InlineHasher()
@@ -167,7 +175,11 @@ export class DigestPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true, name: `digest-${index}` })
     // An idle pool must not keep the process alive; streams in flight keep it busy anyway.
     worker.unref()
-    const thread: Thread = { worker, streams: new Map(), slots: new Set(), dead: false }
+    const running = new Promise<void>((resolve) => {
+      worker.once('online', () => resolve())
+      worker.once('exit', () => resolve())
+    })
+    const thread: Thread = { worker, running, streams: new Map(), slots: new Set(), dead: false }
     const die = (cause: unknown) => {
       if (thread.dead) return
       thread.dead = true

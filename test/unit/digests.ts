@@ -24,6 +24,8 @@ const sha256 = (...parts: Buffer[]) => {
 t.test('the worker pool hashes concurrent streams exactly as inline hashing does', async (t) => {
   const pool = new DigestPool(2)
   t.teardown(() => pool.close())
+  await pool.ready()
+  t.equal(pool.workers().length, 2, 'ready() starts every thread')
   // More streams than get large staging slots, so both sizes are used at once; chunks smaller than, equal to
   // and larger than either slot, so copies cross slot boundaries.
   const streams = [0, 1, 2, 3, 4].map((n) => ({
