@@ -157,13 +157,6 @@ function cpuMs(pids: number[]): number {
   return (ticks * 1000) / CLK_TCK
 }
 
-/** User + system CPU milliseconds of the process's main thread only (its task whose id is the pid). */
-function mainThreadCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
-}
-
 /** User and system CPU milliseconds per thread name (/proc/PID/task/TID/comm), summed over threads of one name. */
 function cpuMsByThread(pid: number): Map<string, { user: number; sys: number }> {
   const byName = new Map<string, { user: number; sys: number }>()
@@ -787,10 +780,13 @@ http {
         const streamed = await download(`${upstreamOrigin}${casePath}/documents/bench-stream`, token)
         console.log(`| ${round} | direct (upstream) | ${fmt(streamed.mibPerSecond)} | 1 | | | ${load()} |`)
         const pid = g.child.pid!
-        const [cpu0, main0, threads0] = [cpuMs([pid]), mainThreadCpuMs(pid), cpuMsByThread(pid)]
+        const [cpu0, threads0] = [cpuMs([pid]), cpuMsByThread(pid)]
         const through = await download(`${g.info.url}${g.info.stream}`, g.info.token)
-        const [cpu, main] = [cpuMs([pid]) - cpu0, mainThreadCpuMs(pid) - main0]
+        // The process's total also counts threads that ended meanwhile; Node names its main thread MainThread.
+        const cpu = cpuMs([pid]) - cpu0
         const byThread = threadDelta(threads0, cpuMsByThread(pid))
+        const mainThread = byThread.find((t) => t.name === 'MainThread')
+        const main = mainThread ? mainThread.user + mainThread.sys : Number.NaN
         threadLines.push(
           `${g.label}, round ${round}: ${byThread.map((t) => `${t.name} ${perGiB(t.user + t.sys, through.bytes)}`).join(', ')}`,
         )

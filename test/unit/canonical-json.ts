@@ -1,10 +1,7 @@
-import crypto from 'node:crypto'
 import canonicalize from 'canonicalize'
 import t from 'tap'
-import { TransparencyLog } from '../../src/accesslog/access-log.js'
 import { canonicalJson } from '../../src/accesslog/canonical-json.js'
-import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
-import { openSqlite } from '../../src/storage/sqlite.js'
+import { openFileLog } from '../helpers/file-log.js'
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function random(seed: number) {
@@ -106,19 +103,7 @@ t.test('values RFC 8785 cannot represent are refused, as canonicalize does', asy
 })
 
 t.test('the sequencer refuses an entry it cannot serialise, and only that one', async (t) => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
-  const db = openSqlite(':memory:')
-  const log = await TransparencyLog.open({
-    store: new SqliteLogStore(db),
-    origin: 'test/log',
-    signingKey: privateKey,
-    publicKey,
-    checkpointIntervalMs: 1000,
-  })
-  t.teardown(async () => {
-    await log.close()
-    db.close()
-  })
+  const { log } = await openFileLog(t, { path: ':memory:', checkpointIntervalMs: 1000 })
   const event = (reason: string) =>
     log.append({ action: 'grant.create', phase: 'event', decision: 'allow', detail: { reason } })
   const [before, bad, after] = await Promise.allSettled([event('ok'), event('broken \ud800'), event('fine')])

@@ -1,11 +1,9 @@
-import crypto from 'node:crypto'
-import { join } from 'node:path'
 import t from 'tap'
-import { TransparencyLog } from '../../src/accesslog/access-log.js'
+import type { TransparencyLog } from '../../src/accesslog/access-log.js'
 import type { Entry, EntryInput } from '../../src/accesslog/entry.js'
 import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
 import type { LeafRecord, TreeNode } from '../../src/accesslog/store.js'
-import { openSqlite } from '../../src/storage/sqlite.js'
+import { openFileLog } from '../helpers/file-log.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
@@ -14,9 +12,6 @@ import { waitFor } from '../helpers/wait.js'
  * `interrupted`, rather than stay open for as long as the process lives. So must an intent whose outcome the
  * store refused. An intent the store really did not commit gets none, and nothing gets two.
  */
-
-const ORIGIN = 'test.court-file-gateway/log'
-const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519')
 
 const intent = (document: string): EntryInput => ({
   action: 'document.read',
@@ -44,19 +39,7 @@ async function entries(log: TransparencyLog): Promise<Array<{ index: number; ent
 }
 
 t.test('an intent committed though its append was refused is closed as interrupted, once', async (t) => {
-  const db = openSqlite(join(t.testdir(), 'gateway.db'))
-  const store = new LossyStore(db)
-  const log = await TransparencyLog.open({
-    store,
-    origin: ORIGIN,
-    signingKey: privateKey,
-    publicKey,
-    checkpointIntervalMs: 20,
-  })
-  t.teardown(async () => {
-    await log.close()
-    db.close()
-  })
+  const { store, log } = await openFileLog(t, { store: (db) => new LossyStore(db), checkpointIntervalMs: 20 })
 
   const first = await log.append(intent('main-01'))
   store.loseNext = 'after-commit'
