@@ -3,12 +3,13 @@
  *
  * The triggers only stop ordinary UPDATE and DELETE; someone with the file can drop them. This recomputes
  * everything the log's integrity rests on from the leaf bytes up: each leaf hash, each stored subtree hash,
- * the `prev` chain, the filter columns, and each checkpoint's root and signature, and names the exact entry,
- * node or checkpoint that does not match. Memory stays bounded: leaves are read in blocks of 2^BLOCK_LEVEL
+ * the `prev` chain, the filter columns and their index, and each checkpoint's root and signature, and names
+ * the exact entry, node or checkpoint that does not match. Memory stays bounded: leaves are read in blocks of 2^BLOCK_LEVEL
  * and only block roots are kept, so a 10-million-entry log is checked in one pass.
  */
 import Database from 'better-sqlite3'
 import { parseCheckpoint } from './checkpoint.js'
+import { FILTERS_END_SQL } from './sqlite-filters.js'
 import { EMPTY_ROOT, leafHash, nodeHash } from './merkle/hash.js'
 import { Frontier } from './merkle/tree.js'
 import { type NoteVerifierKey, openNote, parseVerifierKey } from './note.js'
@@ -52,6 +53,8 @@ interface LeafRow {
   decision: string
   phase: string
   intent_ref: number | null
+  /** 1 when the entry's row in log_filters agrees with it (only read where the table exists). */
+  indexed?: number
 }
 
 /** Opens a gateway database for checking only; errors say what is wrong with the file, for a person. */
@@ -116,9 +119,21 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
 
   const size = (db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries').pluck().get() as number) ?? 0
   const nodeCount = db.prepare('SELECT COUNT(*) FROM log_nodes').pluck().get() as number
+  // The filter index (schema version 3, sqlite-filters.ts) must hold every entry below its end, with the
+  // entry's columns: a row missing or changed there hides the entry from the auditors' filtered queries.
+  const indexed =
+    db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_filters'`).pluck().get() !== undefined
+  const filtersEnd = indexed ? (db.prepare(FILTERS_END_SQL).pluck().get() as number) : 0
   const leavesIn = db.prepare(
-    `SELECT idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref
-     FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx`,
+    `SELECT e.idx, e.leaf, e.leaf_hash, e.time, e.actor, e.org, e.court, e.case_no, e.grant_id, e.action, e.decision,
+       e.phase, e.intent_ref${
+         indexed
+           ? `, f.idx IS NOT NULL AND f.actor IS e.actor AND f.org IS e.org AND f.court IS e.court
+       AND f.case_no IS e.case_no AND f.grant_id IS e.grant_id AS indexed`
+           : ''
+       }
+     FROM log_entries e${indexed ? ' LEFT JOIN log_filters f ON f.idx = e.idx' : ''}
+     WHERE e.idx >= ? AND e.idx < ? ORDER BY e.idx`,
   )
   const nodesIn = db.prepare('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx')
   const storedNodes = (level: number, from: number, to: number): Hash[] => {
@@ -251,6 +266,11 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
             `its filter columns (${columns.join(', ')}) disagree with its bytes, so filtered queries show it wrongly`,
           )
         }
+      }
+      if (index < filtersEnd && row.indexed !== 1) {
+        reasons.push(
+          'its row in the filter index (log_filters) is missing or disagrees with it, so queries by actor, org, court, case or grant miss it',
+        )
       }
       if (reasons.length > 0) leafProblem(index, reasons, altered)
       previous = hash

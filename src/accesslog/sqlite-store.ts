@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3'
 import { sqliteSteps } from '../storage/sqlite-changes.js'
 import type { SqliteDatabase } from '../storage/sqlite.js'
 import { ChangeConflict } from '../storage/state-change.js'
+import { COPY_FILTERS_SQL, FILTER_INDEX_BATCH, FILTERS_END_SQL, filterQueries } from './sqlite-filters.js'
 import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
 import type { NodePosition } from './merkle/tree.js'
 import { randomBytes } from 'node:crypto'
@@ -35,18 +36,6 @@ const SQL = {
 
 const READ_PAGE = 1000
 
-const FILTER_COLUMNS: Record<keyof EntryFilter, string> = {
-  actor: 'actor = ?',
-  org: 'org = ?',
-  court: 'court = ?',
-  caseNo: 'case_no = ?',
-  grant: 'grant_id = ?',
-  action: 'action = ?',
-  decision: 'decision = ?',
-  since: 'time >= ?',
-  until: 'time < ?',
-}
-
 export interface SqliteLogStoreOptions {
   /**
    * Where batches are committed: `thread` (the default for a database file) on a worker thread with its own
@@ -55,6 +44,8 @@ export interface SqliteLogStoreOptions {
    * use).
    */
   writer?: 'thread' | 'inline'
+  /** Entries committed before they are copied into the filter index (FILTER_INDEX_BATCH; small in tests). */
+  filterIndexBatch?: number
 }
 
 /**
@@ -66,6 +57,9 @@ export class SqliteLogStore implements LogStore {
   readonly #statements
   readonly #appendBatch: (leaves: LeafRecord[], nodes: TreeNode[]) => void
   readonly #threaded: boolean
+  readonly #filterIndexBatch: number
+  /** Inline writer only: the first entry not yet copied into the filter index (sqlite-filters.ts). */
+  #filtersEnd: number
   readonly #changeStatements = new Map<string, Statement>()
   #writer: WorkerWriter | undefined
   #closed = false
@@ -79,6 +73,7 @@ export class SqliteLogStore implements LogStore {
   constructor(db: SqliteDatabase, options: SqliteLogStoreOptions = {}) {
     this.#db = db
     this.#threaded = (options.writer ?? 'thread') === 'thread' && !db.memory
+    this.#filterIndexBatch = options.filterIndexBatch ?? FILTER_INDEX_BATCH
     // The writer thread checkpoints the WAL as it grows; a commit on this connection (a grant, a quota count)
     // must not take that work on the event loop, so it only does as a fallback, far beyond the writer's mark.
     if (this.#threaded) db.pragma(`wal_autocheckpoint = ${4 * WAL_AUTOCHECKPOINT_PAGES}`)
@@ -92,7 +87,10 @@ export class SqliteLogStore implements LogStore {
       putCheckpoint: db.prepare(SQL.putCheckpoint),
       latestCheckpoint: db.prepare(SQL.latestCheckpoint),
       size: db.prepare(SQL.size).pluck(),
+      filtersEnd: db.prepare(FILTERS_END_SQL).pluck(),
+      copyFilters: db.prepare(COPY_FILTERS_SQL),
     }
+    this.#filtersEnd = this.#statements.filtersEnd.get() as number
     this.#size = this.#statements.size.get() as number
     this.#openedAt = this.#size
     this.#appendBatch = db.transaction((leaves: LeafRecord[], nodes: TreeNode[]) => {
@@ -152,15 +150,15 @@ export class SqliteLogStore implements LogStore {
           throw new Error(`append at ${leaves[0]!.index} but log size is ${this.#size}`)
         this.#appendBatch(leaves, nodes)
         this.#size += leaves.length
+        if (this.#size - this.#filtersEnd >= this.#filterIndexBatch) this.#indexFilters()
         return Promise.resolve()
       } catch (error) {
         return Promise.reject(error)
       }
     }
-    // A writer that died is replaced on the next batch; the new one starts from what is committed.
-    if (!this.#writer?.alive) this.#writer = new WorkerWriter({ path: this.#db.name })
+    const writer = this.#writer?.alive ? this.#writer : this.#startWriter()
     const count = leaves.length
-    return this.#writer.append(leaves, nodes).then(
+    return writer.append(leaves, nodes).then(
       () => {
         this.#size += count
       },
@@ -179,8 +177,29 @@ export class SqliteLogStore implements LogStore {
       this.#db.exec('ROLLBACK')
       return
     }
-    if (!this.#writer?.alive) this.#writer = new WorkerWriter({ path: this.#db.name })
-    await this.#writer.probe()
+    await (this.#writer?.alive ? this.#writer : this.#startWriter()).probe()
+  }
+
+  /** A writer that died is replaced on the next batch; the new one starts from what is committed. */
+  #startWriter(): WorkerWriter {
+    this.#writer = new WorkerWriter({ path: this.#db.name, filterIndexBatch: this.#filterIndexBatch })
+    return this.#writer
+  }
+
+  /**
+   * The inline writer's copy into the filter index, as the writer thread makes it (see sqlite-filters.ts): not
+   * fsync'd by itself, and on failure left for a later commit.
+   */
+  #indexFilters(): void {
+    try {
+      this.#db.pragma('synchronous = NORMAL')
+      this.#statements.copyFilters.run(this.#filtersEnd, this.#size)
+      this.#filtersEnd = this.#size
+    } catch {
+      this.#filtersEnd = this.#statements.filtersEnd.get() as number
+    } finally {
+      this.#db.pragma('synchronous = FULL')
+    }
   }
 
   #refreshSize(): void {
@@ -230,17 +249,12 @@ export class SqliteLogStore implements LogStore {
   }
 
   async query(filter: EntryFilter, after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>> {
-    const clauses = ['idx > ?']
-    const values: unknown[] = [after]
-    for (const [key, clause] of Object.entries(FILTER_COLUMNS) as Array<[keyof EntryFilter, string]>) {
-      const value = filter[key]
-      if (value !== undefined) {
-        clauses.push(clause)
-        values.push(value)
-      }
-    }
-    const sql = `SELECT idx AS "index", leaf FROM log_entries WHERE ${clauses.join(' AND ')} ORDER BY idx LIMIT ?`
-    return this.#db.prepare(sql).all(...values, limit) as Array<{ index: number; leaf: Buffer }>
+    const { indexed, tail } = filterQueries(filter, after, this.#statements.filtersEnd.get() as number)
+    type Row = { index: number; leaf: Buffer }
+    const rows = indexed ? (this.#db.prepare(indexed.sql).all(...indexed.params, limit) as Row[]) : []
+    if (rows.length < limit)
+      rows.push(...(this.#db.prepare(tail.sql).all(...tail.params, limit - rows.length) as Row[]))
+    return rows
   }
 
   /**

@@ -159,6 +159,8 @@ t.test('tampering with the stored log', async (t) => {
       "UPDATE log_checkpoints SET text = 'x'",
       `UPDATE log_checkpoints SET root = X'${'00'.repeat(32)}' WHERE size = ${size}`,
       'DELETE FROM log_checkpoints',
+      "UPDATE log_filters SET actor = 'someone' WHERE idx = 5",
+      'DELETE FROM log_filters WHERE idx = 5',
       `INSERT INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase) VALUES (5, X'7b7d', X'00', 't', 'a', 'allow', 'event') ON CONFLICT (idx) DO UPDATE SET leaf = excluded.leaf`,
     ]
     for (const sql of statements) t.throws(() => db.exec(sql), /append-only/, sql.slice(0, 60))
@@ -182,7 +184,7 @@ t.test('tampering with the stored log', async (t) => {
       `INSERT OR IGNORE INTO log_nodes (level, idx, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
     ]
     for (const sql of replacements) t.throws(() => db2.exec(sql), /append-only/, sql.replace(/\s+/g, ' ').slice(0, 60))
-    t.equal(db2.pragma('user_version', { simple: true }), 2, 'schema version 2 (the refusal triggers)')
+    t.equal(db2.pragma('user_version', { simple: true }), 3, 'schema version 3 (the filter index)')
     db2.close()
     t.match(check(dir, keyText), { ok: true, size, problems: [] }, 'nothing changed')
   })
@@ -311,6 +313,34 @@ t.test('tampering with the stored log', async (t) => {
       t.ok(await proves(size - 1), 'a proof that does not use it still verifies')
     },
   )
+
+  t.test('a row of the filter index changed or deleted is named by its entry', async (t) => {
+    const indexed = (() => {
+      const db = new Database(join(original, 'gateway.db'), { readonly: true })
+      try {
+        return db.prepare('SELECT COUNT(*) FROM log_filters').pluck().get() as number
+      } finally {
+        db.close()
+      }
+    })()
+    t.ok(indexed >= 256 && indexed <= size, `${indexed} of ${size} entries in the filter index`)
+    const dir = copyOf(t, original, (db) => {
+      db.exec('DROP TRIGGER log_filters_no_update')
+      db.exec('DROP TRIGGER log_filters_no_delete')
+      db.exec("UPDATE log_filters SET actor = 'someone else' WHERE idx = 10")
+      db.exec('DELETE FROM log_filters WHERE idx = 20')
+    })
+    const result = check(dir, keyText)
+    t.equal(result.ok, false)
+    t.same(
+      result.problems.map((p) => (p.kind === 'leaf' ? p.index : -1)),
+      [10, 20],
+      'the two entries, nothing else',
+    )
+    t.match(result.problems[0], {
+      message: /entry 10: its row in the filter index \(log_filters\) is missing or disagrees/,
+    })
+  })
 
   t.test('(c) an altered checkpoint is named by its size', async (t) => {
     const fake = randomBytes(32).toString('base64')
