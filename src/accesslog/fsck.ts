@@ -119,8 +119,9 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
 
   const size = (db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries').pluck().get() as number) ?? 0
   const nodeCount = db.prepare('SELECT COUNT(*) FROM log_nodes').pluck().get() as number
-  // The filter index (schema version 3, sqlite-filters.ts) must hold every entry below its end, with the
-  // entry's columns: a row missing or changed there hides the entry from the auditors' filtered queries.
+  // The index (schema version 3, sqlite-filters.ts) must hold every entry below its end, with the entry's
+  // columns: a row missing or changed there hides the entry from filtered queries, or an intent from the sweep
+  // that closes intents left open.
   const indexed =
     db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_filters'`).pluck().get() !== undefined
   const filtersEnd = indexed ? (db.prepare(FILTERS_END_SQL).pluck().get() as number) : 0
@@ -129,7 +130,8 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
        e.phase, e.intent_ref${
          indexed
            ? `, f.idx IS NOT NULL AND f.actor IS e.actor AND f.org IS e.org AND f.court IS e.court
-       AND f.case_no IS e.case_no AND f.grant_id IS e.grant_id AS indexed`
+       AND f.case_no IS e.case_no AND f.grant_id IS e.grant_id AND f.phase IS e.phase AND f.intent_ref IS e.intent_ref
+       AS indexed`
            : ''
        }
      FROM log_entries e${indexed ? ' LEFT JOIN log_filters f ON f.idx = e.idx' : ''}
@@ -269,7 +271,7 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
       }
       if (index < filtersEnd && row.indexed !== 1) {
         reasons.push(
-          'its row in the filter index (log_filters) is missing or disagrees with it, so queries by actor, org, court, case or grant miss it',
+          'its row in the index (log_filters) is missing or disagrees with it, so filtered queries, or the search for open intents, miss it',
         )
       }
       if (reasons.length > 0) leafProblem(index, reasons, altered)

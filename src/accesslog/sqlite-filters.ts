@@ -1,15 +1,15 @@
 import type { EntryFilter } from './store.js'
 
 /**
- * The auditor's filter index of a SQLite log (`log_filters`, schema version 3), kept out of the durable commit.
+ * The index of a SQLite log (`log_filters`, schema version 3), kept out of the durable commit.
  *
- * Indexed on `log_entries` itself, the five filter columns cost five of a commit's eleven WAL pages, each
- * written and fsync'd before a read may reach its court. Instead the writer copies the columns of committed
- * entries into `log_filters` in batches of FILTER_INDEX_BATCH, after answering the commit and without an fsync
- * of their own (the next durable commit's fsync covers them). `log_filters` holds exactly the entries
- * [0, watermark], where the watermark is its largest idx: every copy is one contiguous range in one transaction,
- * and a copy lost in a crash is made again from the watermark. A query reads the index up to the watermark and
- * the few entries after it from `log_entries`, so it never misses a committed entry.
+ * Indexed on `log_entries` itself, the auditors' five filter columns and the two indexes that find open intents
+ * cost seven of a single-entry commit's eleven WAL pages, each written and fsync'd before a read may reach its
+ * court. Instead the writer copies those columns of committed entries into `log_filters` in batches of
+ * FILTER_INDEX_BATCH, after answering the commit and without an fsync of their own (the next durable commit's
+ * fsync covers them). `log_filters` holds exactly the entries [0, end): every copy is one contiguous range in
+ * one transaction, and a copy lost in a crash is made again from its end. A lookup reads the index below the end
+ * and the few entries from there on from `log_entries`, so it never misses a committed entry.
  *
  * `log_filters` is derived data and not part of what the log's proofs cover; a query re-applies its filter to
  * the entry's own columns (checked against the leaf bytes by fsck), so a wrong index row can hide an entry but
@@ -17,12 +17,29 @@ import type { EntryFilter } from './store.js'
  */
 export const FILTER_INDEX_BATCH = 256
 
-/** Copies the filter columns of entries [?, ?) from log_entries; the range starts at the watermark + 1. */
-export const COPY_FILTERS_SQL = `INSERT INTO log_filters (idx, actor, org, court, case_no, grant_id)
-  SELECT idx, actor, org, court, case_no, grant_id FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx`
+/** Copies the indexed columns of entries [?, ?) from log_entries; the range starts at the index's end. */
+export const COPY_FILTERS_SQL = `INSERT INTO log_filters (idx, actor, org, court, case_no, grant_id, phase, intent_ref)
+  SELECT idx, actor, org, court, case_no, grant_id, phase, intent_ref FROM log_entries
+  WHERE idx >= ? AND idx < ? ORDER BY idx`
 
-/** The first entry not yet in the filter index. */
+/** The first entry not yet in the index. */
 export const FILTERS_END_SQL = 'SELECT COALESCE(MAX(idx) + 1, 0) FROM log_filters'
+
+/** Intents that no outcome refers to, ascending: in the index below its end, and after it in log_entries. */
+export const OPEN_INTENTS_SQL = `WITH bound AS (SELECT COALESCE(MAX(idx) + 1, 0) AS at FROM log_filters),
+  tail AS MATERIALIZED (SELECT idx, phase, intent_ref FROM log_entries WHERE idx >= (SELECT at FROM bound))
+  SELECT i.idx AS "index" FROM (
+    SELECT idx FROM log_filters WHERE phase = 'intent'
+    UNION ALL SELECT idx FROM tail WHERE phase = 'intent'
+  ) i
+  WHERE NOT EXISTS (SELECT 1 FROM log_filters o WHERE o.intent_ref = i.idx)
+    AND NOT EXISTS (SELECT 1 FROM tail o WHERE o.intent_ref = i.idx)
+  ORDER BY i.idx`
+
+/** 1 when an outcome refers to the intent at @intent, else 0. */
+export const INTENT_CLOSED_SQL = `SELECT EXISTS (SELECT 1 FROM log_filters WHERE intent_ref = @intent)
+  OR EXISTS (SELECT 1 FROM log_entries WHERE idx >= (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_filters)
+    AND intent_ref = @intent)`
 
 /** Filters that log_filters' indexes serve (its columns have the names of log_entries'). */
 const INDEXED = new Set<keyof EntryFilter>(['actor', 'org', 'court', 'caseNo', 'grant'])

@@ -2,7 +2,14 @@ import type { Statement } from 'better-sqlite3'
 import { sqliteSteps } from '../storage/sqlite-changes.js'
 import type { SqliteDatabase } from '../storage/sqlite.js'
 import { ChangeConflict } from '../storage/state-change.js'
-import { COPY_FILTERS_SQL, FILTER_INDEX_BATCH, FILTERS_END_SQL, filterQueries } from './sqlite-filters.js'
+import {
+  COPY_FILTERS_SQL,
+  FILTER_INDEX_BATCH,
+  FILTERS_END_SQL,
+  filterQueries,
+  INTENT_CLOSED_SQL,
+  OPEN_INTENTS_SQL,
+} from './sqlite-filters.js'
 import { WAL_AUTOCHECKPOINT_PAGES, WorkerWriter } from './sqlite-writer.js'
 import type { NodePosition } from './merkle/tree.js'
 import { randomBytes } from 'node:crypto'
@@ -25,8 +32,6 @@ const SQL = {
   readNode: 'SELECT hash FROM log_nodes WHERE level = ? AND idx = ?',
   readLeaf: 'SELECT leaf FROM log_entries WHERE idx = ?',
   readLeaves: 'SELECT idx AS "index", leaf FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx',
-  openIntents: `SELECT e.idx AS "index" FROM log_entries e WHERE e.phase = 'intent'
-    AND NOT EXISTS (SELECT 1 FROM log_entries o WHERE o.intent_ref = e.idx) ORDER BY e.idx`,
   // Not INSERT OR IGNORE: the append-only trigger refuses (RAISE) an insert whose key exists before any
   // conflict clause applies, so a checkpoint of a size already stored is skipped here instead.
   putCheckpoint: `INSERT INTO log_checkpoints (size, root, text, signed_at) SELECT @size, @root, @text, @signedAt
@@ -285,7 +290,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   async openIntents(): Promise<number[]> {
-    return (this.#db.prepare(SQL.openIntents).all() as Array<{ index: number }>).map((row) => row.index)
+    return (this.#db.prepare(OPEN_INTENTS_SQL).all() as Array<{ index: number }>).map((row) => row.index)
   }
 
   /**
@@ -297,8 +302,8 @@ export class SqliteLogStore implements LogStore {
     if (this.#orphans === undefined) {
       this.#orphans = (await this.openIntents()).filter((index) => index < this.#openedAt)
     } else if (this.#orphans.length > 0) {
-      const closed = this.#db.prepare('SELECT 1 FROM log_entries WHERE intent_ref = ? LIMIT 1').pluck()
-      this.#orphans = this.#orphans.filter((index) => closed.get(index) === undefined)
+      const closed = this.#db.prepare(INTENT_CLOSED_SQL).pluck()
+      this.#orphans = this.#orphans.filter((index) => closed.get({ intent: index }) === 0)
     }
     return this.#orphans.map((index) => ({ index }))
   }

@@ -102,8 +102,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     WHEN EXISTS (SELECT 1 FROM log_checkpoints WHERE size = NEW.size)
     BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
   `,
-  // 3: the auditor's filter indexes leave the durable commit (src/accesslog/sqlite-filters.ts): five of a
-  // commit's eleven WAL pages were theirs. log_filters is filled from log_entries in batches after commits.
+  // 3: the indexes of log_entries leave the durable commit (src/accesslog/sqlite-filters.ts): seven of a
+  // single-entry commit's eleven WAL pages were theirs. log_filters is filled from log_entries in batches.
   `
   CREATE TABLE log_filters (
     idx INTEGER PRIMARY KEY,
@@ -111,22 +111,28 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     org TEXT,
     court TEXT,
     case_no TEXT,
-    grant_id TEXT
+    grant_id TEXT,
+    phase TEXT NOT NULL,
+    intent_ref INTEGER
   );
   CREATE INDEX log_filters_actor ON log_filters (actor, idx);
   CREATE INDEX log_filters_org ON log_filters (org, idx);
   CREATE INDEX log_filters_court ON log_filters (court, idx);
   CREATE INDEX log_filters_case ON log_filters (case_no, idx);
   CREATE INDEX log_filters_grant ON log_filters (grant_id, idx);
+  CREATE INDEX log_filters_intents ON log_filters (idx) WHERE phase = 'intent';
+  CREATE INDEX log_filters_intent_ref ON log_filters (intent_ref) WHERE intent_ref IS NOT NULL;
   CREATE TRIGGER log_filters_no_update BEFORE UPDATE ON log_filters BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
   CREATE TRIGGER log_filters_no_delete BEFORE DELETE ON log_filters BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
-  INSERT INTO log_filters (idx, actor, org, court, case_no, grant_id)
-    SELECT idx, actor, org, court, case_no, grant_id FROM log_entries ORDER BY idx;
+  INSERT INTO log_filters (idx, actor, org, court, case_no, grant_id, phase, intent_ref)
+    SELECT idx, actor, org, court, case_no, grant_id, phase, intent_ref FROM log_entries ORDER BY idx;
   DROP INDEX log_entries_actor;
   DROP INDEX log_entries_org;
   DROP INDEX log_entries_court;
   DROP INDEX log_entries_case;
   DROP INDEX log_entries_grant;
+  DROP INDEX log_entries_intent_ref;
+  DROP INDEX log_entries_open_intents;
   `,
 ]
 

@@ -338,7 +338,7 @@ t.test('tampering with the stored log', async (t) => {
       'the two entries, nothing else',
     )
     t.match(result.problems[0], {
-      message: /entry 10: its row in the filter index \(log_filters\) is missing or disagrees/,
+      message: /entry 10: its row in the index \(log_filters\) is missing or disagrees/,
     })
   })
 

@@ -82,7 +82,7 @@ export function storeContract(t: Tap, open: () => Promise<Storage>): void {
     t.same(await log.openIntents(), [3], 'the intent no outcome refers to')
   })
 
-  t.test('a query finds every committed entry that matches, however much of the log is indexed', async (t) => {
+  t.test('queries and open intents find every committed entry, however much of the log is indexed', async (t) => {
     // A backend may index the filter columns after the commit (SQLite: in batches, see sqlite-filters.ts);
     // committed entries must be found all the same, in order, across the index's end and across pages.
     const { log } = await fresh(t)
@@ -112,12 +112,18 @@ export function storeContract(t: Tap, open: () => Promise<Storage>): void {
           caseNo: `（2023）黑01民终${i % 5}号`,
           grant: `g${i % 3}`,
           decision: i % 7 === 0 ? 'deny' : 'allow',
+          // Each intent's outcome ten entries later, so that the two fall on either side of the index's end.
+          phase: i % 3 === 0 ? 'intent' : i % 3 === 1 && i >= 10 ? 'outcome' : 'event',
+          intent: i % 3 === 1 && i >= 10 ? i - 10 : undefined,
         }
       })
       const batch = tree.batch(specs)
       await log.appendBatch(batch.leaves, batch.nodes)
       metas.push(...batch.leaves.map((record) => record.meta))
       t.same(indexes(await log.query({ actor: 'a' }, -1, 100)), expected({ actor: 'a' }, -1, 100), `after batch ${b}`)
+      const closed = new Set(metas.map((meta) => meta.intent))
+      const open = metas.flatMap((meta, index) => (meta.phase === 'intent' && !closed.has(index) ? [index] : []))
+      t.same(await log.openIntents(), open, `open intents after batch ${b}`)
     }
     for (const filter of filters) {
       for (const limit of [1, 3, 100]) {

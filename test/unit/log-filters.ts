@@ -2,7 +2,12 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import type { EntryInput } from '../../src/accesslog/entry.js'
-import { FILTER_INDEX_BATCH, filterQueries } from '../../src/accesslog/sqlite-filters.js'
+import {
+  FILTER_INDEX_BATCH,
+  filterQueries,
+  INTENT_CLOSED_SQL,
+  OPEN_INTENTS_SQL,
+} from '../../src/accesslog/sqlite-filters.js'
 import { openSqlite, SQLITE_MIGRATIONS } from '../../src/storage/sqlite.js'
 import { checkLogFile, openFileLog } from '../helpers/file-log.js'
 
@@ -63,14 +68,33 @@ t.test(
   },
 )
 
-t.test('schema version 3 moves the filter indexes of an existing log into log_filters', async (t) => {
+t.test('the search for open intents uses the index below its end', async (t) => {
+  const { db } = await openFileLog(t)
+  const plan = (db.prepare(`EXPLAIN QUERY PLAN ${OPEN_INTENTS_SQL}`).all() as Array<{ detail: string }>)
+    .map((row) => row.detail)
+    .join('; ')
+  t.match(plan, /log_filters_intents/, plan)
+  t.match(plan, /log_filters_intent_ref/)
+  t.notMatch(plan, /SCAN log_entries/, 'log_entries only from the end of the index on')
+  const closed = (db.prepare(`EXPLAIN QUERY PLAN ${INTENT_CLOSED_SQL}`).all({ intent: 7 }) as Array<{ detail: string }>)
+    .map((row) => row.detail)
+    .join('; ')
+  t.match(closed, /log_filters_intent_ref/, closed)
+  t.notMatch(closed, /SCAN log_entries/)
+})
+
+t.test('schema version 3 moves the indexes of an existing log into log_filters', async (t) => {
   const path = join(t.testdir(), 'gateway.db')
   const before = openSqlite(path, SQLITE_MIGRATIONS.slice(0, 2))
   const insert = before.prepare(
-    `INSERT INTO log_entries (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase)
-     VALUES (?, X'7b7d', X'00', '2026-01-01T00:00:00Z', ?, '230100', ?, ?, ?, 'document.read', 'allow', 'event')`,
+    `INSERT INTO log_entries
+       (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
+     VALUES (?, X'7b7d', X'00', '2026-01-01T00:00:00Z', ?, '230100', ?, ?, ?, 'document.read', 'allow', ?, ?)`,
   )
-  for (let i = 0; i < 10; i++) insert.run(i, `reader.${i % 3}`, '黑01', `case-${i % 2}`, i % 4 === 0 ? null : 'g-1')
+  for (let i = 0; i < 10; i++) {
+    const phase = i === 2 ? 'intent' : i === 3 ? 'outcome' : 'event'
+    insert.run(i, `reader.${i % 3}`, '黑01', `case-${i % 2}`, i % 4 === 0 ? null : 'g-1', phase, i === 3 ? 2 : null)
+  }
   before.close()
 
   const db = openSqlite(path)
@@ -85,5 +109,9 @@ t.test('schema version 3 moves the filter indexes of an existing log into log_fi
     .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entries' ORDER BY name`)
     .pluck()
     .all()
-  t.same(indexes, ['log_entries_intent_ref', 'log_entries_open_intents'], 'log_entries keeps only its intent indexes')
+  t.same(indexes, [], 'log_entries has no index of its own: each was a page of every commit')
+  t.same(db.prepare('SELECT idx, phase, intent_ref FROM log_filters WHERE idx IN (2, 3) ORDER BY idx').all(), [
+    { idx: 2, phase: 'intent', intent_ref: null },
+    { idx: 3, phase: 'outcome', intent_ref: 2 },
+  ])
 })
