@@ -3,9 +3,9 @@
  * reads, when nothing batches), counted by the B-tree each page belongs to. Every page is a 4 KiB frame written
  * to the WAL and covered by the commit's fsync, so this is what each read's intent and outcome cost the writer.
  *
- *   node --import tsx bench/wal-pages.ts [--commits N] [--drop INDEX,...]
+ *   node --import tsx bench/wal-pages.ts [--commits N]
  *
- * --drop removes those indexes first (a measurement of what they cost, never a setting of the gateway).
+ * Keep N × pages under the writer's checkpoint mark (WAL_AUTOCHECKPOINT_PAGES): a checkpoint restarts the WAL.
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -19,13 +19,12 @@ import { openSqlite } from '../src/storage/sqlite.js'
 import { reading } from './log-entries.js'
 
 const { values } = parseArgs({
-  options: { commits: { type: 'string', default: '200' }, drop: { type: 'string', default: '' } },
+  options: { commits: { type: 'string', default: '200' } },
 })
 const commits = Number(values.commits)
 const dir = mkdtempSync(join(tmpdir(), 'cfg-wal-pages-'))
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 const db = openSqlite(join(dir, 'gateway.db'))
-for (const index of values.drop.split(',').filter(Boolean)) db.exec(`DROP INDEX ${index}`)
 // The production writer: its own connection on a worker thread, synchronous=FULL.
 const log = await TransparencyLog.open({
   store: new SqliteLogStore(db),

@@ -90,13 +90,17 @@ const body = (m) => {
   for (let k = 0; k < params.length; k += 3) insertNode.run(params.slice(k, k + 3))
 }
 const write = db.transaction(body)
-// The filter index (sqlite-filters.ts): a batch copied once enough entries wait, after the commit was answered.
-// Not fsync'd by itself (synchronous=NORMAL): the next durable commit's fsync covers it, and a copy lost in a
-// crash is made again from what log_filters holds.
+// The index (sqlite-filters.ts): copied once enough entries wait, after the commits already queued were made
+// and answered (setImmediate runs once the port's queued messages are handled), so a copy delays no waiting
+// read. Not fsync'd by itself (synchronous=NORMAL): the next durable commit's fsync covers it, and a copy lost
+// in a crash is made again from what log_filters holds.
 const copyFilters = db.prepare(workerData.copyFiltersSql)
 const filtersEndOf = db.prepare(workerData.filtersEndSql).pluck()
 let filtersEnd = filtersEndOf.get()
+let indexScheduled = false
 const indexFilters = () => {
+  indexScheduled = false
+  if (!db.open) return
   try {
     db.pragma('synchronous = NORMAL')
     copyFilters.run(filtersEnd, size)
@@ -139,7 +143,10 @@ parentPort.on('message', (m) => {
     size += m.count
     if (Atomics.load(fault, 0) === 2) return die()
     parentPort.postMessage({ id: m.id, ok: true })
-    if (size - filtersEnd >= workerData.filterIndexBatch) indexFilters()
+    if (size - filtersEnd >= workerData.filterIndexBatch && !indexScheduled) {
+      indexScheduled = true
+      setImmediate(indexFilters)
+    }
   } catch (error) {
     try { size = sizeOf.get() } catch {}
     const conflict = error && error.conflictAt !== undefined ? m.first + error.conflictAt : undefined

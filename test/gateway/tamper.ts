@@ -323,7 +323,7 @@ t.test('tampering with the stored log', async (t) => {
         db.close()
       }
     })()
-    t.ok(indexed >= 256 && indexed <= size, `${indexed} of ${size} entries in the filter index`)
+    t.ok(indexed > 20 && indexed <= size, `${indexed} of ${size} entries in the index`)
     const dir = copyOf(t, original, (db) => {
       db.exec('DROP TRIGGER log_filters_no_update')
       db.exec('DROP TRIGGER log_filters_no_delete')
