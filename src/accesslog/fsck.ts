@@ -4,8 +4,8 @@
  * The triggers only stop ordinary UPDATE and DELETE; someone with the file can drop them. This recomputes
  * everything the log's integrity rests on from the leaf bytes up: each leaf hash, each stored subtree hash,
  * the `prev` chain, the filter columns and their index, and each checkpoint's root and signature, and names
- * the exact entry, node or checkpoint that does not match. Memory stays bounded: leaves are read in blocks of 2^BLOCK_LEVEL
- * and only block roots are kept, so a 10-million-entry log is checked in one pass.
+ * the exact entry, node or checkpoint that does not match. Memory stays bounded: leaves are read in blocks of
+ * 2^BLOCK_LEVEL and only block roots are kept, so a 10-million-entry log is checked in one pass.
  */
 import Database from 'better-sqlite3'
 import { parseCheckpoint } from './checkpoint.js'
