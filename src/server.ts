@@ -13,6 +13,7 @@ import type { Config } from './config/types.js'
 import { loadDirectory } from './directory/directory.js'
 import {
   BatchedDocumentReadCounter,
+  DOCUMENT_READS_UPSERT_SQL,
   cstDay,
   cstDayStart,
   DocumentQuota,
@@ -212,12 +213,13 @@ export async function createGateway(
       await leases.stop()
       clearTimeout(digestStart)
       await digests.close()
+      // Before the log: on SQLite the counts are written by the log's writer thread.
+      await readCounter.close()
       await log.close()
       // Every read of this process has its outcome now: nothing it leaves open needs to wait for the lease.
       await leases.release().catch((error: unknown) => app.log.warn({ err: error }, 'cannot release the intent lease'))
       await health.stop()
       await adapterClient.close()
-      await readCounter.close()
       redis?.disconnect()
       await feed?.close()
       await storage.close()
@@ -273,6 +275,7 @@ async function openStorage(
     // the floor of the quota after a crash).
     localReadCounter: async (now) =>
       new BatchedDocumentReadCounter(sqlite.db, {
+        write: (rows) => sqlite.log.execute(DOCUMENT_READS_UPSERT_SQL, rows, { durable: false }),
         logged: (await sqlite.log.allowedIntentsSince('document.read', cstDayStart(now()).toISOString())).map(
           (intent) => ({ reader: readerKey(intent.org ?? '', intent.actor ?? ''), day: cstDay(new Date(intent.time)) }),
         ),

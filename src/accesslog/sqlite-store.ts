@@ -89,7 +89,6 @@ export class SqliteLogStore implements LogStore {
       readNode: db.prepare(SQL.readNode).pluck(),
       readLeaf: db.prepare(SQL.readLeaf).pluck(),
       readLeaves: db.prepare(SQL.readLeaves),
-      putCheckpoint: db.prepare(SQL.putCheckpoint),
       latestCheckpoint: db.prepare(SQL.latestCheckpoint),
       size: db.prepare(SQL.size).pluck(),
       filtersEnd: db.prepare(FILTERS_END_SQL).pluck(),
@@ -197,11 +196,18 @@ export class SqliteLogStore implements LogStore {
    */
   #indexFilters(): void {
     try {
-      this.#db.pragma('synchronous = NORMAL')
-      this.#statements.copyFilters.run(this.#filtersEnd, this.#size)
+      this.#withoutFsync(() => this.#statements.copyFilters.run(this.#filtersEnd, this.#size))
       this.#filtersEnd = this.#size
     } catch {
       this.#filtersEnd = this.#statements.filtersEnd.get() as number
+    }
+  }
+
+  /** Runs `write` on the caller's connection without an fsync of its own (synchronous=NORMAL). */
+  #withoutFsync(write: () => unknown): void {
+    this.#db.pragma('synchronous = NORMAL')
+    try {
+      write()
     } finally {
       this.#db.pragma('synchronous = FULL')
     }
@@ -315,7 +321,33 @@ export class SqliteLogStore implements LogStore {
 
   async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
     const { size, root, text } = checkpoint
-    this.#statements.putCheckpoint.run({ size, root, text, signedAt: new Date().toISOString() })
+    await this.execute(SQL.putCheckpoint, [{ size, root, text, signedAt: new Date().toISOString() }], {
+      durable: true,
+    })
+  }
+
+  /**
+   * Runs `sql` once for each of `rows` in one transaction on the connection that writes the file: the writer
+   * thread's when there is one, so that the event loop never waits for SQLite's write lock (held by the writer
+   * through each commit and its fsync) or for an fsync of its own. `durable`: committed with an fsync before
+   * the promise resolves; otherwise without one (the next durable commit's fsync covers it). A write of the
+   * file outside the log (a checkpoint, a batch of quota counts) goes here, never through the caller's
+   * connection.
+   */
+  execute(sql: string, rows: ReadonlyArray<unknown[] | Record<string, unknown>>, { durable }: { durable: boolean }) {
+    if (this.#closed) return Promise.reject(new Error('the log store is closed'))
+    if (this.#threaded) return (this.#writer?.alive ? this.#writer : this.#startWriter()).exec(sql, rows, durable)
+    try {
+      const statement = this.#db.prepare(sql)
+      const write = this.#db.transaction(() => {
+        for (const row of rows) statement.run(row)
+      })
+      if (durable) write()
+      else this.#withoutFsync(write)
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {

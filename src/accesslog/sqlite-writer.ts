@@ -55,6 +55,10 @@ const prepared = (sql) => {
   if (!statement) statements.set(sql, (statement = db.prepare(sql)))
   return statement
 }
+// Structured cloning turns a Buffer into a Uint8Array; better-sqlite3 binds Buffers.
+const asBuffer = (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v)
+const buffers = (row) =>
+  Array.isArray(row) ? row.map(asBuffer) : Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asBuffer(v)]))
 const view = (bytes, start, end) => Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start)
 const body = (m) => {
   let start = 0
@@ -90,17 +94,15 @@ const body = (m) => {
   for (let k = 0; k < params.length; k += 3) insertNode.run(params.slice(k, k + 3))
 }
 const write = db.transaction(body)
-// The index (sqlite-filters.ts): copied once enough entries wait, after the commits already queued were made
-// and answered (setImmediate runs once the port's queued messages are handled), so a copy delays no waiting
-// read. Not fsync'd by itself (synchronous=NORMAL): the next durable commit's fsync covers it, and a copy lost
-// in a crash is made again from what log_filters holds.
+// The index (sqlite-filters.ts): copied once enough entries wait, right after the commit that made them enough
+// was answered, so it delays only a commit sent meanwhile, by a copy of FILTER_INDEX_BATCH entries. (Not
+// setImmediate: a port drains up to 1,000 queued messages before the loop reaches it, so under load the copies
+// would lag by that many batches.) Not fsync'd by itself (synchronous=NORMAL): the next durable commit's fsync
+// covers it, and a copy lost in a crash is made again from what log_filters holds.
 const copyFilters = db.prepare(workerData.copyFiltersSql)
 const filtersEndOf = db.prepare(workerData.filtersEndSql).pluck()
 let filtersEnd = filtersEndOf.get()
-let indexScheduled = false
 const indexFilters = () => {
-  indexScheduled = false
-  if (!db.open) return
   try {
     db.pragma('synchronous = NORMAL')
     copyFilters.run(filtersEnd, size)
@@ -134,6 +136,21 @@ parentPort.on('message', (m) => {
     }
     return
   }
+  if (m.type === 'exec') {
+    // Other writes of the file (a signed checkpoint, a batch of quota counts), on this connection so that the
+    // event loop never waits for the write lock or an fsync; in order with the batches.
+    try {
+      if (!m.durable) db.pragma('synchronous = NORMAL')
+      const statement = prepared(m.sql)
+      db.transaction(() => { for (const row of m.rows) statement.run(buffers(row)) })()
+      parentPort.postMessage({ id: m.id, ok: true })
+    } catch (error) {
+      parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code })
+    } finally {
+      if (!m.durable) db.pragma('synchronous = FULL')
+    }
+    return
+  }
   if (m.first !== size) {
     parentPort.postMessage({ id: m.id, ok: false, message: 'append at ' + m.first + ' but the log size is ' + size })
     return
@@ -143,10 +160,7 @@ parentPort.on('message', (m) => {
     size += m.count
     if (Atomics.load(fault, 0) === 2) return die()
     parentPort.postMessage({ id: m.id, ok: true })
-    if (size - filtersEnd >= workerData.filterIndexBatch && !indexScheduled) {
-      indexScheduled = true
-      setImmediate(indexFilters)
-    }
+    if (size - filtersEnd >= workerData.filterIndexBatch) indexFilters()
   } catch (error) {
     try { size = sizeOf.get() } catch {}
     const conflict = error && error.conflictAt !== undefined ? m.first + error.conflictAt : undefined
@@ -291,25 +305,30 @@ export class WorkerWriter {
       if (record.leafHash.length !== 32) return Promise.reject(new WriterError('a leaf hash is not 32 bytes'))
       if (record.change) changes.push({ at, steps: sqliteSteps(record.change) })
     }
-    const id = this.#nextId++
-    return new Promise<void>((resolve, reject) => {
-      this.#inFlight.set(id, { id, resolve, reject })
-      if (this.#inFlight.size === 1) this.#worker.ref()
-      this.#worker.postMessage({
-        type: 'append',
-        id,
-        first: leaves[0]?.index ?? 0,
-        count,
-        leaves: bytes,
-        leafEnds,
-        leafHashes,
-        meta,
-        nodeLevels,
-        nodeIndexes,
-        nodeHashes,
-        changes,
-      })
+    return this.#send({
+      type: 'append',
+      first: leaves[0]?.index ?? 0,
+      count,
+      leaves: bytes,
+      leafEnds,
+      leafHashes,
+      meta,
+      nodeLevels,
+      nodeIndexes,
+      nodeHashes,
+      changes,
     })
+  }
+
+  /**
+   * Runs `sql` once for each of `rows` (positional or named parameters) in one transaction, after the batches
+   * already sent; resolves once committed: with an fsync when `durable`, else without one (synchronous=NORMAL:
+   * the next durable commit's fsync covers it). Rejects with the statement's error (nothing of it written) or
+   * when the worker died first.
+   */
+  exec(sql: string, rows: ReadonlyArray<unknown[] | Record<string, unknown>>, durable: boolean): Promise<void> {
+    if (!this.alive) return Promise.reject(this.#dead ?? new WriterError('the log writer is closed'))
+    return this.#send({ type: 'exec', sql, rows, durable })
   }
 
   /**
@@ -318,11 +337,16 @@ export class WorkerWriter {
    */
   probe(): Promise<void> {
     if (!this.alive) return Promise.reject(this.#dead ?? new WriterError('the log writer is closed'))
+    return this.#send({ type: 'probe' })
+  }
+
+  /** Sends a message that the worker answers by its id; the thread keeps the process alive until it has. */
+  #send(message: Record<string, unknown>): Promise<void> {
     const id = this.#nextId++
     return new Promise<void>((resolve, reject) => {
       this.#inFlight.set(id, { id, resolve, reject })
       if (this.#inFlight.size === 1) this.#worker.ref()
-      this.#worker.postMessage({ type: 'probe', id })
+      this.#worker.postMessage({ ...message, id })
     })
   }
 

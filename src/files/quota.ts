@@ -97,6 +97,35 @@ export interface BatchedCounterOptions {
   flushIntervalMs?: number
   /** Told when a batch could not be written; the counts stay in memory and are written with the next one. */
   onError?: (error: unknown) => void
+  /**
+   * Writes a batch of rows (reader, day, count) with DOCUMENT_READS_UPSERT_SQL in one transaction, resolving once
+   * committed; by default on `db` itself, without an fsync. The gateway gives the log's writer thread, so that
+   * the event loop never waits for the database's write lock (see SqliteLogStore.execute).
+   */
+  write?: (rows: Array<[string, string, number]>) => Promise<void>
+}
+
+/** One count of a batch; max(): the table only ever moves up, whatever order batches and restarts come in. */
+export const DOCUMENT_READS_UPSERT_SQL = `INSERT INTO document_reads (reader, day, count) VALUES (?, ?, ?)
+  ON CONFLICT (reader, day) DO UPDATE SET count = max(count, excluded.count)`
+
+/**
+ * Writes a batch on `db`, without an fsync: a batch lost with the machine is rebuilt from the log (see
+ * BatchedDocumentReadCounter), and an fsync would stall the event loop for as long as the disk takes.
+ * better-sqlite3 is synchronous, so no other transaction of this connection runs while the setting is lowered;
+ * a later FULL commit syncs these pages.
+ */
+async function writeWithoutFsync(db: SqliteDatabase, rows: Array<[string, string, number]>): Promise<void> {
+  const upsert = db.prepare(DOCUMENT_READS_UPSERT_SQL)
+  const previous = db.pragma('synchronous', { simple: true }) as number
+  db.pragma('synchronous = NORMAL')
+  try {
+    db.transaction(() => {
+      for (const row of rows) upsert.run(...row)
+    })()
+  } finally {
+    db.pragma(`synchronous = ${previous}`)
+  }
 }
 
 /** Counts held in memory beyond this many are dropped once written (they reload from the table). */
@@ -117,7 +146,7 @@ const MAX_HELD_COUNTS = 10_000
  */
 export class BatchedDocumentReadCounter implements DocumentReadCounter {
   readonly #stored: SqliteDocumentReadCounter
-  readonly #write: (rows: Array<[string, string, number]>) => void
+  readonly #write: (rows: Array<[string, string, number]>) => Promise<void>
   readonly #logged = new Map<string, number>()
   readonly #counts = new Map<string, number>()
   readonly #dirty = new Set<string>()
@@ -128,25 +157,7 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
   constructor(db: SqliteDatabase, options: BatchedCounterOptions = {}) {
     this.#stored = new SqliteDocumentReadCounter(db)
     // max(): the table only ever moves up, whatever order batches and restarts come in.
-    const upsert = db.prepare(
-      `INSERT INTO document_reads (reader, day, count) VALUES (?, ?, ?)
-       ON CONFLICT (reader, day) DO UPDATE SET count = max(count, excluded.count)`,
-    )
-    const transaction = db.transaction((rows: Array<[string, string, number]>) => {
-      for (const row of rows) upsert.run(...row)
-    })
-    // Without an fsync: a batch lost with the machine is rebuilt from the log (see above), and an fsync here
-    // would stall the event loop for as long as the disk takes. better-sqlite3 is synchronous, so no other
-    // transaction of this connection runs while the setting is lowered; a later FULL commit syncs these pages.
-    this.#write = (rows: Array<[string, string, number]>) => {
-      const previous = db.pragma('synchronous', { simple: true }) as number
-      db.pragma('synchronous = NORMAL')
-      try {
-        transaction(rows)
-      } finally {
-        db.pragma(`synchronous = ${previous}`)
-      }
-    }
+    this.#write = options.write ?? ((rows) => writeWithoutFsync(db, rows))
     for (const { reader, day } of options.logged ?? []) {
       const key = keyOf(reader, day)
       this.#logged.set(key, (this.#logged.get(key) ?? 0) + 1)
@@ -169,30 +180,38 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
     return this.#held(keyOf(reader, day), reader, day)
   }
 
-  /** Writes the counts taken since the last batch, in one transaction. */
-  flush(): void {
+  /**
+   * Writes the counts taken since the last batch, in one transaction; resolves once written or, when the write
+   * failed, once its counts are pending again (reported through `onError`, retried with the next batch).
+   */
+  async flush(): Promise<void> {
     clearTimeout(this.#timer)
     this.#timer = undefined
     if (this.#dirty.size === 0) return
-    const rows = [...this.#dirty].map((key): [string, string, number] => [
+    const keys = [...this.#dirty]
+    this.#dirty.clear()
+    const rows = keys.map((key): [string, string, number] => [
       key.slice(DAY_LENGTH + 1),
       key.slice(0, DAY_LENGTH),
       this.#counts.get(key)!,
     ])
     try {
-      this.#write(rows)
+      await this.#write(rows)
     } catch (error) {
       this.#onError(error)
-      this.#timer = setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
+      for (const key of keys) this.#dirty.add(key)
+      this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
       return
     }
-    this.#dirty.clear()
-    if (this.#counts.size > MAX_HELD_COUNTS) this.#counts.clear()
+    // Only counts that are written may be dropped: one taken while the batch was in flight waits for the next.
+    if (this.#counts.size > MAX_HELD_COUNTS) {
+      for (const key of this.#counts.keys()) if (!this.#dirty.has(key)) this.#counts.delete(key)
+    }
   }
 
   /** Writes what is pending; the counter must not be used afterwards. */
-  close(): void {
-    this.flush()
+  async close(): Promise<void> {
+    await this.flush()
     clearTimeout(this.#timer)
   }
 

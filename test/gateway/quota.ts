@@ -4,13 +4,14 @@ import t from 'tap'
 import {
   BatchedDocumentReadCounter,
   cstDay,
+  DOCUMENT_READS_UPSERT_SQL,
   cstDayStart,
   DocumentQuota,
   nextCstMidnight,
   readerKey,
   SqliteDocumentReadCounter,
 } from '../../src/files/quota.js'
-import { openSqlite } from '../../src/storage/sqlite.js'
+import { openSqlite, openSqliteStorage } from '../../src/storage/sqlite.js'
 import {
   eventually,
   PEOPLE,
@@ -92,7 +93,7 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
   t.same(counter.take('230100:li.na', '2024-05-01', 4), { allowed: true, count: 1 }, 'another person')
   t.equal(stored.count(reader, '2024-05-01'), 1, 'nothing written before the batch')
 
-  counter.flush()
+  await counter.flush()
   t.equal(stored.count(reader, '2024-05-01'), 4, 'the batch wrote the count')
   t.equal(stored.count('230100:li.na', '2024-05-01'), 1)
   t.equal(db.pragma('synchronous', { simple: true }), 2, 'the connection is back to synchronous=FULL')
@@ -103,11 +104,45 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
   const later = new BatchedDocumentReadCounter(db)
   t.equal(later.count(reader, '2024-05-01'), 6)
   counter.take('230100:li.na', '2024-05-01', 4)
-  counter.close()
+  await counter.close()
   t.equal(stored.count(reader, '2024-05-01'), 6, 'max(), not overwrite')
   t.equal(stored.count('230100:li.na', '2024-05-01'), 2, 'close writes what is pending')
   db.close()
 })
+
+t.test(
+  'through the log writer, neither counts nor checkpoints make the event loop wait for the write lock',
+  async (t) => {
+    const path = join(t.testdir(), 'locked.db')
+    const storage = openSqliteStorage(path)
+    t.teardown(() => storage.close())
+    const counter = new BatchedDocumentReadCounter(storage.db, {
+      flushIntervalMs: 60_000,
+      write: (rows) => storage.log.execute(DOCUMENT_READS_UPSERT_SQL, rows, { durable: false }),
+    })
+    const reader = readerKey('230100', 'zhang.wei')
+    counter.take(reader, '2024-05-01', 5)
+    await storage.log.probe()
+    // Another connection holds the write lock, as the writer does through each commit and its fsync.
+    const locker = new Database(path)
+    locker.exec('BEGIN IMMEDIATE')
+    let settled = 0
+    const flushed = counter.flush().then(() => settled++)
+    const checkpointed = storage.log
+      .putCheckpoint({ size: 0, root: Buffer.alloc(32), text: 'a checkpoint\n' })
+      .then(() => settled++)
+    // A timer runs while both wait: the event loop is free (on the caller's connection, better-sqlite3 would
+    // have slept in SQLite's busy handler, then failed with SQLITE_BUSY).
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(settled, 0, 'both wait for the lock, off the event loop')
+    locker.exec('ROLLBACK')
+    locker.close()
+    await Promise.all([flushed, checkpointed])
+    t.equal(new SqliteDocumentReadCounter(storage.db).count(reader, '2024-05-01'), 1, 'the count is written')
+    t.match(await storage.log.latestCheckpoint(), { size: 0, text: 'a checkpoint\n' }, 'the checkpoint is written')
+    await counter.close()
+  },
+)
 
 t.test('a batch that cannot be written is kept and written with the next one', async (t) => {
   const db = openSqlite(join(t.testdir(), 'failing.db'))
@@ -118,12 +153,12 @@ t.test('a batch that cannot be written is kept and written with the next one', a
   counter.take(reader, '2024-05-01', 5)
   const schema = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'document_reads'").pluck().get() as string
   db.exec('DROP TABLE document_reads')
-  counter.flush()
+  await counter.flush()
   t.equal(errors.length, 1, 'the failure is reported')
   t.equal(counter.count(reader, '2024-05-01'), 1, 'the count stays in memory')
   db.exec(schema)
   counter.take(reader, '2024-05-01', 5)
-  counter.close()
+  await counter.close()
   t.equal(new SqliteDocumentReadCounter(db).count(reader, '2024-05-01'), 2, 'written with the next batch')
   t.equal(errors.length, 1)
 })
@@ -134,7 +169,7 @@ t.test('counts beyond the memory bound are dropped once written, and reload from
   const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000 })
   for (let i = 0; i <= 10_000; i++) counter.take(readerKey('230100', `p${i}`), '2024-05-01', 5)
   counter.take(readerKey('230100', 'p0'), '2024-05-01', 5)
-  counter.flush()
+  await counter.flush()
   // Changed behind the counter's back: only a count reloaded from the table can see it.
   db.prepare("UPDATE document_reads SET count = 4 WHERE reader = ? AND day = '2024-05-01'").run(
     readerKey('230100', 'p0'),
