@@ -79,8 +79,8 @@ export class SqliteLogStore implements LogStore {
     this.#db = db
     this.#threaded = (options.writer ?? 'thread') === 'thread' && !db.memory
     this.#filterIndexBatch = options.filterIndexBatch ?? FILTER_INDEX_BATCH
-    // The writer thread checkpoints the WAL as it grows; a commit on this connection (a grant, a quota count)
-    // must not take that work on the event loop, so it only does as a fallback, far beyond the writer's mark.
+    // The writer thread checkpoints the WAL as it grows. This connection writes nothing in normal operation
+    // (see execute); should it commit (a tool, a test), it checkpoints only as a fallback, far beyond that mark.
     if (this.#threaded) db.pragma(`wal_autocheckpoint = ${4 * WAL_AUTOCHECKPOINT_PAGES}`)
 
     this.#statements = {

@@ -99,34 +99,16 @@ export interface BatchedCounterOptions {
   onError?: (error: unknown) => void
   /**
    * Writes a batch of rows (reader, day, count) with DOCUMENT_READS_UPSERT_SQL in one transaction, resolving once
-   * committed; by default on `db` itself, without an fsync. The gateway gives the log's writer thread, so that
-   * the event loop never waits for the database's write lock (see SqliteLogStore.execute).
+   * committed. Without an fsync: a batch lost with the machine is rebuilt from the log (see
+   * BatchedDocumentReadCounter). The gateway writes on the log's writer thread (SqliteLogStore.execute), so that
+   * the event loop never waits for the database's write lock or the disk.
    */
-  write?: (rows: Array<[string, string, number]>) => Promise<void>
+  write: (rows: Array<[string, string, number]>) => Promise<void>
 }
 
 /** One count of a batch; max(): the table only ever moves up, whatever order batches and restarts come in. */
 export const DOCUMENT_READS_UPSERT_SQL = `INSERT INTO document_reads (reader, day, count) VALUES (?, ?, ?)
   ON CONFLICT (reader, day) DO UPDATE SET count = max(count, excluded.count)`
-
-/**
- * Writes a batch on `db`, without an fsync: a batch lost with the machine is rebuilt from the log (see
- * BatchedDocumentReadCounter), and an fsync would stall the event loop for as long as the disk takes.
- * better-sqlite3 is synchronous, so no other transaction of this connection runs while the setting is lowered;
- * a later FULL commit syncs these pages.
- */
-async function writeWithoutFsync(db: SqliteDatabase, rows: Array<[string, string, number]>): Promise<void> {
-  const upsert = db.prepare(DOCUMENT_READS_UPSERT_SQL)
-  const previous = db.pragma('synchronous', { simple: true }) as number
-  db.pragma('synchronous = NORMAL')
-  try {
-    db.transaction(() => {
-      for (const row of rows) upsert.run(...row)
-    })()
-  } finally {
-    db.pragma(`synchronous = ${previous}`)
-  }
-}
 
 /** Counts held in memory beyond this many are dropped once written (they reload from the table). */
 const MAX_HELD_COUNTS = 10_000
@@ -154,10 +136,9 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
   readonly #onError: (error: unknown) => void
   #timer: NodeJS.Timeout | undefined
 
-  constructor(db: SqliteDatabase, options: BatchedCounterOptions = {}) {
+  constructor(db: SqliteDatabase, options: BatchedCounterOptions) {
     this.#stored = new SqliteDocumentReadCounter(db)
-    // max(): the table only ever moves up, whatever order batches and restarts come in.
-    this.#write = options.write ?? ((rows) => writeWithoutFsync(db, rows))
+    this.#write = options.write
     for (const { reader, day } of options.logged ?? []) {
       const key = keyOf(reader, day)
       this.#logged.set(key, (this.#logged.get(key) ?? 0) + 1)

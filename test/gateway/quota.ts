@@ -11,7 +11,8 @@ import {
   readerKey,
   SqliteDocumentReadCounter,
 } from '../../src/files/quota.js'
-import { openSqlite, openSqliteStorage } from '../../src/storage/sqlite.js'
+import { SqliteLogStore } from '../../src/accesslog/sqlite-store.js'
+import { openSqlite, openSqliteStorage, type SqliteDatabase } from '../../src/storage/sqlite.js'
 import {
   eventually,
   PEOPLE,
@@ -23,6 +24,12 @@ import {
 } from '../helpers/harness.js'
 
 const CASE = '（2023）黑01民终1234号'
+
+/** A batch writer on `db` itself (an inline log store's execute), for counters over a bare database. */
+const writeOn = (db: SqliteDatabase) => {
+  const store = new SqliteLogStore(db, { writer: 'inline' })
+  return (rows: Array<[string, string, number]>) => store.execute(DOCUMENT_READS_UPSERT_SQL, rows, { durable: false })
+}
 
 t.test('cstDay and nextCstMidnight count days in UTC+8', async (t) => {
   const cases: Array<[string, string, string]> = [
@@ -85,7 +92,7 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
 
   // The log says three reads were served today; the table, one (a crash lost the rest of the counts).
   const logged = Array.from({ length: 3 }, () => ({ reader, day: '2024-05-01' }))
-  const counter = new BatchedDocumentReadCounter(db, { logged, flushIntervalMs: 60_000 })
+  const counter = new BatchedDocumentReadCounter(db, { logged, flushIntervalMs: 60_000, write: writeOn(db) })
   t.equal(counter.count(reader, '2024-05-01'), 3, 'the larger of the table and the log')
   t.same(counter.take(reader, '2024-05-01', 4), { allowed: true, count: 4 })
   t.same(counter.take(reader, '2024-05-01', 4), { allowed: false, count: 4 }, 'refused at the limit')
@@ -101,7 +108,7 @@ t.test('the batched counter counts in memory, writes in batches and starts from 
   // A batch never lowers a stored count (say, one written by an earlier run that counted further).
   stored.take(reader, '2024-05-01', 10)
   stored.take(reader, '2024-05-01', 10)
-  const later = new BatchedDocumentReadCounter(db)
+  const later = new BatchedDocumentReadCounter(db, { write: writeOn(db) })
   t.equal(later.count(reader, '2024-05-01'), 6)
   counter.take('230100:li.na', '2024-05-01', 4)
   await counter.close()
@@ -140,6 +147,14 @@ t.test(
     await Promise.all([flushed, checkpointed])
     t.equal(new SqliteDocumentReadCounter(storage.db).count(reader, '2024-05-01'), 1, 'the count is written')
     t.match(await storage.log.latestCheckpoint(), { size: 0, text: 'a checkpoint\n' }, 'the checkpoint is written')
+    await t.rejects(
+      storage.log.execute('INSERT INTO nowhere VALUES (?)', [[1]], { durable: false }),
+      /no such table: nowhere/,
+      "a statement's error reaches its caller",
+    )
+    counter.take(reader, '2024-05-01', 5)
+    await counter.flush()
+    t.equal(new SqliteDocumentReadCounter(storage.db).count(reader, '2024-05-01'), 2, 'and the writer goes on')
     await counter.close()
   },
 )
@@ -148,7 +163,11 @@ t.test('a batch that cannot be written is kept and written with the next one', a
   const db = openSqlite(join(t.testdir(), 'failing.db'))
   t.teardown(() => db.close())
   const errors: unknown[] = []
-  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000, onError: (e) => errors.push(e) })
+  const counter = new BatchedDocumentReadCounter(db, {
+    flushIntervalMs: 60_000,
+    onError: (e) => errors.push(e),
+    write: writeOn(db),
+  })
   const reader = readerKey('230100', 'zhang.wei')
   counter.take(reader, '2024-05-01', 5)
   const schema = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'document_reads'").pluck().get() as string
@@ -166,7 +185,7 @@ t.test('a batch that cannot be written is kept and written with the next one', a
 t.test('counts beyond the memory bound are dropped once written, and reload from the table', async (t) => {
   const db = openSqlite(join(t.testdir(), 'many.db'))
   t.teardown(() => db.close())
-  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000 })
+  const counter = new BatchedDocumentReadCounter(db, { flushIntervalMs: 60_000, write: writeOn(db) })
   for (let i = 0; i <= 10_000; i++) counter.take(readerKey('230100', `p${i}`), '2024-05-01', 5)
   counter.take(readerKey('230100', 'p0'), '2024-05-01', 5)
   await counter.flush()
