@@ -298,6 +298,16 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
     ;({ truth, stored } = upOneLevel(level, 0, Math.floor(size / 2 ** level), truth, stored))
   }
 
+  // Index rows of entries the log does not have: only ever forged (a copy takes committed entries only), and an
+  // outcome among them would hide an open intent from the sweep that closes it.
+  if (indexed) {
+    for (const index of db
+      .prepare('SELECT idx FROM log_filters WHERE idx >= ? ORDER BY idx')
+      .pluck()
+      .all(size) as number[])
+      leafProblem(index, [`the index (log_filters) has a row for it, but the log holds ${size} entries`], false)
+  }
+
   // Nodes the tree cannot have: beyond its size (rows are never deleted, so a surplus means they were forged).
   for (const row of db
     .prepare('SELECT level, MAX(idx) AS last FROM log_nodes GROUP BY level ORDER BY level')

@@ -12,8 +12,9 @@ import type { EntryFilter } from './store.js'
  * and the few entries from there on from `log_entries`, so it never misses a committed entry.
  *
  * `log_filters` is derived data and not part of what the log's proofs cover; a query re-applies its filter to
- * the entry's own columns (checked against the leaf bytes by fsck), so a wrong index row can hide an entry but
- * never show a wrong one, and fsck reports index rows that disagree with their entries.
+ * the entry's own columns (checked against the leaf bytes by fsck), so a wrong index row can hide an entry (or an
+ * open intent) but never show a wrong one, and fsck reports index rows that disagree with their entries or have
+ * none.
  */
 
 /**

@@ -135,6 +135,9 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
   readonly #flushIntervalMs: number
   readonly #onError: (error: unknown) => void
   #timer: NodeJS.Timeout | undefined
+  /** The batch being written, then the next: one at a time (see flush). */
+  #flushing: Promise<void> = Promise.resolve()
+  #closed = false
 
   constructor(db: SqliteDatabase, options: BatchedCounterOptions) {
     this.#stored = new SqliteDocumentReadCounter(db)
@@ -164,10 +167,17 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
   /**
    * Writes the counts taken since the last batch, in one transaction; resolves once written or, when the write
    * failed, once its counts are pending again (reported through `onError`, retried with the next batch).
+   * Batches are written one after the other: a count is dropped from memory only once written, and one batch's
+   * completion must not drop the counts of another still in flight.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#flushing = this.#flushing.then(() => this.#writeDirty())
+    return this.#flushing
+  }
+
+  async #writeDirty(): Promise<void> {
     if (this.#dirty.size === 0) return
     const keys = [...this.#dirty]
     this.#dirty.clear()
@@ -181,17 +191,21 @@ export class BatchedDocumentReadCounter implements DocumentReadCounter {
     } catch (error) {
       this.#onError(error)
       for (const key of keys) this.#dirty.add(key)
-      this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
+      if (!this.#closed) this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs).unref()
       return
     }
-    // Only counts that are written may be dropped: one taken while the batch was in flight waits for the next.
+    // Every count not taken again meanwhile is written now (this batch or an earlier one): those may go.
     if (this.#counts.size > MAX_HELD_COUNTS) {
       for (const key of this.#counts.keys()) if (!this.#dirty.has(key)) this.#counts.delete(key)
     }
   }
 
-  /** Writes what is pending; the counter must not be used afterwards. */
+  /**
+   * Writes what is pending, after any batch in flight; the counter must not be used afterwards. A batch that
+   * fails now is not tried again (the store is about to close; the log keeps the floor of the counts).
+   */
   async close(): Promise<void> {
+    this.#closed = true
     await this.flush()
     clearTimeout(this.#timer)
   }

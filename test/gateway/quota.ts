@@ -159,6 +159,77 @@ t.test(
   },
 )
 
+/** A batch writer whose writes complete only when released, in order: a writer thread busy with other work. */
+function heldWriter(db: SqliteDatabase) {
+  const write = writeOn(db)
+  const held: Array<(fail?: Error) => void> = []
+  return {
+    held,
+    write: (rows: Array<[string, string, number]>) =>
+      new Promise<void>((resolve, reject) =>
+        held.push((fail) => (fail ? reject(fail) : write(rows).then(resolve, reject))),
+      ),
+  }
+}
+
+t.test('batches are written one at a time: a count is dropped from memory only once written', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'held.db'))
+  t.teardown(() => db.close())
+  const { held, write } = heldWriter(db)
+  const errors: unknown[] = []
+  const counter = new BatchedDocumentReadCounter(db, { write, flushIntervalMs: 60_000, onError: (e) => errors.push(e) })
+  const day = '2024-05-01'
+  // More counts held than the memory bound, so that a written batch drops what it may.
+  for (let i = 0; i < 10_001; i++) counter.take(readerKey('230100', `p${i}`), day, 100)
+  const first = counter.flush()
+  await new Promise((resolve) => setImmediate(resolve))
+  const victim = readerKey('230100', 'victim')
+  for (let i = 0; i < 5; i++) counter.take(victim, day, 5)
+  const second = counter.flush()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(held.length, 1, 'the second batch waits for the first')
+  held.shift()!()
+  await first
+  t.same(counter.take(victim, day, 5), { allowed: false, count: 5 }, 'the count in flight is kept: the limit holds')
+  // The second batch fails: its counts are pending again, with their values.
+  await new Promise((resolve) => setImmediate(resolve))
+  held.shift()!(new Error('the writer is busy'))
+  await second
+  const third = counter.flush()
+  await new Promise((resolve) => setImmediate(resolve))
+  held.shift()!()
+  await third
+  t.equal(errors.length, 1, 'only the failure injected')
+  t.equal(new SqliteDocumentReadCounter(db).count(victim, day), 5, 'written with the next batch')
+})
+
+t.test('close waits for the batch in flight and tries a failed one no more', async (t) => {
+  const db = openSqlite(join(t.testdir(), 'closing.db'))
+  t.teardown(() => db.close())
+  const { held, write } = heldWriter(db)
+  const errors: unknown[] = []
+  const counter = new BatchedDocumentReadCounter(db, { write, flushIntervalMs: 10, onError: (e) => errors.push(e) })
+  counter.take(readerKey('230100', 'zhang.wei'), '2024-05-01', 10)
+  const inFlight = counter.flush()
+  await new Promise((resolve) => setImmediate(resolve))
+  let closed = false
+  const closing = counter.close().then(() => {
+    closed = true
+  })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(closed, false, 'close waits for the batch in flight')
+  held.shift()!(new Error('the writer is busy'))
+  await inFlight
+  // Close's own batch: what the failed one left pending.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(held.length, 1, 'close writes what is pending after the batch in flight')
+  held.shift()!(new Error('the log store is closed'))
+  await closing
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(held.length, 0, 'a batch that failed at close is not tried again')
+  t.equal(errors.length, 2)
+})
+
 t.test('a batch that cannot be written is kept and written with the next one', async (t) => {
   const db = openSqlite(join(t.testdir(), 'failing.db'))
   t.teardown(() => db.close())

@@ -314,7 +314,7 @@ t.test('tampering with the stored log', async (t) => {
     },
   )
 
-  t.test('a row of the filter index changed or deleted is named by its entry', async (t) => {
+  t.test('a row of the index changed, deleted or forged is named by its entry', async (t) => {
     const indexed = (() => {
       const db = new Database(join(original, 'gateway.db'), { readonly: true })
       try {
@@ -329,14 +329,17 @@ t.test('tampering with the stored log', async (t) => {
       db.exec('DROP TRIGGER log_filters_no_delete')
       db.exec("UPDATE log_filters SET actor = 'someone else' WHERE idx = 10")
       db.exec('DELETE FROM log_filters WHERE idx = 20')
+      // A forged outcome past the end of the log would hide an open intent from the sweep.
+      db.exec(`INSERT INTO log_filters (idx, phase, intent_ref) VALUES (${size + 3}, 'outcome', 11)`)
     })
     const result = check(dir, keyText)
     t.equal(result.ok, false)
     t.same(
       result.problems.map((p) => (p.kind === 'leaf' ? p.index : -1)),
-      [10, 20],
-      'the two entries, nothing else',
+      [10, 20, size + 3],
+      'the three rows, nothing else',
     )
+    t.match(result.problems[2], { message: new RegExp(`has a row for it, but the log holds ${size} entries`) })
     t.match(result.problems[0], {
       message: /entry 10: its row in the index \(log_filters\) is missing or disagrees/,
     })
