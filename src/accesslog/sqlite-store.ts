@@ -160,7 +160,7 @@ export class SqliteLogStore implements LogStore {
         return Promise.reject(error)
       }
     }
-    const writer = this.#writer?.alive ? this.#writer : this.#startWriter()
+    const writer = this.#liveWriter()
     const count = leaves.length
     return writer.append(leaves, nodes).then(
       () => {
@@ -181,12 +181,14 @@ export class SqliteLogStore implements LogStore {
       this.#db.exec('ROLLBACK')
       return
     }
-    await (this.#writer?.alive ? this.#writer : this.#startWriter()).probe()
+    await this.#liveWriter().probe()
   }
 
-  /** A writer that died is replaced on the next batch; the new one starts from what is committed. */
-  #startWriter(): WorkerWriter {
-    this.#writer = new WorkerWriter({ path: this.#db.name, filterIndexBatch: this.#filterIndexBatch })
+  /** The writer thread; one that died is replaced by the next write, and the new one starts from what is committed. */
+  #liveWriter(): WorkerWriter {
+    if (!this.#writer?.alive) {
+      this.#writer = new WorkerWriter({ path: this.#db.name, filterIndexBatch: this.#filterIndexBatch })
+    }
     return this.#writer
   }
 
@@ -336,7 +338,7 @@ export class SqliteLogStore implements LogStore {
    */
   execute(sql: string, rows: ReadonlyArray<unknown[] | Record<string, unknown>>, { durable }: { durable: boolean }) {
     if (this.#closed) return Promise.reject(new Error('the log store is closed'))
-    if (this.#threaded) return (this.#writer?.alive ? this.#writer : this.#startWriter()).exec(sql, rows, durable)
+    if (this.#threaded) return this.#liveWriter().exec(sql, rows, durable)
     try {
       const statement = this.#db.prepare(sql)
       const write = this.#db.transaction(() => {
