@@ -186,12 +186,23 @@ for (const victimRole of ['follower', 'leader'] as const) {
     killed = true
     victim.child.kill('SIGKILL')
     t.match(await victim.finished, { signal: 'SIGKILL' }, `replica ${KILLED} is killed mid-load`)
-    // What it left open as it died (an outcome it had already forwarded may still close some of them).
-    const leftOpen = (
-      await db.query<{ idx: string }>("SELECT idx FROM open_intents WHERE split_part(instance, '/', 2) = $1", [
-        String(victim.child.pid),
-      ])
-    ).rows.map((row) => Number(row.idx))
+    // What it left open as it died (an outcome it had already forwarded may still close some of them). An intent
+    // it had forwarded may be committed by the leader just after its death, and is then as much left open by it:
+    // so its open intents are gathered until the load is over, long before a peer may close them (its lease).
+    const leftOpen: number[] = []
+    let loadOver = false
+    const over = () => {
+      loadOver = true
+    }
+    all.then(over, over)
+    do {
+      const { rows } = await db.query<{ idx: string }>(
+        "SELECT idx FROM open_intents WHERE split_part(instance, '/', 2) = $1",
+        [String(victim.child.pid)],
+      )
+      for (const { idx } of rows) if (!leftOpen.includes(Number(idx))) leftOpen.push(Number(idx))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    } while (!loadOver)
     await all
     if (victimRole === 'follower') t.same(failures.others, [], 'the surviving replicas served every request')
     else {
