@@ -97,23 +97,28 @@ const write = db.transaction(body)
 // The index (sqlite-filters.ts): copied once enough entries wait, right after the commit that made them enough
 // was answered, so it delays only a commit sent meanwhile, by a copy of FILTER_INDEX_BATCH entries. (Not
 // setImmediate: a port drains up to 1,000 queued messages before the loop reaches it, so under load the copies
-// would lag by that many batches.) Not fsync'd by itself (synchronous=NORMAL): the next durable commit's fsync
-// covers it, and a copy lost in a crash is made again from what log_filters holds.
+// would lag by that many batches.) A copy lost in a crash is made again from what log_filters holds.
 const copyFilters = db.prepare(workerData.copyFiltersSql)
 const filtersEndOf = db.prepare(workerData.filtersEndSql).pluck()
 let filtersEnd = filtersEndOf.get()
+// A write without an fsync of its own (synchronous=NORMAL): the next durable commit's fsync covers it.
+const withoutFsync = (work) => {
+  db.pragma('synchronous = NORMAL')
+  try { work() } finally { db.pragma('synchronous = FULL') }
+}
 const indexFilters = () => {
   try {
-    db.pragma('synchronous = NORMAL')
-    copyFilters.run(filtersEnd, size)
+    withoutFsync(() => copyFilters.run(filtersEnd, size))
     filtersEnd = size
   } catch {
     // Left for the next commit; until then queries read the entries past the index from log_entries.
     try { filtersEnd = filtersEndOf.get() } catch {}
-  } finally {
-    db.pragma('synchronous = FULL')
   }
 }
+const answer = (m, error, extra) =>
+  parentPort.postMessage(error === undefined
+    ? { id: m.id, ok: true }
+    : { id: m.id, ok: false, message: String(error && error.message), code: error && error.code, ...extra })
 // Fault injection (tests): 1 = die before the next batch, 2 = die after committing it, before answering.
 const fault = new Int32Array(workerData.fault)
 const die = () => setImmediate(() => { throw new Error('log writer crashed (injected)') })
@@ -130,9 +135,9 @@ parentPort.on('message', (m) => {
     try {
       db.exec('BEGIN IMMEDIATE')
       db.exec('ROLLBACK')
-      parentPort.postMessage({ id: m.id, ok: true })
+      answer(m)
     } catch (error) {
-      parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code })
+      answer(m, error)
     }
     return
   }
@@ -140,31 +145,30 @@ parentPort.on('message', (m) => {
     // Other writes of the file (a signed checkpoint, a batch of quota counts), on this connection so that the
     // event loop never waits for the write lock or an fsync; in order with the batches.
     try {
-      if (!m.durable) db.pragma('synchronous = NORMAL')
       const statement = prepared(m.sql)
-      db.transaction(() => { for (const row of m.rows) statement.run(buffers(row)) })()
-      parentPort.postMessage({ id: m.id, ok: true })
+      const run = db.transaction(() => { for (const row of m.rows) statement.run(buffers(row)) })
+      if (m.durable) run()
+      else withoutFsync(run)
+      answer(m)
     } catch (error) {
-      parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code })
-    } finally {
-      if (!m.durable) db.pragma('synchronous = FULL')
+      answer(m, error)
     }
     return
   }
   if (m.first !== size) {
-    parentPort.postMessage({ id: m.id, ok: false, message: 'append at ' + m.first + ' but the log size is ' + size })
+    answer(m, new Error('append at ' + m.first + ' but the log size is ' + size))
     return
   }
   try {
     write(m)
     size += m.count
     if (Atomics.load(fault, 0) === 2) return die()
-    parentPort.postMessage({ id: m.id, ok: true })
+    answer(m)
     if (size - filtersEnd >= workerData.filterIndexBatch) indexFilters()
   } catch (error) {
     try { size = sizeOf.get() } catch {}
     const conflict = error && error.conflictAt !== undefined ? m.first + error.conflictAt : undefined
-    parentPort.postMessage({ id: m.id, ok: false, message: String(error && error.message), code: error && error.code, conflict })
+    answer(m, error, { conflict })
   }
 })
 `
@@ -346,7 +350,8 @@ export class WorkerWriter {
     return new Promise<void>((resolve, reject) => {
       this.#inFlight.set(id, { id, resolve, reject })
       if (this.#inFlight.size === 1) this.#worker.ref()
-      this.#worker.postMessage({ ...message, id })
+      message.id = id
+      this.#worker.postMessage(message)
     })
   }
 

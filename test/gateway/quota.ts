@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   BatchedDocumentReadCounter,
   cstDay,
@@ -159,44 +159,51 @@ t.test(
   },
 )
 
-/** A batch writer whose writes complete only when released, in order: a writer thread busy with other work. */
-function heldWriter(db: SqliteDatabase) {
+/**
+ * A counter on a fresh database whose batches are written only when released (`held`, in order), as by a
+ * writer thread busy with other work; its errors are collected.
+ */
+function heldCounter(t: Test, flushIntervalMs: number) {
+  const db = openSqlite(join(t.testdir(), 'held.db'))
+  t.teardown(() => db.close())
   const write = writeOn(db)
   const held: Array<(fail?: Error) => void> = []
-  return {
-    held,
-    write: (rows: Array<[string, string, number]>) =>
+  const errors: unknown[] = []
+  const counter = new BatchedDocumentReadCounter(db, {
+    flushIntervalMs,
+    onError: (e) => errors.push(e),
+    write: (rows) =>
       new Promise<void>((resolve, reject) =>
         held.push((fail) => (fail ? reject(fail) : write(rows).then(resolve, reject))),
       ),
-  }
+  })
+  return { db, held, errors, counter }
 }
 
+/** One turn of the event loop: a batch whose turn has come is handed to the writer. */
+const aTurn = () => new Promise((resolve) => setImmediate(resolve))
+
 t.test('batches are written one at a time: a count is dropped from memory only once written', async (t) => {
-  const db = openSqlite(join(t.testdir(), 'held.db'))
-  t.teardown(() => db.close())
-  const { held, write } = heldWriter(db)
-  const errors: unknown[] = []
-  const counter = new BatchedDocumentReadCounter(db, { write, flushIntervalMs: 60_000, onError: (e) => errors.push(e) })
+  const { db, held, errors, counter } = heldCounter(t, 60_000)
   const day = '2024-05-01'
   // More counts held than the memory bound, so that a written batch drops what it may.
   for (let i = 0; i < 10_001; i++) counter.take(readerKey('230100', `p${i}`), day, 100)
   const first = counter.flush()
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   const victim = readerKey('230100', 'victim')
   for (let i = 0; i < 5; i++) counter.take(victim, day, 5)
   const second = counter.flush()
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   t.equal(held.length, 1, 'the second batch waits for the first')
   held.shift()!()
   await first
   t.same(counter.take(victim, day, 5), { allowed: false, count: 5 }, 'the count in flight is kept: the limit holds')
   // The second batch fails: its counts are pending again, with their values.
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   held.shift()!(new Error('the writer is busy'))
   await second
   const third = counter.flush()
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   held.shift()!()
   await third
   t.equal(errors.length, 1, 'only the failure injected')
@@ -204,14 +211,10 @@ t.test('batches are written one at a time: a count is dropped from memory only o
 })
 
 t.test('close waits for the batch in flight and tries a failed one no more', async (t) => {
-  const db = openSqlite(join(t.testdir(), 'closing.db'))
-  t.teardown(() => db.close())
-  const { held, write } = heldWriter(db)
-  const errors: unknown[] = []
-  const counter = new BatchedDocumentReadCounter(db, { write, flushIntervalMs: 10, onError: (e) => errors.push(e) })
+  const { held, errors, counter } = heldCounter(t, 10)
   counter.take(readerKey('230100', 'zhang.wei'), '2024-05-01', 10)
   const inFlight = counter.flush()
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   let closed = false
   const closing = counter.close().then(() => {
     closed = true
@@ -221,7 +224,7 @@ t.test('close waits for the batch in flight and tries a failed one no more', asy
   held.shift()!(new Error('the writer is busy'))
   await inFlight
   // Close's own batch: what the failed one left pending.
-  await new Promise((resolve) => setImmediate(resolve))
+  await aTurn()
   t.equal(held.length, 1, 'close writes what is pending after the batch in flight')
   held.shift()!(new Error('the log store is closed'))
   await closing
