@@ -2,7 +2,7 @@
  * "bare proxy + the log's promise", for `npm run bench`: the floor under the gateway's cost per read. It does
  * only the work no gateway keeping the access log's promise can leave out, with the gateway's own components
  * from the tree's dist/: a durable intent entry (TransparencyLog on SQLite, group commit, fsync) before the
- * upstream is asked, an Ed25519-signed request token naming that entry (RequestSigner, on libuv's pool), the
+ * upstream is asked, an Ed25519-signed request token naming that entry (RequestSigner, on its signing thread), the
  * SHA-256 of the bytes as they pass, and a durable outcome entry after. No JWT verification, policy, quota,
  * catalogue, contract checks, limits or metrics. Where the gateway's rate stands between this row and the bare
  * proxy's shows how much of its cost is the promise and how much everything else.
@@ -34,6 +34,8 @@ const log = await TransparencyLog.open({
   checkpointIntervalMs: 1000,
 })
 const signer = await RequestSigner.create('bench-floor', generateKeyPairSync('ed25519').privateKey)
+// As the gateway signs: on the signer's own thread.
+signer.startThread()
 const pool = new Pool(origin, { connections: 256, pipelining: 1 })
 
 let requests = 0

@@ -5,7 +5,8 @@
  *   npm run bench -- --quick           # under two minutes: 2 s per run, 128 MiB stream, 32 × 16 MiB
  *   npm run bench -- --baseline <rev>  # adds a gateway row for the commit <rev> (before/after in one run);
  *                                      # several, comma-separated, give one row each
- *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>
+ *   npm run bench -- --profile <dir>   # runs this tree's gateway under `node --cpu-prof` into <dir>, the floor
+ *                                      # into <dir>/floor
  *   npm run bench -- --only small      # only the 20 KB rows (or `catalogue`) of the wrk table, nothing else
  *   npm run bench -- --only large      # only the large-document figures: one stream, RSS under 32 downloads
  *   npm run bench -- --only rss        # only the RSS under 32 downloads (two rounds, with the gateway's heap)
@@ -602,7 +603,9 @@ http {
   const floorDir = join(work, 'floor')
   mkdirSync(floorDir, { recursive: true })
   buildTree(ROOT)
-  const floor = await start(node, [join(ROOT, 'bench/floor-proxy.ts'), ROOT, floorDir, upstreamOrigin])
+  // With --profile the floor is profiled too (into <dir>/floor), so the two profiles compare per read.
+  const floorFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(args.profile, 'floor')}`] : []
+  const floor = await start(node, [...floorFlags, join(ROOT, 'bench/floor-proxy.ts'), ROOT, floorDir, upstreamOrigin])
 
   say('starting the gateway(s)')
   // Every gateway runs its tree's built dist/ (built above), as production does (through tsx, the sources pay

@@ -156,14 +156,15 @@ export async function createGateway(
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
   const digests = new DigestPool(config.adapters.hashWorkers)
-  // The digest threads start just after this start rather than during it (a thread's start takes about 150 ms of
-  // CPU, which on two cores held readiness back by about 50 ms), and before traffic rather than with the first
-  // large document, so that their memory is part of the footprint at start (docs/architecture.md#memory-per-transfer).
-  // A large document read before then starts one itself.
-  const digestStart =
-    config.adapters.hashInWorkerFromBytes > 0
-      ? setTimeout(() => digests.start(), DIGEST_THREADS_AFTER_MS).unref()
-      : undefined
+  // The signing and digest threads start just after this start rather than during it (a thread's start takes
+  // about 150 ms of CPU, which on two cores held readiness back by about 50 ms), and before traffic rather than
+  // with the first large document, so that their memory is part of the footprint at start
+  // (docs/architecture.md#memory-per-transfer). Until then requests are signed on libuv's pool, and a large
+  // document read starts a digest thread itself.
+  const threadsStart = setTimeout(() => {
+    signer.startThread()
+    if (config.adapters.hashInWorkerFromBytes > 0) digests.start()
+  }, THREADS_AFTER_MS).unref()
   // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
   // the first requests find a connection already made.
   const redis = config.redis ? connectRedis(config.redis) : undefined
@@ -211,8 +212,9 @@ export async function createGateway(
       // A read that began streaming while the server was closing may still be logging its outcome.
       await Promise.allSettled([...inflight])
       await leases.stop()
-      clearTimeout(digestStart)
+      clearTimeout(threadsStart)
       await digests.close()
+      await signer.close()
       // Before the log: on SQLite the counts are written by the log's writer thread.
       await readCounter.close()
       await log.close()
@@ -229,8 +231,8 @@ export async function createGateway(
   return { app, log, devIssuer, metrics: metricsApp, health, digests, close } satisfies Gateway
 }
 
-/** How long after the gateway's start its digest threads start (see createGateway). */
-const DIGEST_THREADS_AFTER_MS = 2000
+/** How long after the gateway's start its signing and digest threads start (see createGateway). */
+const THREADS_AFTER_MS = 2000
 
 /** See PostgresChangeFeed: how long another replica's change to a grant or adapter may go unseen here. */
 const DEFAULT_STALENESS_MS = 1000

@@ -10,6 +10,7 @@ import {
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { JWK, JWTPayload } from 'jose'
+import { SigningThread } from './signing-thread.js'
 
 /** Each key type's required members, in the order RFC 7638 §3.2 hashes them (lexicographic). */
 const THUMBPRINT_MEMBERS: Record<string, string[]> = { OKP: ['crv', 'kty', 'x'], EC: ['crv', 'kty', 'x', 'y'] }
@@ -97,6 +98,7 @@ export class RequestSigner {
   readonly algorithm: SigningAlgorithm
   readonly #privateKey: KeyObject
   readonly #keys: JWK[]
+  readonly #thread: SigningThread
   #kid = ''
   /** The encoded protected header, the same for every token. */
   #header = ''
@@ -106,6 +108,8 @@ export class RequestSigner {
     this.algorithm = algorithmOf(privateKey)
     this.#privateKey = privateKey
     this.#keys = keys
+    const [digest, key] = this.#signWith()
+    this.#thread = new SigningThread({ digest, key })
   }
 
   /**
@@ -148,17 +152,27 @@ export class RequestSigner {
   }
 
   /**
-   * As `sign`, but the signature is computed on libuv's thread pool: the event loop pays about 9 µs of the
-   * 50 µs an Ed25519 signature costs it (bench/ of issue 10: signing was 7 % of a read's main-thread CPU).
+   * As `sign`, but off the event loop: on the signing thread once startThread() has started it, on libuv's
+   * pool before (bench/ of issue 10: signing on the event loop was 7 % of a read's main-thread CPU).
    */
-  signAsync(claims: RequestClaims): Promise<string> {
+  async signAsync(claims: RequestClaims): Promise<string> {
     const input = this.#signingInput(this.#requestPayload(claims))
-    return new Promise((resolve, reject) => {
-      const done = (error: Error | null, signature: Buffer) =>
-        error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`)
-      const [digest, key] = this.#signWith()
-      sign(digest, Buffer.from(input), key, done)
-    })
+    return `${input}.${await this.#thread.sign(input)}`
+  }
+
+  /** Signs on a thread of its own from now on (see SigningThread); the server starts it once it is ready. */
+  startThread(): void {
+    this.#thread.start()
+  }
+
+  /** Whether signatures are made on the signing thread now. */
+  get onThread(): boolean {
+    return this.#thread.online
+  }
+
+  /** Ends the signing thread, if started, once it has answered what it was sent. */
+  close(): Promise<void> {
+    return this.#thread.close()
   }
 
   #requestPayload(claims: RequestClaims): JWTPayload {
