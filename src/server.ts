@@ -51,6 +51,8 @@ export interface Gateway {
   health: HealthMonitor
   /** The threads hashing large documents (`adapters.hashWorkers`). */
   digests: DigestPool
+  /** Starts the signing and digest threads now rather than shortly after the start, and resolves once they run. */
+  threadsReady(): Promise<void>
   /** Stops taking requests, lets in-flight reads finish, signs a last checkpoint and closes the database. */
   close(): Promise<void>
 }
@@ -228,7 +230,10 @@ export async function createGateway(
     })()
     return closed
   }
-  return { app, log, devIssuer, metrics: metricsApp, health, digests, close } satisfies Gateway
+  const threadsReady = async () => {
+    await Promise.all([signer.threadReady(), config.adapters.hashInWorkerFromBytes > 0 ? digests.ready() : undefined])
+  }
+  return { app, log, devIssuer, metrics: metricsApp, health, digests, threadsReady, close } satisfies Gateway
 }
 
 /** How long after the gateway's start its signing and digest threads start (see createGateway). */

@@ -39,6 +39,8 @@ interface Waiting {
 export class SigningThread {
   readonly #arguments: SignArguments
   #worker: Worker | undefined
+  /** Settles once the thread runs, or has stopped before it did. */
+  #running: Promise<void> = Promise.resolve()
   #online = false
   #queue: Waiting[] = []
   #flushScheduled = false
@@ -61,8 +63,12 @@ export class SigningThread {
     // The thread never keeps the process alive; close() ends it on a clean stop.
     worker.unref()
     this.#worker = worker
-    worker.once('online', () => {
-      if (this.#worker === worker) this.#online = true
+    this.#running = new Promise((resolve) => {
+      worker.once('online', () => {
+        if (this.#worker === worker) this.#online = true
+        resolve()
+      })
+      worker.once('exit', () => resolve())
     })
     worker.on('message', ({ id, signatures }: { id: number; signatures: string[] }) => {
       const batch = this.#sent.get(id)
@@ -79,6 +85,12 @@ export class SigningThread {
     }
     worker.on('error', died)
     worker.on('exit', died)
+  }
+
+  /** Starts the thread and resolves once it runs (or has stopped before it did). */
+  ready(): Promise<void> {
+    this.start()
+    return this.#running
   }
 
   /** Whether signatures go to the thread (it runs) rather than to libuv's pool. */

@@ -165,6 +165,11 @@ export class RequestSigner {
     this.#thread.start()
   }
 
+  /** As startThread, and resolves once the thread runs. */
+  threadReady(): Promise<void> {
+    return this.#thread.ready()
+  }
+
   /** Whether signatures are made on the signing thread now. */
   get onThread(): boolean {
     return this.#thread.online

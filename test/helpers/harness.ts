@@ -129,9 +129,9 @@ export async function startGateway(
   })
   await gateway.app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => gateway.close())
-  // The gateway starts its digest threads shortly after it starts; tests begin with them running, as a gateway
-  // that serves traffic has them (and counts of threads or descriptors taken now stay the same later).
-  if (config.adapters.hashInWorkerFromBytes > 0) await gateway.digests.ready()
+  // The gateway starts its signing and digest threads shortly after it starts; tests begin with them running, as
+  // a gateway that serves traffic has them (and counts of threads or descriptors taken now stay the same later).
+  await gateway.threadsReady()
   const address = gateway.app.server.address() as { port: number }
   const url = `http://127.0.0.1:${address.port}`
   const token = (sub: string, org: string, roles: Role[]) =>
