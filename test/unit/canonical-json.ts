@@ -102,6 +102,23 @@ t.test('values RFC 8785 cannot represent are refused, as canonicalize does', asy
   }
 })
 
+t.test(
+  'names quoted once and kept, past the bound of the kept set, with escapes: the bytes of canonicalize',
+  async (t) => {
+    const plain = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`name${i}`, `value ${i}`]))
+    const escaped = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`"${i}"\\\n\u0001`, `"${i}"\t`]))
+    for (const round of ['first', 'second']) {
+      t.equal(canonicalJson(plain), canonicalize(plain), `${round} time: 1,500 plain names`)
+      t.equal(canonicalJson(escaped), canonicalize(escaped), `${round} time: 1,500 names that need escapes`)
+      t.throws(
+        () => canonicalJson({ name1: { '\udc00': 1 } }),
+        /Lone surrogate/,
+        `${round} time: a lone surrogate name`,
+      )
+    }
+  },
+)
+
 t.test('the sequencer refuses an entry it cannot serialise, and only that one', async (t) => {
   const { log } = await openFileLog(t, { path: ':memory:', checkpointIntervalMs: 1000 })
   const event = (reason: string) =>
