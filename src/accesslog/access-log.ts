@@ -179,6 +179,7 @@ export class TransparencyLog implements AccessLog {
   #inDoubt: LeafRecord[] = []
   /** Intents to close as interrupted whose closing failed: tried again after the next resync. */
   #toClose: number[] = []
+  #settling: Promise<void> | undefined
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -453,11 +454,27 @@ export class TransparencyLog implements AccessLog {
       this.#durable = tree.frontier
       this.#tip = tree.frontier
       this.#stale = false
-      if (this.#inDoubt.length > 0 || this.#toClose.length > 0) void this.#closeInDoubt(size)
+      if (this.#hasDoubts()) void this.#settleDoubts(size)
       return true
     } catch {
       return false
     }
+  }
+
+  #hasDoubts(): boolean {
+    return this.#inDoubt.length > 0 || this.#toClose.length > 0
+  }
+
+  /**
+   * One #closeInDoubt at a time: after a read-back, and again at each checkpoint tick while some are left, since
+   * a store that answers again needs no read-back, and what failed to settle (the store failing once more just
+   * after it came back) would otherwise wait for the next failure, its intents open meanwhile.
+   */
+  #settleDoubts(size: number): Promise<void> {
+    this.#settling ??= this.#closeInDoubt(size).finally(() => {
+      this.#settling = undefined
+    })
+    return this.#settling
   }
 
   /** An outcome refused before it reached the store leaves its intent open: it is closed after a read-back. */
@@ -481,7 +498,8 @@ export class TransparencyLog implements AccessLog {
     this.#toClose = []
     const toClose = new Set(retried)
     try {
-      // Nothing is in flight at a resync, so `size` is final: nothing at or beyond it was committed.
+      // Nothing at or beyond `size` was committed when it was read. (Read at a later tick, an index at or beyond
+      // the size at the failure may hold a later entry: its leaf hash, chained to its predecessor, differs.)
       const candidates = records.filter((record) => record.index < size)
       const hashes = await this.#store.readNodes(candidates.map((record) => ({ level: 0, index: record.index })))
       const committed = new Set(candidates.filter((record, i) => hashes[i]!.equals(record.leafHash)))
@@ -553,6 +571,7 @@ export class TransparencyLog implements AccessLog {
 
   async #checkpointOnce(): Promise<void> {
     await this.#catchUp()
+    if (this.#hasDoubts() && !this.#stale) await this.#settleDoubts(this.#durable.size)
     if (this.#durable.size > this.#checkpoint.size) {
       try {
         this.#checkpoint = await this.#signCheckpoint()

@@ -24,6 +24,16 @@ const intent = (document: string): EntryInput => ({
 /** A SQLite store that, when told, loses its answer for the next batch: after committing it, or instead. */
 class LossyStore extends SqliteLogStore {
   loseNext: 'after-commit' | 'before-commit' | undefined
+  /** Reads of the open intents that fail before one succeeds again (the store flapping as it comes back). */
+  failOpenIntents = 0
+
+  override async openIntents(): Promise<number[]> {
+    if (this.failOpenIntents > 0) {
+      this.failOpenIntents--
+      throw new Error('connection lost again')
+    }
+    return super.openIntents()
+  }
 
   override async appendBatch(leaves: LeafRecord[], nodes: TreeNode[]): Promise<void> {
     const lose = this.loseNext
@@ -94,3 +104,23 @@ t.test('an intent committed though its append was refused is closed as interrupt
     'one outcome each, for the intents in doubt',
   )
 })
+
+t.test(
+  'an intent in doubt whose settling fails once the store answers again is still closed, while the store stays up',
+  async (t) => {
+    const { store, log } = await openFileLog(t, { store: (db) => new LossyStore(db), checkpointIntervalMs: 20 })
+    await log.append(intent('main-01'))
+    store.loseNext = 'after-commit'
+    // The read-back after the failure succeeds, the look-up of open intents just after it fails twice: nothing
+    // fails after that, so no other read-back comes, and only the checkpoint ticks can settle it.
+    store.failOpenIntents = 2
+    await t.rejects(log.append(intent('main-02')), { code: 'ACCESS_LOG_UNAVAILABLE' })
+    const outcome = await waitFor(async () => (await entries(log)).find(({ entry }) => entry.phase === 'outcome'), {
+      what: 'an outcome for the intent committed in doubt',
+    })
+    t.match(outcome.entry, { phase: 'outcome', intent: 1, outcome: { result: 'interrupted' } })
+    t.equal(store.failOpenIntents, 0, 'after both failed look-ups')
+    await log.append(intent('main-03'))
+    t.equal((await entries(log)).filter(({ entry }) => entry.phase === 'outcome').length, 1, 'one outcome, once')
+  },
+)
