@@ -30,11 +30,12 @@ interface Waiting {
 
 /**
  * Signs on one worker thread, in batches: every signature asked for in one turn of the event loop goes to
- * the thread as one message. On libuv's pool each signature cost the event loop 8 to 19 µs of its 30 (the
- * job's set-up and its callback); a batch costs it about 2 µs a signature at 32 concurrent reads
- * (BENCHMARKS.md, "Session 9"). The thread is only a way to sign cheaply, never a way for a read to fail:
- * until it runs, and for a batch it was signing when it died, the signatures are made on libuv's pool
- * instead; a thread that died is started again on the next signature.
+ * the thread as one message. On libuv's pool each signature costs the event loop the job's set-up and its
+ * callback, a third to a half of what signing costs; a message costs about as much as one such set-up, but
+ * carries every signature of its turn. In the gateway this took 22 to 27 µs per 20 KB read off the main
+ * thread at 32 connections (BENCHMARKS.md, "Session 9"). The thread is only a way to sign cheaply, never a
+ * way for a read to fail: until it runs, and for a batch it was signing when it died, the signatures are made
+ * on libuv's pool instead; a thread that died is started again on the next signature.
  */
 export class SigningThread {
   readonly #arguments: SignArguments
