@@ -60,7 +60,7 @@ export class SigningThread {
     this.#wanted = true
     if (this.#closed || this.#worker) return
     const { digest, key } = this.#arguments
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { digest, key } })
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'signing', workerData: { digest, key } })
     // The thread never keeps the process alive; close() ends it on a clean stop.
     worker.unref()
     this.#worker = worker
