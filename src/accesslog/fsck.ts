@@ -10,6 +10,7 @@
 import Database from 'better-sqlite3'
 import { parseCheckpoint } from './checkpoint.js'
 import { FILTERS_END_SQL } from './sqlite-filters.js'
+import { nodeIndexOf } from './sqlite-nodes.js'
 import { EMPTY_ROOT, leafHash, nodeHash } from './merkle/hash.js'
 import { Frontier } from './merkle/tree.js'
 import { type NoteVerifierKey, openNote, parseVerifierKey } from './note.js'
@@ -80,6 +81,81 @@ export function openLogDatabase(path: string): SqliteDatabase {
   return db
 }
 
+/** Stored node hashes of one level, indexes `from` (inclusive) to `to`, each undefined where none is stored. */
+type StoredNodes = (level: number, from: number, to: number) => Hash[]
+
+/** Whether the file's tree nodes are keyed by their last leaf (schema version 4, src/accesslog/sqlite-nodes.ts). */
+function nodesKeyedByLastLeaf(db: SqliteDatabase): boolean {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('log_nodes')`).pluck().all() as string[]
+  return columns.includes('last_leaf')
+}
+
+/** A file from before schema version 4 (a backup checked as it is): nodes read by (level, idx). */
+function nodesByLevel(db: SqliteDatabase): StoredNodes {
+  const nodesIn = db.prepare('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx')
+  return (level, from, to) => {
+    const out: Hash[] = new Array(Math.max(0, to - from)).fill(undefined)
+    for (const row of nodesIn.all(level, from, to) as Array<{ idx: number; hash: Buffer }>)
+      out[row.idx - from] = row.hash
+    return out
+  }
+}
+
+/**
+ * Nodes keyed by their last leaf: those up to BLOCK_LEVEL of one block of leaves are one range of the key, read
+ * at once when the check reaches the block; those above, few, in one scan. A row whose key is the end of no
+ * subtree of its level cannot be found by any lookup and was forged: it is reported as it is read.
+ */
+function nodeBlocks(db: SqliteDatabase, size: number, report: (problem: Problem) => void): StoredNodes {
+  const blockRows = db.prepare(
+    'SELECT last_leaf, level, hash FROM log_nodes WHERE last_leaf >= ? AND last_leaf < ? AND level <= ?',
+  )
+  let blockStart = -1
+  let block = new Map<number, Map<number, Buffer>>()
+  const byLevel = (rows: Array<{ last_leaf: number; level: number; hash: Buffer }>) => {
+    const levels = new Map<number, Map<number, Buffer>>()
+    for (const row of rows) {
+      const index = nodeIndexOf(row.level, row.last_leaf)
+      if (!Number.isInteger(index)) {
+        report({
+          kind: 'node',
+          level: row.level,
+          index: Math.floor(index),
+          message: `a tree node row of level ${row.level} ends at entry ${row.last_leaf}, where no subtree of that level ends: it was forged`,
+        })
+        continue
+      }
+      let level = levels.get(row.level)
+      if (!level) levels.set(row.level, (level = new Map()))
+      level.set(index, row.hash)
+    }
+    return levels
+  }
+  // Rows at or beyond the log's size are reported once, by the check for nodes beyond it.
+  const upper = byLevel(
+    db
+      .prepare('SELECT last_leaf, level, hash FROM log_nodes WHERE level > ? AND last_leaf < ?')
+      .all(BLOCK_LEVEL, size) as never,
+  )
+  return (level, from, to) => {
+    let levels: Map<number, Map<number, Buffer>>
+    if (level <= BLOCK_LEVEL) {
+      const start = Math.floor((from * 2 ** level) / BLOCK) * BLOCK
+      if (start !== blockStart) {
+        blockStart = start
+        block = byLevel(blockRows.all(start, Math.min(start + BLOCK, size), BLOCK_LEVEL) as never)
+      }
+      levels = block
+    } else {
+      levels = upper
+    }
+    const stored = levels.get(level)
+    const out: Hash[] = new Array(Math.max(0, to - from)).fill(undefined)
+    for (let index = from; index < to; index++) out[index - from] = stored?.get(index)
+    return out
+  }
+}
+
 const range = (level: number, index: number) => {
   const width = 2 ** level
   return width === 1 ? `entry ${index}` : `entries ${index * width}–${(index + 1) * width - 1}`
@@ -137,13 +213,8 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
      FROM log_entries e${indexed ? ' LEFT JOIN log_filters f ON f.idx = e.idx' : ''}
      WHERE e.idx >= ? AND e.idx < ? ORDER BY e.idx`,
   )
-  const nodesIn = db.prepare('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx')
-  const storedNodes = (level: number, from: number, to: number): Hash[] => {
-    const out: Hash[] = new Array(Math.max(0, to - from)).fill(undefined)
-    for (const row of nodesIn.all(level, from, to) as Array<{ idx: number; hash: Buffer }>)
-      out[row.idx - from] = row.hash
-    return out
-  }
+  const byLastLeaf = nodesKeyedByLastLeaf(db)
+  const storedNodes = byLastLeaf ? nodeBlocks(db, size, report) : nodesByLevel(db)
 
   // Checkpoint roots are recomputed from the leaf bytes as the leaves stream past.
   const checkpointSizes = db.prepare('SELECT size FROM log_checkpoints ORDER BY size').pluck().all() as number[]
@@ -309,21 +380,18 @@ export function checkLogDatabase(db: SqliteDatabase, keyText?: string | Uint8Arr
   }
 
   // Nodes the tree cannot have: beyond its size (rows are never deleted, so a surplus means they were forged).
-  for (const row of db
-    .prepare('SELECT level, MAX(idx) AS last FROM log_nodes GROUP BY level ORDER BY level')
-    .all() as Array<{
-    level: number
-    last: number
-  }>) {
-    const expected = Math.floor(size / 2 ** row.level)
-    if (row.last >= expected) {
-      report({
-        kind: 'node',
-        level: row.level,
-        index: expected,
-        message: `tree node level ${row.level} index ${expected} and up should not exist: the log holds ${size} entries`,
-      })
-    }
+  // A node exists once its last leaf does: (idx + 1) · 2^level ≤ size.
+  const beyond = byLastLeaf
+    ? 'SELECT DISTINCT level FROM log_nodes WHERE last_leaf >= ? ORDER BY level'
+    : 'SELECT level FROM log_nodes GROUP BY level HAVING ((MAX(idx) + 1) << level) > ? ORDER BY level'
+  for (const level of db.prepare(beyond).pluck().all(size) as number[]) {
+    const expected = Math.floor(size / 2 ** level)
+    report({
+      kind: 'node',
+      level,
+      index: expected,
+      message: `tree node level ${level} index ${expected} and up should not exist: the log holds ${size} entries`,
+    })
   }
 
   let origin: string | undefined

@@ -22,14 +22,15 @@ import type {
   StoredCheckpoint,
   TreeNode,
 } from './store.js'
+import { lastLeafOf } from './sqlite-nodes.js'
 
 const SQL = {
   size: 'SELECT COALESCE(MAX(idx) + 1, 0) AS size FROM log_entries',
   insertLeaf: `INSERT INTO log_entries
     (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref)
     VALUES (@index, @leaf, @leafHash, @time, @actor, @org, @court, @caseNo, @grant, @action, @decision, @phase, @intent)`,
-  insertNode: 'INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)',
-  readNode: 'SELECT hash FROM log_nodes WHERE level = ? AND idx = ?',
+  insertNode: 'INSERT INTO log_nodes (level, last_leaf, hash) VALUES (?, ?, ?)',
+  readNode: 'SELECT hash FROM log_nodes WHERE last_leaf = ? AND level = ?',
   readLeaf: 'SELECT leaf FROM log_entries WHERE idx = ?',
   readLeaves: 'SELECT idx AS "index", leaf FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   // Not INSERT OR IGNORE: the append-only trigger refuses (RAISE) an insert whose key exists before any
@@ -128,7 +129,8 @@ export class SqliteLogStore implements LogStore {
           if (!held) throw new ChangeConflict(record.index)
         }
       }
-      for (const node of nodes) this.#statements.insertNode.run(node.level, node.index, node.hash)
+      for (const node of nodes)
+        this.#statements.insertNode.run(node.level, lastLeafOf(node.level, node.index), node.hash)
     })
   }
 
@@ -238,7 +240,7 @@ export class SqliteLogStore implements LogStore {
 
   async readNodes(positions: NodePosition[]): Promise<Buffer[]> {
     return positions.map(({ level, index }) => {
-      const hash = this.#statements.readNode.get(level, index) as Buffer | undefined
+      const hash = this.#statements.readNode.get(lastLeafOf(level, index), level) as Buffer | undefined
       if (!hash) throw new Error(`missing tree node level ${level} index ${index}`)
       return hash
     })

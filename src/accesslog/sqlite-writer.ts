@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads'
 import { type SqliteStep, sqliteSteps } from '../storage/sqlite-changes.js'
 import { ChangeConflict } from '../storage/state-change.js'
 import { COPY_FILTERS_SQL, FILTER_INDEX_BATCH, FILTERS_END_SQL } from './sqlite-filters.js'
+import { lastLeafOf } from './sqlite-nodes.js'
 import type { LeafRecord, TreeNode } from './store.js'
 
 /**
@@ -42,7 +43,7 @@ const sizeOf = db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries').p
 const ROWS = 32
 const leafRow = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
 const leafSql = (n) => 'INSERT INTO log_entries (idx, leaf, leaf_hash, time, actor, org, court, case_no, grant_id, action, decision, phase, intent_ref) VALUES ' + Array(n).fill(leafRow).join(', ')
-const nodeSql = (n) => 'INSERT INTO log_nodes (level, idx, hash) VALUES ' + Array(n).fill('(?, ?, ?)').join(', ')
+const nodeSql = (n) => 'INSERT INTO log_nodes (level, last_leaf, hash) VALUES ' + Array(n).fill('(?, ?, ?)').join(', ')
 const insertLeaf = db.prepare(leafSql(1))
 const insertLeaves = db.prepare(leafSql(ROWS))
 const insertNode = db.prepare(nodeSql(1))
@@ -85,7 +86,7 @@ const body = (m) => {
   }
   params = []
   for (let i = 0; i < m.nodeLevels.length; i++) {
-    params.push(m.nodeLevels[i], m.nodeIndexes[i], view(m.nodeHashes, i * 32, i * 32 + 32))
+    params.push(m.nodeLevels[i], m.nodeLastLeaves[i], view(m.nodeHashes, i * 32, i * 32 + 32))
     if (params.length === ROWS * 3) {
       insertNodes.run(params)
       params = []
@@ -296,12 +297,12 @@ export class WorkerWriter {
     }
     const nodeHashes = Buffer.allocUnsafeSlow(nodes.length * 32)
     const nodeLevels = new Array<number>(nodes.length)
-    const nodeIndexes = new Array<number>(nodes.length)
+    const nodeLastLeaves = new Array<number>(nodes.length)
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!
       if (node.hash.length !== 32) return Promise.reject(new WriterError('a tree node hash is not 32 bytes'))
       nodeLevels[i] = node.level
-      nodeIndexes[i] = node.index
+      nodeLastLeaves[i] = lastLeafOf(node.level, node.index)
       node.hash.copy(nodeHashes, i * 32)
     }
     const changes: Array<{ at: number; steps: SqliteStep[] }> = []
@@ -318,7 +319,7 @@ export class WorkerWriter {
       leafHashes,
       meta,
       nodeLevels,
-      nodeIndexes,
+      nodeLastLeaves,
       nodeHashes,
       changes,
     })

@@ -33,7 +33,7 @@ function injectFault(db: Database.Database, when: 'before' | 'after', action: st
       BEGIN SELECT RAISE(ABORT, 'injected fault: disk full'); END`)
   } else {
     db.exec(`CREATE TRIGGER ${FAULT} BEFORE INSERT ON log_nodes
-      WHEN NEW.level = 0 AND EXISTS (SELECT 1 FROM log_entries WHERE idx = NEW.idx AND ${CHANGE_ENTRY('', action)})
+      WHEN NEW.level = 0 AND EXISTS (SELECT 1 FROM log_entries WHERE idx = NEW.last_leaf AND ${CHANGE_ENTRY('', action)})
         AND (${changed})
       BEGIN SELECT RAISE(ABORT, 'injected fault: I/O error'); END`)
   }

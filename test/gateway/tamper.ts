@@ -154,7 +154,7 @@ t.test('tampering with the stored log', async (t) => {
       "UPDATE log_entries SET court = '黑02' WHERE idx = 5",
       'DELETE FROM log_entries WHERE idx = 5',
       'DELETE FROM log_entries',
-      "UPDATE log_nodes SET hash = X'00' WHERE level = 0 AND idx = 5",
+      "UPDATE log_nodes SET hash = X'00' WHERE level = 0 AND last_leaf = 5",
       'DELETE FROM log_nodes WHERE level = 1',
       "UPDATE log_checkpoints SET text = 'x'",
       `UPDATE log_checkpoints SET root = X'${'00'.repeat(32)}' WHERE size = ${size}`,
@@ -176,15 +176,15 @@ t.test('tampering with the stored log', async (t) => {
          SELECT idx, CAST('{"v":1}' AS BLOB), leaf_hash, time, action, decision, phase FROM log_entries WHERE idx = 7`,
       `REPLACE INTO log_entries (idx, leaf, leaf_hash, time, action, decision, phase)
          VALUES (8, X'7b7d', X'00', 't', 'a', 'allow', 'event')`,
-      `INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
-      `REPLACE INTO log_nodes (level, idx, hash) VALUES (1, 0, X'${'00'.repeat(32)}')`,
+      `INSERT OR REPLACE INTO log_nodes (level, last_leaf, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
+      `REPLACE INTO log_nodes (level, last_leaf, hash) VALUES (1, 1, X'${'00'.repeat(32)}')`,
       `INSERT OR REPLACE INTO log_checkpoints (size, root, text, signed_at)
          SELECT size, root, 'forged', signed_at FROM log_checkpoints WHERE size = ${size}`,
       // OR IGNORE would not change a row, but the trigger refuses it before any conflict clause applies.
-      `INSERT OR IGNORE INTO log_nodes (level, idx, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
+      `INSERT OR IGNORE INTO log_nodes (level, last_leaf, hash) VALUES (0, 7, X'${'00'.repeat(32)}')`,
     ]
     for (const sql of replacements) t.throws(() => db2.exec(sql), /append-only/, sql.replace(/\s+/g, ' ').slice(0, 60))
-    t.equal(db2.pragma('user_version', { simple: true }), 3, 'schema version 3 (the filter index)')
+    t.equal(db2.pragma('user_version', { simple: true }), 4, 'schema version 4 (tree nodes keyed by their last leaf)')
     db2.close()
     t.match(check(dir, keyText), { ok: true, size, problems: [] }, 'nothing changed')
   })
@@ -243,7 +243,11 @@ t.test('tampering with the stored log', async (t) => {
       const level = Math.floor(Math.log2(size))
       const edge = copyOf(t, original, (db) => {
         db.exec('DROP TRIGGER log_nodes_no_update')
-        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = ? AND idx = 0').run(randomBytes(32), level)
+        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = ? AND last_leaf = ?').run(
+          randomBytes(32),
+          level,
+          2 ** level - 1,
+        )
       })
       await t.rejects(
         createGateway(testConfig(edge)),
@@ -283,7 +287,7 @@ t.test('tampering with the stored log', async (t) => {
       // Inside the tree, the gateway starts, and proofs through the node stop verifying.
       const inner = copyOf(t, original, (db) => {
         db.exec('DROP TRIGGER log_nodes_no_update')
-        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND idx = 1').run(randomBytes(32))
+        db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND last_leaf = 7').run(randomBytes(32))
       })
       t.match(check(inner, keyText).problems, [
         { kind: 'node', level: 2, index: 1, message: /entries 4–7\) was altered/ },
