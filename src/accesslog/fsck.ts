@@ -125,9 +125,8 @@ function nodeBlocks(db: SqliteDatabase, size: number, report: (problem: Problem)
         })
         continue
       }
-      let level = levels.get(row.level)
-      if (!level) levels.set(row.level, (level = new Map()))
-      level.set(index, row.hash)
+      const level = levels.get(row.level) ?? new Map<number, Buffer>()
+      levels.set(row.level, level.set(index, row.hash))
     }
     return levels
   }
