@@ -158,15 +158,6 @@ export async function createGateway(
   const devIssuer = dev ? loadDevIssuer(config.dev?.keyFile, config.dev ?? {}) : undefined
   const inflight = new Set<Promise<unknown>>()
   const digests = new DigestPool(config.adapters.hashWorkers)
-  // The signing and digest threads start just after this start rather than during it (a thread's start takes
-  // about 150 ms of CPU, which on two cores held readiness back by about 50 ms), and before traffic rather than
-  // with the first large document, so that their memory is part of the footprint at start
-  // (docs/architecture.md#memory-per-transfer). Until then requests are signed on libuv's pool, and a large
-  // document read starts a digest thread itself.
-  const threadsStart = setTimeout(() => {
-    signer.startThread()
-    if (config.adapters.hashInWorkerFromBytes > 0) digests.start()
-  }, THREADS_AFTER_MS).unref()
   // Shared limits. The gateway starts whether Redis answers or not (readiness says which); the wait only lets
   // the first requests find a connection already made.
   const redis = config.redis ? connectRedis(config.redis) : undefined
@@ -206,6 +197,16 @@ export async function createGateway(
   })
   if (redis) logRedisState(redis, app.log)
   const metricsApp = config.metrics ? buildMetricsApp(metrics, log) : undefined
+  // The signing and digest threads start just after this start rather than during it (a thread's start takes
+  // about 150 ms of CPU, which on two cores held readiness back by about 50 ms), and before traffic rather than
+  // with the first large document, so that their memory is part of the footprint at start
+  // (docs/architecture.md#memory-per-transfer). Until then requests are signed on libuv's pool, and a large
+  // document read starts a digest thread itself. Set once nothing of the start can fail any more, so that a
+  // failed start leaves no thread behind.
+  const threadsStart = setTimeout(() => {
+    signer.startThread()
+    if (config.adapters.hashInWorkerFromBytes > 0) digests.start()
+  }, THREADS_AFTER_MS).unref()
   let closed: Promise<void> | undefined
   const close = () => {
     closed ??= (async () => {

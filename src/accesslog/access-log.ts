@@ -571,7 +571,9 @@ export class TransparencyLog implements AccessLog {
 
   async #checkpointOnce(): Promise<void> {
     await this.#catchUp()
-    if (this.#hasDoubts() && !this.#stale) await this.#settleDoubts(this.#durable.size)
+    // Not awaited: settling talks to a store that has just failed, and a slow answer there must not hold back
+    // checkpoints, the receipts that wait for them, or close().
+    if (this.#hasDoubts() && !this.#stale) void this.#settleDoubts(this.#durable.size)
     if (this.#durable.size > this.#checkpoint.size) {
       try {
         this.#checkpoint = await this.#signCheckpoint()

@@ -36,16 +36,18 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f]/
 
 /**
  * `"name":` of the member names seen so far: entries have a few dozen names, each quoted once rather than in
- * every entry. A bounded set, because a client's JSON body can bring names too.
+ * every entry. Bounded in number and length, since anything serialised here is kept: up to 1,024 names of up to
+ * 64 characters (the entries' own are far shorter).
  */
 const memberNames = new Map<string, string>()
 const MAX_MEMBER_NAMES = 1024
+const MAX_KEPT_NAME_LENGTH = 64
 
 function memberName(key: string): string {
   let text = memberNames.get(key)
   if (text === undefined) {
     text = `${quoted(key)}:`
-    if (memberNames.size < MAX_MEMBER_NAMES) memberNames.set(key, text)
+    if (memberNames.size < MAX_MEMBER_NAMES && key.length <= MAX_KEPT_NAME_LENGTH) memberNames.set(key, text)
   }
   return text
 }

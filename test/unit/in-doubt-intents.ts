@@ -27,7 +27,11 @@ class LossyStore extends SqliteLogStore {
   /** Reads of the open intents that fail before one succeeds again (the store flapping as it comes back). */
   failOpenIntents = 0
 
+  /** After the failures, reads of the open intents that never answer (a query on a half-open connection). */
+  hangOpenIntents = false
+
   override async openIntents(): Promise<number[]> {
+    if (this.failOpenIntents === 0 && this.hangOpenIntents) return new Promise(() => {})
     if (this.failOpenIntents > 0) {
       this.failOpenIntents--
       throw new Error('connection lost again')
@@ -124,3 +128,27 @@ t.test(
     t.equal((await entries(log)).filter(({ entry }) => entry.phase === 'outcome').length, 1, 'one outcome, once')
   },
 )
+
+t.test('a settling that never gets its answer holds back no checkpoint, receipt or close', async (t) => {
+  const { store, log } = await openFileLog(t, { store: (db) => new LossyStore(db), checkpointIntervalMs: 20 })
+  await log.append(intent('main-01'))
+  store.loseNext = 'after-commit'
+  store.failOpenIntents = 1
+  store.hangOpenIntents = true
+  await t.rejects(log.append(intent('main-02')), { code: 'ACCESS_LOG_UNAVAILABLE' })
+  // The next tick's settling waits for ever; the entries after it are still checkpointed and have receipts.
+  const later = await log.append(intent('main-03'))
+  const receipt = await Promise.race([
+    log.receipt(later),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no receipt within 10 s')), 10_000)),
+  ])
+  t.match(receipt, /\S/, 'a receipt for the entry appended after the failure')
+  t.ok(log.latestCheckpoint().size > later, 'a checkpoint covers it')
+  await Promise.race([
+    log.close(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('close() did not finish within 10 s')), 10_000),
+    ),
+  ])
+  t.pass('close() finished')
+})
