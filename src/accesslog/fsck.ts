@@ -84,6 +84,8 @@ export function openLogDatabase(path: string): SqliteDatabase {
 /** Stored node hashes of one level, indexes `from` (inclusive) to `to`, each undefined where none is stored. */
 type StoredNodes = (level: number, from: number, to: number) => Hash[]
 
+type NodeRow = { last_leaf: number; level: number; hash: Buffer }
+
 /** Whether the file's tree nodes are keyed by their last leaf (schema version 4, src/accesslog/sqlite-nodes.ts). */
 function nodesKeyedByLastLeaf(db: SqliteDatabase): boolean {
   const columns = db.prepare(`SELECT name FROM pragma_table_info('log_nodes')`).pluck().all() as string[]
@@ -112,7 +114,7 @@ function nodeBlocks(db: SqliteDatabase, size: number, report: (problem: Problem)
   )
   let blockStart = -1
   let block = new Map<number, Map<number, Buffer>>()
-  const byLevel = (rows: Array<{ last_leaf: number; level: number; hash: Buffer }>) => {
+  const byLevel = (rows: NodeRow[]) => {
     const levels = new Map<number, Map<number, Buffer>>()
     for (const row of rows) {
       const index = nodeIndexOf(row.level, row.last_leaf)
@@ -134,7 +136,7 @@ function nodeBlocks(db: SqliteDatabase, size: number, report: (problem: Problem)
   const upper = byLevel(
     db
       .prepare('SELECT last_leaf, level, hash FROM log_nodes WHERE level > ? AND last_leaf < ?')
-      .all(BLOCK_LEVEL, size) as never,
+      .all(BLOCK_LEVEL, size) as NodeRow[],
   )
   return (level, from, to) => {
     let levels: Map<number, Map<number, Buffer>>
@@ -142,7 +144,7 @@ function nodeBlocks(db: SqliteDatabase, size: number, report: (problem: Problem)
       const start = Math.floor((from * 2 ** level) / BLOCK) * BLOCK
       if (start !== blockStart) {
         blockStart = start
-        block = byLevel(blockRows.all(start, Math.min(start + BLOCK, size), BLOCK_LEVEL) as never)
+        block = byLevel(blockRows.all(start, Math.min(start + BLOCK, size), BLOCK_LEVEL) as NodeRow[])
       }
       levels = block
     } else {
