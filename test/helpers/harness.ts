@@ -255,7 +255,13 @@ export interface SeenRequest {
  * prove which adapter a read went to and which court the signed token named. The token's payload is decoded,
  * not verified: the adapter itself verifies it.
  */
-export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] = ['黑01', '黑0103']) {
+/** The reference court adapter; `beforeDocument` runs before it answers each document request (a test may hold them). */
+export async function startAdapter(
+  t: Tap,
+  gatewayUrl: string,
+  courts: string[] = ['黑01', '黑0103'],
+  beforeDocument?: () => Promise<void>,
+) {
   const adapter: FastifyInstance = await buildCourtAdapter({
     casesDir: shippedCasesDir(),
     courts,
@@ -280,6 +286,7 @@ export async function startAdapter(t: Tap, gatewayUrl: string, courts: string[] 
     const record: SeenRequest = { url: decodeURIComponent(request.url), aud, ...(ifNoneMatch ? { ifNoneMatch } : {}) }
     answered.set(request, record)
     seen.push(record)
+    if (beforeDocument && request.url.includes('/documents/')) await beforeDocument()
   })
   await adapter.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => adapter.close())
