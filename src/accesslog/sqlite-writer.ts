@@ -19,9 +19,9 @@ import type { LeafRecord, TreeNode } from './store.js'
  */
 /**
  * The writer checkpoints the WAL once it holds this many pages (64 MiB with 4 KiB pages) rather than
- * SQLite's 1,000: a batch dirties a page in each index, and the same index pages are rewritten by batch
- * after batch, so checkpointing less often copies far fewer pages per entry (about 10 % more appends
- * per second measured at 256 appenders). The main connection leaves checkpoints to the writer (see
+ * SQLite's 1,000: a batch (or a copy into the filter index) dirties the last pages of its tables and indexes,
+ * and the same pages are rewritten batch after batch, so checkpointing less often copies far fewer pages per
+ * entry (about 10 % more appends per second measured at 256 appenders, with the indexes of schema version 2). The main connection leaves checkpoints to the writer (see
  * SqliteLogStore).
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 16384

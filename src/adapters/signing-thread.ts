@@ -123,15 +123,10 @@ export class SigningThread {
     })
   }
 
-  /** Ends the thread once it has answered what it was sent. */
+  /** Ends the thread; what it was still signing is signed on the pool (as when it dies), and so is what follows. */
   async close(): Promise<void> {
     this.#closed = true
-    const worker = this.#worker
-    if (!worker) return
-    while (this.#sent.size > 0 || this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
-    this.#worker = undefined
-    this.#online = false
-    await worker.terminate()
+    await this.#worker?.terminate()
   }
 
   #flush(): void {

@@ -175,7 +175,7 @@ export class RequestSigner {
     return this.#thread.online
   }
 
-  /** Ends the signing thread, if started, once it has answered what it was sent. */
+  /** Ends the signing thread, if started; what it was still signing, and anything later, is signed on the pool. */
   close(): Promise<void> {
     return this.#thread.close()
   }

@@ -134,7 +134,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   DROP INDEX log_entries_intent_ref;
   DROP INDEX log_entries_open_intents;
   `,
-  // 4: a tree node's key is the last leaf it covers, then its level (src/accesslog/sqlite-store.ts, lastLeafOf):
+  // 4: a tree node's key is the last leaf it covers, then its level (src/accesslog/sqlite-nodes.ts, lastLeafOf):
   // the nodes one append completes all end at its leaf, so they are neighbours on one page at the end of the
   // table, rather than one page per level as with (level, idx). They were 2.8 of a single-entry commit's 5.2 WAL
   // pages. (idx is not kept: it is (last_leaf + 1) / 2^level - 1.)

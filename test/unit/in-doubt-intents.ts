@@ -138,17 +138,18 @@ t.test('a settling that never gets its answer holds back no checkpoint, receipt 
   await t.rejects(log.append(intent('main-02')), { code: 'ACCESS_LOG_UNAVAILABLE' })
   // The next tick's settling waits for ever; the entries after it are still checkpointed and have receipts.
   const later = await log.append(intent('main-03'))
-  const receipt = await Promise.race([
-    log.receipt(later),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no receipt within 10 s')), 10_000)),
-  ])
+  const receipt = await within(log.receipt(later), 'a receipt')
   t.match(receipt, /\S/, 'a receipt for the entry appended after the failure')
   t.ok(log.latestCheckpoint().size > later, 'a checkpoint covers it')
-  await Promise.race([
-    log.close(),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('close() did not finish within 10 s')), 10_000),
-    ),
-  ])
+  await within(log.close(), 'close()')
   t.pass('close() finished')
 })
+
+/** `promise`, or a failure once 10 s have passed without it settling (a hang must fail the test, not stall it). */
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not come within 10 s`)), 10_000)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}

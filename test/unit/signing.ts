@@ -3,6 +3,7 @@ import { calculateJwkThumbprint, createLocalJWKSet, type JWK, jwtVerify, SignJWT
 import t from 'tap'
 import { jwkThumbprint, REQUEST_TOKEN_TTL_SECONDS, RequestSigner } from '../../src/adapters/signing.js'
 import { SigningThread } from '../../src/adapters/signing-thread.js'
+import { waitFor } from '../helpers/wait.js'
 
 const claims = {
   court: '黑01',
@@ -81,7 +82,7 @@ t.test('on the signing thread: the same tokens, for both algorithms', async (t) 
     const signer = await RequestSigner.create('court-file-gateway', privateKey)
     t.teardown(() => signer.close())
     signer.startThread()
-    await waitFor(() => signer.onThread, `${type}: the signing thread runs`)
+    await waitFor(() => signer.onThread || undefined, { what: `${type}: the signing thread runs` })
     const tokens = await Promise.all(Array.from({ length: 40 }, (_, log) => signer.signAsync({ ...claims, log })))
     for (const [log, token] of tokens.entries()) {
       const { payload } = await jwtVerify(token, createLocalJWKSet(signer.jwks()), {
@@ -99,7 +100,7 @@ t.test('the signing thread signs what is asked in one turn as one batch', async 
   const thread = new SigningThread({ digest: null, key: privateKey })
   t.teardown(() => thread.close())
   thread.start()
-  await waitFor(() => thread.online, 'the thread runs')
+  await waitFor(() => thread.online || undefined, { what: 'the thread runs' })
   const inputs = Array.from({ length: 40 }, (_, i) => `input ${i}`)
   const signatures = await Promise.all(inputs.map((input) => thread.sign(input)))
   t.equal(thread.batches, 1, 'one message for 40 signatures')
@@ -120,7 +121,7 @@ t.test(
     const thread = new SigningThread({ digest: null, key: privateKey })
     t.teardown(() => thread.close())
     thread.start()
-    await waitFor(() => thread.online, 'the thread runs')
+    await waitFor(() => thread.online || undefined, { what: 'the thread runs' })
     const good = Array.from({ length: 8 }, (_, i) => thread.sign(`input ${i}`))
     // Not a string: Buffer.from() throws on the thread, uncaught, and the thread dies with the whole batch.
     const bad = thread.sign(5 as unknown as string)
@@ -137,7 +138,7 @@ t.test(
     t.equal(thread.batches, 1)
     // The next signature is made on the pool and starts a thread again.
     t.ok(verify(null, Buffer.from('next'), publicKey, Buffer.from(await thread.sign('next'), 'base64url')))
-    await waitFor(() => thread.online, 'a new thread runs')
+    await waitFor(() => thread.online || undefined, { what: 'a new thread runs' })
     await thread.sign('on the new thread')
     t.equal(thread.batches, 2)
   },
@@ -148,7 +149,7 @@ t.test('a signer never started signs on the pool; once closed it starts no threa
   t.match(await signer.signAsync(claims), /^[\w-]+\.[\w-]+\.[\w-]+$/)
   t.notOk(signer.onThread)
   signer.startThread()
-  await waitFor(() => signer.onThread, 'the signing thread runs')
+  await waitFor(() => signer.onThread || undefined, { what: 'the signing thread runs' })
   await signer.close()
   await signer.close()
   t.notOk(signer.onThread)
@@ -156,11 +157,3 @@ t.test('a signer never started signs on the pool; once closed it starts no threa
   t.notOk(signer.onThread, 'a closed signer starts no thread')
   t.match(await signer.signAsync(claims), /^[\w-]+\.[\w-]+\.[\w-]+$/, 'and still signs, on the pool')
 })
-
-async function waitFor(condition: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
